@@ -1,0 +1,98 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext } from './context.js';
+import { authPlugin } from './platform/http/auth.js';
+import { CommonErrors } from './platform/http/errors.js';
+import { idempotencyPlugin } from './platform/http/idempotency.js';
+import { operationsRoutes } from './platform/http/operations.js';
+import { problemPlugin } from './platform/http/problem.js';
+import { Problem } from './platform/http/schemas.js';
+import { installValidators } from './platform/http/validation.js';
+import { newId } from './platform/ids.js';
+
+export const API_VERSION = '0.1.0';
+
+/**
+ * Builds the whole HTTP app from a context without listening: `main.ts` listens, tests use
+ * `app.inject`. Plugin order matters: errors and validation first, then the cross-cutting
+ * hooks (rate limit, auth, idempotency), then routes.
+ */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    requestIdHeader: 'x-request-id',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    genReqId: () => newId(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidators(app);
+  await app.register(problemPlugin);
+  app.addSchema(Problem);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(helmet, { global: true });
+  if (config.http.corsOrigins.length) {
+    await app.register(cors, {
+      origin: config.http.corsOrigins.includes('*') ? true : [...config.http.corsOrigins],
+      exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
+    });
+  }
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowSeconds * 1000,
+    // Shared across API processes in production; one process's memory in embedded mode.
+    ...(ctx.redis ? { redis: ctx.redis, nameSpace: 'ratelimit:' } : {}),
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      CommonErrors.RATE_LIMITED(`Rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {}, {
+        'retry-after': String(Math.ceil(context.ttl / 1000)),
+      }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'MOS API',
+        version: API_VERSION,
+        description: 'Reserved-seat ticketing: waiting room, seat holds, coupons, Toss payments, settlement.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(authPlugin, { verify: ctx.identity.verifyAccessToken });
+  await app.register(idempotencyPlugin, {
+    store: ctx.idempotency,
+    ttlSeconds: config.idempotency.ttlSeconds,
+    lockSeconds: config.idempotency.lockSeconds,
+  });
+
+  await app.register(operationsRoutes, { metrics: ctx.metrics, readiness: ctx.readiness });
+  await app.register(ctx.identity.routes, {
+    service: ctx.identity.service,
+    login: {
+      maxPerEmail: config.rateLimit.loginMaxPerEmail,
+      maxPerIp: config.rateLimit.loginMaxPerIp,
+      windowSeconds: config.rateLimit.loginWindowSeconds,
+    },
+  });
+
+  return app;
+}

@@ -1,0 +1,266 @@
+/**
+ * The one place that reads `process.env`. Every key has a one-line doc and a default; a bad
+ * value stops the process at start with a message naming the key. The README's configuration
+ * table is generated from `configSpec` (`npm run docs:config`) and a test keeps them in sync.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Entry<T> {
+  doc: string;
+  /** Raw default as it would be written in the environment; undefined = unset. */
+  default?: string;
+  parse: Parser<T>;
+}
+
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`expected an integer, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected an integer in ${min}..${max}, got ${n}`);
+    return n;
+  };
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`expected true or false, got "${raw}"`);
+};
+
+const str =
+  (check?: (v: string) => string | undefined): Parser<string> =>
+  (raw) => {
+    const problem = check?.(raw);
+    if (problem) throw new Error(problem);
+    return raw;
+  };
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+
+const url =
+  (...protocols: string[]): Parser<string> =>
+  (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`expected a URL, got "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol)) throw new Error(`expected a ${protocols.join(' or ')} URL`);
+    return raw;
+  };
+
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function entry<T>(e: { doc: string; default: string; parse: Parser<T> }): { doc: string; default: string; parse: Parser<T> };
+function entry<T>(e: { doc: string; parse: Parser<T> }): Entry<T>;
+function entry<T>(e: Entry<T>): Entry<T> {
+  return e;
+}
+
+export const configSpec = {
+  PORT: entry({ doc: 'HTTP port the API listens on', default: '3000', parse: int(0, 65535) }),
+  HOST: entry({ doc: 'Interface the API binds to', default: '0.0.0.0', parse: str() }),
+  DATABASE_URL: entry({
+    doc: 'PostgreSQL URL. Set together with REDIS_URL for production mode; unset = embedded PGlite',
+    parse: url('postgres:', 'postgresql:'),
+  }),
+  REDIS_URL: entry({
+    doc: 'Redis URL. Set together with DATABASE_URL for production mode; unset = in-memory adapters',
+    parse: url('redis:', 'rediss:'),
+  }),
+  DATABASE_POOL_SIZE: entry({ doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
+  DATA_DIR: entry({
+    doc: 'Embedded mode: directory for the PGlite database and the generated JWT secret (`memory://` keeps nothing)',
+    default: '.mos',
+    parse: str((v) => (v.length === 0 ? 'must not be empty' : undefined)),
+  }),
+  REDIS_KEY_PREFIX: entry({
+    doc: 'Prefix of every Redis key (tests and multi-tenant deployments); no braces, so hash tags stay valid',
+    default: 'mos:',
+    parse: str((v) => (/[{}]/.test(v) ? 'must not contain { or }' : undefined)),
+  }),
+  LOG_LEVEL: entry({
+    doc: 'pino log level',
+    default: 'info',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  }),
+  JWT_SECRET: entry({
+    doc: 'HS256 key for access and admission tokens (at least 32 characters). Required in production; embedded mode generates one in DATA_DIR',
+    parse: str((v) => (v.length < 32 ? 'must be at least 32 characters' : undefined)),
+  }),
+  JWT_ISSUER: entry({ doc: 'Issuer (`iss`) of access tokens, checked on every request', default: 'mos', parse: str() }),
+  JWT_AUDIENCE: entry({ doc: 'Audience (`aud`) of access tokens, checked on every request', default: 'mos-api', parse: str() }),
+  ACCESS_TOKEN_TTL_SECONDS: entry({ doc: 'Lifetime of an access token', default: '900', parse: int(30, 86_400) }),
+  REFRESH_TOKEN_TTL_SECONDS: entry({
+    doc: 'Lifetime of a refresh token (and of its family since the last rotation)',
+    default: '1209600',
+    parse: int(60, 31_536_000),
+  }),
+  BODY_LIMIT_BYTES: entry({ doc: 'Largest accepted request body; larger answers 400', default: '262144', parse: int(1024, 50_000_000) }),
+  CORS_ORIGINS: entry({
+    doc: 'Comma-separated origins allowed by CORS; empty = CORS off, `*` = any origin',
+    default: '',
+    parse: list,
+  }),
+  TRUST_PROXY: entry({
+    doc: 'Trust X-Forwarded-* from the load balancer (needed for per-IP rate limits behind one)',
+    default: 'false',
+    parse: bool,
+  }),
+  RATE_LIMIT_MAX: entry({ doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
+  RATE_LIMIT_WINDOW_SECONDS: entry({ doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
+  LOGIN_MAX_PER_EMAIL: entry({ doc: 'Login attempts per email per login window', default: '10', parse: int(1) }),
+  LOGIN_MAX_PER_IP: entry({ doc: 'Login attempts per client IP per login window', default: '30', parse: int(1) }),
+  LOGIN_WINDOW_SECONDS: entry({ doc: 'Window of the login rate limits', default: '300', parse: int(1, 86_400) }),
+  IDEMPOTENCY_TTL_SECONDS: entry({ doc: 'How long a stored response is replayed for its Idempotency-Key', default: '86400', parse: int(60) }),
+  IDEMPOTENCY_LOCK_SECONDS: entry({
+    doc: 'How long an in-flight Idempotency-Key stays locked if its process dies mid-request',
+    default: '60',
+    parse: int(1, 3600),
+  }),
+  SHUTDOWN_GRACE_MS: entry({ doc: 'How long shutdown waits for in-flight requests and jobs', default: '10000', parse: int(0, 600_000) }),
+  JOB_LEASE_SECONDS: entry({ doc: 'Lease a worker takes at each run of a periodic job; another worker takes over once it lapses', default: '15', parse: int(2, 3600) }),
+  REFRESH_TOKEN_PURGE_INTERVAL_SECONDS: entry({
+    doc: 'How often the worker deletes refresh tokens past their expiry',
+    default: '3600',
+    parse: int(1),
+  }),
+  SEED_DEMO: entry({ doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
+} as const;
+
+type Spec = typeof configSpec;
+type Key = keyof Spec;
+type Parsed<K extends Key> = Spec[K] extends Entry<infer T> ? T : never;
+type Raw = { [K in Key]: Spec[K] extends { default: string } ? Parsed<K> : Parsed<K> | undefined };
+
+export type Mode = 'embedded' | 'production';
+
+export interface Config {
+  readonly mode: Mode;
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimit: number;
+    readonly corsOrigins: readonly string[];
+    readonly trustProxy: boolean;
+  };
+  readonly db: { readonly url: string | undefined; readonly poolSize: number; readonly dataDir: string };
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly logLevel: string;
+  readonly auth: {
+    readonly jwtSecret: string | undefined;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+  };
+  readonly rateLimit: {
+    readonly max: number;
+    readonly windowSeconds: number;
+    readonly loginMaxPerEmail: number;
+    readonly loginMaxPerIp: number;
+    readonly loginWindowSeconds: number;
+  };
+  readonly idempotency: { readonly ttlSeconds: number; readonly lockSeconds: number };
+  readonly jobs: { readonly leaseSeconds: number; readonly refreshTokenPurgeIntervalSeconds: number };
+  readonly shutdownGraceMs: number;
+  readonly seedDemo: boolean;
+}
+
+function parseAll(env: Record<string, string | undefined>): Raw {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(configSpec) as [Key, Entry<unknown>][]) {
+    const given = env[key];
+    const raw = given === undefined || given === '' ? spec.default : given;
+    if (raw === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    try {
+      out[key] = spec.parse(raw);
+    } catch (err) {
+      problems.push(`${key}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration — ${problems.join('; ')}`);
+  return out as Raw;
+}
+
+/** Parses and validates the environment into a frozen config. Throws ConfigError naming the key. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const c = parseAll(env);
+  if (Boolean(c.DATABASE_URL) !== Boolean(c.REDIS_URL)) {
+    const missing = c.DATABASE_URL ? 'REDIS_URL' : 'DATABASE_URL';
+    throw new ConfigError(
+      `Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`,
+    );
+  }
+  const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
+  if (mode === 'production' && !c.JWT_SECRET) {
+    throw new ConfigError('Invalid configuration — JWT_SECRET: required in production mode');
+  }
+  return deepFreeze({
+    mode,
+    http: {
+      port: c.PORT,
+      host: c.HOST,
+      bodyLimit: c.BODY_LIMIT_BYTES,
+      corsOrigins: c.CORS_ORIGINS,
+      trustProxy: c.TRUST_PROXY,
+    },
+    db: { url: c.DATABASE_URL, poolSize: c.DATABASE_POOL_SIZE, dataDir: c.DATA_DIR },
+    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    logLevel: c.LOG_LEVEL,
+    auth: {
+      jwtSecret: c.JWT_SECRET,
+      issuer: c.JWT_ISSUER,
+      audience: c.JWT_AUDIENCE,
+      accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    rateLimit: {
+      max: c.RATE_LIMIT_MAX,
+      windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
+      loginMaxPerEmail: c.LOGIN_MAX_PER_EMAIL,
+      loginMaxPerIp: c.LOGIN_MAX_PER_IP,
+      loginWindowSeconds: c.LOGIN_WINDOW_SECONDS,
+    },
+    idempotency: { ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS, lockSeconds: c.IDEMPOTENCY_LOCK_SECONDS },
+    jobs: { leaseSeconds: c.JOB_LEASE_SECONDS, refreshTokenPurgeIntervalSeconds: c.REFRESH_TOKEN_PURGE_INTERVAL_SECONDS },
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    seedDemo: c.SEED_DEMO,
+  });
+}
+
+/** The README's configuration table, generated from the spec. */
+export function configTableMarkdown(): string {
+  const rows = (Object.entries(configSpec) as [Key, Entry<unknown>][]).map(
+    ([key, e]) => `| \`${key}\` | ${e.default === undefined ? '—' : `\`${e.default === '' ? '""' : e.default}\``} | ${e.doc} |`,
+  );
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from './platform/clock.js';
+import { openPglite, openPostgres, type DatabaseHandle } from './platform/db/client.js';
+import { migrateDatabase } from './platform/db/migrate.js';
+import { MemoryIdempotencyStore } from './platform/http/idempotency.memory.js';
+import { RedisIdempotencyStore } from './platform/http/idempotency.redis.js';
+import type { IdempotencyStore } from './platform/http/idempotency.store.js';
+import { MemoryLeaseStore } from './platform/jobs/lease.memory.js';
+import { RedisLeaseStore } from './platform/jobs/lease.redis.js';
+import type { LeaseStore } from './platform/jobs/lease.store.js';
+import type { PeriodicJob } from './platform/jobs/runner.js';
+import { loggerOptions } from './platform/observability/logger.js';
+import { createMetrics, type Metrics } from './platform/observability/metrics.js';
+import { createRedis } from './platform/redis/client.js';
+import type { Config } from './config.js';
+import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
+
+/**
+ * The composition root: the only place that decides which adapter serves each port.
+ * Embedded mode (no DATABASE_URL/REDIS_URL): PGlite + memory adapters, one process.
+ * Production: PostgreSQL + Redis adapters, shared by every API and worker process.
+ */
+export interface AppContext {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly database: DatabaseHandle;
+  /** Null in embedded mode. */
+  readonly redis: Redis | null;
+  readonly idempotency: IdempotencyStore;
+  readonly leases: LeaseStore;
+  readonly identity: IdentityModule;
+  /** Every periodic job of every module, for the worker. */
+  readonly jobs: readonly PeriodicJob[];
+  /** Dependency checks for /health/ready. */
+  readonly readiness: Record<string, () => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Apply migrations while opening (embedded start and tests; production runs `mos migrate`). */
+  migrate?: boolean;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const production = config.mode === 'production';
+
+  const database = production ? openPostgres(config.db.url!, config.db.poolSize) : await openPglite(config.db.dataDir);
+  const redis = production ? createRedis(config.redis.url!, config.redis.keyPrefix) : null;
+  try {
+    if (options.migrate ?? !production) await migrateDatabase(database);
+
+    const identity = createIdentityModule({
+      db: database.db,
+      clock,
+      accessTokens: {
+        secret: config.auth.jwtSecret ?? embeddedSecret(config.db.dataDir),
+        issuer: config.auth.issuer,
+        audience: config.auth.audience,
+        ttlSeconds: config.auth.accessTokenTtlSeconds,
+      },
+      refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+      refreshTokenPurgeIntervalMs: config.jobs.refreshTokenPurgeIntervalSeconds * 1000,
+    });
+
+    const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
+    if (redis) {
+      readiness.redis = async () => {
+        await redis.ping();
+      };
+    }
+
+    return {
+      config,
+      clock,
+      logger,
+      metrics: createMetrics(),
+      database,
+      redis,
+      idempotency: redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore(clock),
+      leases: redis ? new RedisLeaseStore(redis) : new MemoryLeaseStore(clock),
+      identity,
+      jobs: [...identity.jobs],
+      readiness,
+      close: async () => {
+        redis?.disconnect();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    redis?.disconnect();
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Embedded mode needs no configuration, yet tokens should survive a restart: the first start
+ * writes a random secret into DATA_DIR and later starts read it back.
+ */
+function embeddedSecret(dataDir: string): string {
+  if (dataDir.startsWith('memory://')) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createContext, type AppContext } from './context.js';
+import { seedDemo } from './demo.js';
+import { migrateDatabase } from './platform/db/migrate.js';
+import { JobRunner } from './platform/jobs/runner.js';
+
+const usage = `mos — reserved-seat ticketing backend
+
+Usage:
+  mos start                    embedded all-in-one: migrate, demo data, API and workers in one process
+  mos api                      production API process (stateless; run many behind a load balancer)
+  mos worker                   production worker: periodic jobs, one leader per job
+  mos migrate                  apply database migrations
+  mos seed                     add the demo data (idempotent)
+  mos admin create --email <e> --password <p> [--name <n>]
+                               create an ADMIN account (or reset its password)
+
+Configuration comes from the environment; see README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub] = argv;
+  switch (command) {
+    case 'start':
+      return start(loadConfig());
+    case 'api':
+      return api(requireProduction(loadConfig(), 'api'));
+    case 'worker':
+      return worker(requireProduction(loadConfig(), 'worker'));
+    case 'migrate':
+      return once(loadConfig(), async (ctx) => {
+        await migrateDatabase(ctx.database);
+        ctx.logger.info('migrations applied');
+      });
+    case 'seed':
+      return once(loadConfig(), async (ctx) => {
+        await seedDemo(ctx);
+        ctx.logger.info('demo data seeded');
+      });
+    case 'admin':
+      if (sub !== 'create') break;
+      return adminCreate(argv.slice(2));
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(usage);
+      return;
+  }
+  console.error(`unknown command: ${argv.join(' ')}\n\n${usage}`);
+  process.exitCode = 2;
+}
+
+/**
+ * The memory adapters hold hot state inside one process; several API processes on them would
+ * each believe they own every seat. So the scalable commands run on production adapters only.
+ */
+function requireProduction(config: Config, command: string): Config {
+  if (config.mode !== 'production') {
+    throw new ConfigError(
+      `mos ${command} runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (or use \`mos start\` for embedded mode)`,
+    );
+  }
+  return config;
+}
+
+async function start(config: Config): Promise<void> {
+  const ctx = await createContext(config, { migrate: true });
+  const seeded = config.seedDemo ? await seedDemo(ctx) : undefined;
+  const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
+  await serve(ctx, () => runner.stop(ctx.jobs));
+  runner.start(ctx.jobs);
+
+  const base = `http://localhost:${config.http.port}`;
+  const lines = [
+    '',
+    `MOS is running (${config.mode} mode${config.mode === 'embedded' ? `, data in ${config.db.dataDir}` : ''})`,
+    `  API docs      ${base}/docs`,
+    `  OpenAPI       ${base}/docs/json`,
+    `  health        ${base}/health/ready`,
+    ...(seeded
+      ? ['', 'Demo accounts (POST /v1/auth/login):', ...seeded.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`)]
+      : []),
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function api(config: Config): Promise<void> {
+  const ctx = await createContext(config, { migrate: false });
+  await serve(ctx);
+  ctx.logger.info({ port: config.http.port }, 'api listening');
+}
+
+async function worker(config: Config): Promise<void> {
+  const ctx = await createContext(config, { migrate: false });
+  const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
+  runner.start(ctx.jobs);
+  ctx.logger.info({ jobs: ctx.jobs.map((j) => j.name) }, 'worker running');
+  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) ctx.logger.error({ err }, 'worker stopping after an error');
+    else ctx.logger.info({ signal }, 'worker stopping');
+    await runner.stop(ctx.jobs);
+    await ctx.close();
+  });
+}
+
+/** Listens, and on SIGTERM/SIGINT stops taking requests, finishes in-flight ones, then closes. */
+async function serve(ctx: AppContext, beforeClose?: () => Promise<void>) {
+  const app = await buildApp(ctx);
+  closeWithGrace({ delay: ctx.config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) ctx.logger.error({ err }, 'stopping after an error');
+    else ctx.logger.info({ signal }, 'shutting down');
+    await beforeClose?.();
+    await app.close();
+    await ctx.close();
+  });
+  await app.listen({ port: ctx.config.http.port, host: ctx.config.http.host });
+  return app;
+}
+
+async function once(config: Config, fn: (ctx: AppContext) => Promise<void>): Promise<void> {
+  const ctx = await createContext(config, { migrate: true });
+  try {
+    await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function adminCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.email || !values.password) throw new ConfigError('admin create needs --email and --password');
+  if (values.password.length < 8) throw new ConfigError('--password must be at least 8 characters');
+  const { email, password } = values;
+  await once(loadConfig(), async (ctx) => {
+    const user = await ctx.identity.service.upsertUser({ email, password, name: values.name ?? 'Administrator', role: 'ADMIN' });
+    process.stdout.write(`admin ready: ${user.email} (${user.id})\n`);
+  });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

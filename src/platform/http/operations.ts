@@ -1,0 +1,78 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface OperationsOptions {
+  metrics: Metrics;
+  readiness: Record<string, () => Promise<void>>;
+  /** A dependency check slower than this counts as down. */
+  readinessTimeoutMs?: number;
+}
+
+const tags = ['operations'];
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  checks: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('down')]))),
+});
+
+/**
+ * Liveness, readiness and Prometheus metrics. These routes skip the rate limiter: a load
+ * balancer or scraper polling them must never be refused.
+ */
+export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsOptions> = async (app, opts) => {
+  const timeoutMs = opts.readinessTimeoutMs ?? 2000;
+
+  // Every response is timed under its route pattern (never the raw URL: ids would explode
+  // the label set); unknown routes share one label.
+  app.addHook('onResponse', async (request, reply) => {
+    opts.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get(
+    '/health/live',
+    { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, response: { 200: Health } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      const entries = await Promise.all(
+        Object.entries(opts.readiness).map(async ([name, check]) => {
+          try {
+            await withTimeout(check(), timeoutMs);
+            return [name, 'ok'] as const;
+          } catch {
+            return [name, 'down'] as const;
+          }
+        }),
+      );
+      const ok = entries.every(([, s]) => s === 'ok');
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(entries) });
+    },
+  );
+
+  app.get('/metrics', { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, hide: true } }, async (_request, reply) =>
+    reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),
+  );
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
+  });
+}

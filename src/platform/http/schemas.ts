@@ -1,0 +1,32 @@
+import { Type, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
+
+/** A request object that refuses unknown fields (400 VALIDATION_FAILED). */
+export const StrictObject = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
+  Type.Object(properties, { additionalProperties: false, ...options });
+
+export const Uuid = Type.String({ format: 'uuid', description: 'UUIDv7' });
+export const DateTime = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });
+export const IdParams = StrictObject({ id: Uuid });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable UPPER_SNAKE error code' }),
+    detail: Type.String(),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+const problemRef = Type.Ref('Problem');
+
+/** Response entries for the problem statuses a route can answer, for the OpenAPI document. */
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, problemRef]));
+}
+
+/** 204 with no body. */
+export const NoContent = Type.Null({ description: 'No content' });
