@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import { principalOf } from '../../platform/http/auth.js';
+import { CommonErrors } from '../../platform/http/errors.js';
 import { NoContent, problems } from '../../platform/http/schemas.js';
 import { LoginBody, RefreshBody, SignupBody, TokenPair, User } from './identity.schemas.js';
 import type { IdentityService } from './identity.service.js';
@@ -19,21 +21,30 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
   );
 
   // Login is the one route worth guessing at: limited per address (slow credential stuffing
-  // against one account) and per client (one client spraying many accounts).
-  const perIp = app.rateLimit({
-    max: login.maxPerIp,
-    timeWindow: login.windowSeconds * 1000,
-    keyGenerator: (request) => `login-ip:${request.ip}`,
-  });
-  const perEmail = app.rateLimit({
-    max: login.maxPerEmail,
-    timeWindow: login.windowSeconds * 1000,
-    keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
-  });
+  // against one account) and per client (one client spraying many accounts), on top of the
+  // global per-IP limit. Both counters live in the rate-limit store (Redis in production).
+  const timeWindow = login.windowSeconds * 1000;
+  const limits = [
+    app.createRateLimit({ timeWindow, max: login.maxPerIp, keyGenerator: (request) => `login-ip:${request.ip}` }),
+    app.createRateLimit({
+      timeWindow,
+      max: login.maxPerEmail,
+      keyGenerator: (request) => `login-email:${(request.body as { email: string }).email.trim().toLowerCase()}`,
+    }),
+  ];
+  const limitLogin: preHandlerAsyncHookHandler = async (request) => {
+    for (const limit of limits) {
+      const result = await limit(request);
+      if (result.isExceeded) {
+        throw CommonErrors.RATE_LIMITED('Too many login attempts; try again later', {}, { 'retry-after': String(result.ttlInSeconds) });
+      }
+    }
+  };
+
   app.post(
     '/v1/auth/login',
     {
-      preHandler: [perIp, perEmail],
+      preHandler: limitLogin,
       schema: { tags, body: LoginBody, response: { 200: TokenPair, ...problems(400, 401, 429) } },
     },
     async (request) => service.login(request.body),

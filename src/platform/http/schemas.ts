@@ -23,9 +23,14 @@ export const Problem = Type.Object(
 
 const problemRef = Type.Ref('Problem');
 
-/** Response entries for the problem statuses a route can answer, for the OpenAPI document. */
-export function problems(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, problemRef]));
+/**
+ * Response entries for the problem statuses a route can answer, for the OpenAPI document.
+ * (Problems are serialized by the error handler itself, so these only document.)
+ */
+export function problems(...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: TSchema }> }> {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: problemRef } } }]),
+  );
 }
 
 /** 204 with no body. */

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configTableMarkdown, loadConfig } from './config.js';
+
+const production = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mos',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_SECRET: 'x'.repeat(32),
+};
+
+describe('config', () => {
+  it('runs embedded with defaults when no service URL is set', () => {
+    const c = loadConfig({});
+    expect(c.mode).toBe('embedded');
+    expect(c.http.port).toBe(3000);
+    expect(c.auth.accessTokenTtlSeconds).toBe(900);
+    expect(c.db.dataDir).toBe('.mos');
+    expect(Object.isFrozen(c) && Object.isFrozen(c.http)).toBe(true);
+  });
+
+  it('runs in production mode when both DATABASE_URL and REDIS_URL are set', () => {
+    const c = loadConfig({ ...production, DATABASE_POOL_SIZE: '25' });
+    expect(c.mode).toBe('production');
+    expect(c.db.poolSize).toBe(25);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_POOL_SIZE: '0', ...production }, 'DATABASE_POOL_SIZE'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ REDIS_KEY_PREFIX: 'mos:{x}:' }, 'REDIS_KEY_PREFIX'],
+    [{ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: production.DATABASE_URL }, 'REDIS_URL'],
+    [{ REDIS_URL: production.REDIS_URL }, 'DATABASE_URL'],
+    [{ DATABASE_URL: production.DATABASE_URL, REDIS_URL: production.REDIS_URL }, 'JWT_SECRET'],
+  ])('refuses %o naming %s', (env, key) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));
+  });
+
+  it('names every bad key at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT.*LOG_LEVEL/);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '' }).http.port).toBe(3000);
+  });
+
+  it('parses lists and booleans', () => {
+    const c = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example', TRUST_PROXY: 'yes' });
+    expect(c.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.http.trustProxy).toBe(true);
+  });
+
+  it('is documented in the README by the generated table', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(configTableMarkdown());
+  });
+});

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { pino } from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config, type Mode } from '../../src/config.js';
+import { createContext, type AppContext, type ContextOptions } from '../../src/context.js';
+import { deleteByPrefix } from '../../src/platform/redis/client.js';
+
+/** Where the tests find the machine's services (CI and developers alike). */
+export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The mode an HTTP suite runs in, chosen by the vitest project (vitest.config.ts). */
+export const testMode = (): Mode => (process.env.MOS_TEST_MODE === 'production' ? 'production' : 'embedded');
+
+const suffix = () => randomBytes(6).toString('hex');
+
+/** A database of its own for one test file, dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `mos_t_${suffix()}`;
+  const admin = new pg.Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: TEST_PG_URL });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export interface TestEnv {
+  ctx: AppContext;
+  config: Config;
+  /** The Redis key prefix of this file (production mode). */
+  redisPrefix: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A context in the given mode, isolated from every other test file: production mode gets a
+ * fresh database and a unique Redis key prefix; embedded mode an in-memory PGlite.
+ */
+export async function createTestEnv(
+  mode: Mode = testMode(),
+  env: Record<string, string> = {},
+  options: ContextOptions = {},
+): Promise<TestEnv> {
+  const redisPrefix = `mos:test:${suffix()}:`;
+  const database = mode === 'production' ? await createTestDatabase() : undefined;
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    DATA_DIR: 'memory://',
+    REDIS_KEY_PREFIX: redisPrefix,
+    DATABASE_POOL_SIZE: '5',
+    ...(database ? { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL } : {}),
+    ...env,
+  });
+  let ctx: AppContext;
+  try {
+    ctx = await createContext(config, { migrate: true, logger: pino({ level: 'silent' }), ...options });
+  } catch (err) {
+    await database?.drop();
+    throw err;
+  }
+  return {
+    ctx,
+    config,
+    redisPrefix,
+    cleanup: async () => {
+      await ctx.close();
+      await database?.drop();
+      if (mode === 'production') await deleteByPrefix(TEST_REDIS_URL, redisPrefix);
+    },
+  };
+}
+
+export interface TestApp extends TestEnv {
+  app: FastifyInstance;
+}
+
+/**
+ * A built (not listening) app over a test env. `extend` registers extra routes before the app
+ * is readied — how platform tests reach plugins that no product route exercises in a way a
+ * test can control (a route that throws, a slow idempotent route).
+ */
+export async function createTestApp(
+  opts: { mode?: Mode; env?: Record<string, string>; context?: ContextOptions; extend?: (app: FastifyInstance) => void | Promise<void> } = {},
+): Promise<TestApp> {
+  const env = await createTestEnv(opts.mode, opts.env, opts.context);
+  try {
+    const app = await buildApp(env.ctx);
+    await opts.extend?.(app);
+    await app.ready();
+    return {
+      ...env,
+      app,
+      cleanup: async () => {
+        await app.close();
+        await env.cleanup();
+      },
+    };
+  } catch (err) {
+    await env.cleanup();
+    throw err;
+  }
+}

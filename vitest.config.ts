@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The HTTP suites run twice — embedded (PGlite + memory adapters) and production (PostgreSQL +
+ * Redis) — so both modes keep one behaviour. Each test file makes its own database and Redis
+ * key prefix (test/support/harness.ts), so files run in parallel without colliding.
+ */
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'http:embedded',
+          include: ['test/http/**/*.test.ts'],
+          env: { MOS_TEST_MODE: 'embedded' },
+        },
+      },
+      {
+        test: {
+          name: 'http:production',
+          include: ['test/http/**/*.test.ts'],
+          env: { MOS_TEST_MODE: 'production' },
+        },
+      },
+    ],
+  },
+});
