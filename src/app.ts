@@ -9,7 +9,7 @@ import type { AppContext } from './context.js';
 import { authPlugin } from './platform/http/auth.js';
 import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
-import { operationsRoutes } from './platform/http/operations.js';
+import { metricsPlugin, operationsRoutes } from './platform/http/operations.js';
 import { problemPlugin } from './platform/http/problem.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
@@ -39,6 +39,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   installValidators(app);
   await app.register(problemPlugin);
   app.addSchema(Problem);
+  await app.register(metricsPlugin, { metrics: ctx.metrics });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

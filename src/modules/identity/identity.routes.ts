@@ -35,7 +35,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
   const limitLogin: preHandlerAsyncHookHandler = async (request) => {
     for (const limit of limits) {
       const result = await limit(request);
-      if (result.isExceeded) {
+      if (!result.isAllowed && result.isExceeded) {
         throw CommonErrors.RATE_LIMITED('Too many login attempts; try again later', {}, { 'retry-after': String(result.ttlInSeconds) });
       }
     }

@@ -26,6 +26,7 @@ export function openPostgres(url: string, poolSize: number): DatabaseHandle {
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = drizzlePg(pool) as unknown as Db;
+  let ended: Promise<void> | undefined;
   return {
     db,
     kind: 'postgres',
@@ -33,7 +34,7 @@ export function openPostgres(url: string, poolSize: number): DatabaseHandle {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => pool.end(),
+    close: () => (ended ??= pool.end()),
   };
 }
 
@@ -59,7 +60,9 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => client.close(),
+    close: async () => {
+      if (!client.closed) await client.close();
+    },
   };
 }
 

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Metrics } from '../observability/metrics.js';
 
 export interface OperationsOptions {
@@ -16,20 +18,28 @@ const Health = Type.Object({
 });
 
 /**
+ * Times every response of the app under its route pattern (never the raw URL: ids would
+ * explode the label set); unknown routes share one label. Registered at the root, before
+ * the routes, so it sees them all.
+ */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, opts: { metrics: Metrics }) => {
+    app.addHook('onResponse', async (request, reply) => {
+      opts.metrics.httpDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+  },
+  { name: 'mos-metrics' },
+);
+
+/**
  * Liveness, readiness and Prometheus metrics. These routes skip the rate limiter: a load
  * balancer or scraper polling them must never be refused.
  */
 export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsOptions> = async (app, opts) => {
   const timeoutMs = opts.readinessTimeoutMs ?? 2000;
-
-  // Every response is timed under its route pattern (never the raw URL: ids would explode
-  // the label set); unknown routes share one label.
-  app.addHook('onResponse', async (request, reply) => {
-    opts.metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
 
   app.get(
     '/health/live',

@@ -1,0 +1,30 @@
+# ---- build: compile TypeScript to dist/ (and copy the .lua scripts beside their adapters) ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY drizzle ./drizzle
+RUN npm run build
+
+# ---- runtime: production dependencies + compiled code + SQL migrations ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+# dist/platform/db/migrate.js reads ../../../drizzle, i.e. /app/drizzle.
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/drizzle ./drizzle
+# Embedded mode (`mos start`) writes its PGlite data and JWT secret to DATA_DIR (default .mos,
+# relative to /app); let the non-root user create it. Production mode never writes here.
+RUN mkdir -p /app/.mos && chown node:node /app/.mos
+USER node
+EXPOSE 3000
+# Liveness of the HTTP process (api/start). The slim image has no curl; node 20 has fetch.
+# Services that do not listen (worker, migrate) disable it in compose.yaml.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["api"]

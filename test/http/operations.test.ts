@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loggerOptions } from '../../src/platform/observability/logger.js';
+import { givenBuyer } from '../support/builders.js';
+import { createTestApp, testMode, type TestApp } from '../support/harness.js';
+
+describe('operations', () => {
+  let t: TestApp;
+  const lines: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    t = await createTestApp({ context: { logger: pino(loggerOptions('info'), sink) } });
+  });
+  afterAll(() => t.cleanup());
+
+  it('/health/live answers 200', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/live' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/health/ready checks the database, and Redis in production', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      status: 'ok',
+      checks: testMode() === 'production' ? { database: 'ok', redis: 'ok' } : { database: 'ok' },
+    });
+  });
+
+  it('/metrics exposes the request histogram by route pattern and status, and process metrics', async () => {
+    const buyer = await givenBuyer(t.app);
+    await t.app.inject({ method: 'GET', url: '/v1/me', headers: buyer.auth });
+    await t.app.inject({ method: 'GET', url: '/v1/me' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/mos_http_request_duration_seconds_count\{method="GET",route="\/v1\/me",status_code="200"\} 1/);
+    expect(res.body).toMatch(/mos_http_request_duration_seconds_count\{method="GET",route="\/v1\/me",status_code="401"\} 1/);
+    expect(res.body).toMatch(/route="\/v1\/auth\/login",status_code="200"/);
+    expect(res.body).toContain('mos_process_cpu_user_seconds_total');
+  });
+
+  it('serves Swagger UI at /docs and the OpenAPI document at /docs/json, equal to the committed openapi.json', async () => {
+    const ui = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    const doc = await t.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(doc.statusCode).toBe(200);
+    const committed = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')) as unknown;
+    // Regenerate with `npm run docs:openapi` when a route changes.
+    expect(doc.json()).toEqual(committed);
+  });
+
+  it('documents every path of the identity contract', async () => {
+    const paths = Object.keys((await t.app.inject({ method: 'GET', url: '/docs/json' })).json().paths);
+    expect(paths).toEqual(expect.arrayContaining(['/v1/auth/signup', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/me']));
+  });
+
+  it('echoes a client request id, and makes one otherwise', async () => {
+    const given = await t.app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'lb-req-42' } });
+    expect(given.headers['x-request-id']).toBe('lb-req-42');
+    const made = await t.app.inject({ method: 'GET', url: '/health/live' });
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sets the security headers', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/live' });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
+  it('logs JSON with the request id and user id, and never a password or token', async () => {
+    const buyer = await givenBuyer(t.app);
+    const res = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { ...buyer.auth, 'x-request-id': 'trace-me' } });
+    expect(res.statusCode).toBe(200);
+    const completed = lines.find((l) => l.requestId === 'trace-me' && l.msg === 'request completed');
+    expect(completed).toMatchObject({ level: 'info', userId: buyer.id });
+    const all = JSON.stringify(lines);
+    expect(all).not.toContain(buyer.password);
+    expect(all).not.toContain(buyer.accessToken);
+    expect(all).not.toContain(buyer.refreshToken);
+  });
+});
+
+describe('readiness when a dependency is down', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.cleanup());
+
+  it('answers 503 and names the dependency', async () => {
+    if (t.ctx.redis) t.ctx.redis.disconnect();
+    else await t.ctx.database.close();
+    const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'unavailable', checks: t.ctx.redis ? { redis: 'down' } : { database: 'down' } });
+  });
+});
