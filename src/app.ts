@@ -95,5 +95,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
+  await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
+
   return app;
 }

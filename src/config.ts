@@ -141,6 +141,22 @@ export const configSpec = {
     default: '3600',
     parse: int(1),
   }),
+  WAITING_ROOM_MAX_ACTIVE: entry({
+    doc: 'Default size of a showtime\'s active set (buyers admitted at once) when its settings do not say',
+    default: '500',
+    parse: int(1, 1_000_000),
+  }),
+  WAITING_ROOM_ADMIT_PER_TICK: entry({
+    doc: 'Default number of buyers a showtime admits per admission tick when its settings do not say',
+    default: '50',
+    parse: int(1, 100_000),
+  }),
+  VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
+  SEAT_MAP_CACHE_SEATS: entry({
+    doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
+    default: '1000000',
+    parse: int(0, 50_000_000),
+  }),
   SEED_DEMO: entry({ doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
 } as const;
 
@@ -179,6 +195,11 @@ export interface Config {
   };
   readonly idempotency: { readonly ttlSeconds: number; readonly lockSeconds: number };
   readonly jobs: { readonly leaseSeconds: number; readonly refreshTokenPurgeIntervalSeconds: number };
+  readonly catalog: {
+    readonly venueMaxSeats: number;
+    readonly seatMapCacheSeats: number;
+    readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
+  };
   readonly shutdownGraceMs: number;
   readonly seedDemo: boolean;
 }
@@ -244,6 +265,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     idempotency: { ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS, lockSeconds: c.IDEMPOTENCY_LOCK_SECONDS },
     jobs: { leaseSeconds: c.JOB_LEASE_SECONDS, refreshTokenPurgeIntervalSeconds: c.REFRESH_TOKEN_PURGE_INTERVAL_SECONDS },
+    catalog: {
+      venueMaxSeats: c.VENUE_MAX_SEATS,
+      seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,
+      waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },
+    },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     seedDemo: c.SEED_DEMO,
   });

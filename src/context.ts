@@ -17,6 +17,7 @@ import { loggerOptions } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
+import { createCatalogModule, type CatalogModule, type HeldSeatsReader } from './modules/catalog/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 
 /**
@@ -35,6 +36,7 @@ export interface AppContext {
   readonly idempotency: IdempotencyStore;
   readonly leases: LeaseStore;
   readonly identity: IdentityModule;
+  readonly catalog: CatalogModule;
   /** Every periodic job of every module, for the worker. */
   readonly jobs: readonly PeriodicJob[];
   /** Dependency checks for /health/ready. */
@@ -72,6 +74,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
       refreshTokenPurgeIntervalMs: config.jobs.refreshTokenPurgeIntervalSeconds * 1000,
     });
 
+    // Seat holds arrive with the booking module; until then no seat is ever held.
+    const noHolds: HeldSeatsReader = { heldSeats: async () => new Map() };
+    const catalog = createCatalogModule({
+      db: database.db,
+      clock,
+      holds: noHolds,
+      venueMaxSeats: config.catalog.venueMaxSeats,
+      seatMapCacheSeats: config.catalog.seatMapCacheSeats,
+      waitingRoomDefaults: config.catalog.waitingRoomDefaults,
+    });
+
     const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
     if (redis) {
       readiness.redis = async () => {
@@ -89,6 +102,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       idempotency: redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore(clock),
       leases: redis ? new RedisLeaseStore(redis) : new MemoryLeaseStore(clock),
       identity,
+      catalog,
       jobs: [...identity.jobs],
       readiness,
       close: async () => {

@@ -81,7 +81,15 @@ async function start(config: Config): Promise<void> {
     `  OpenAPI       ${base}/docs/json`,
     `  health        ${base}/health/ready`,
     ...(seeded
-      ? ['', 'Demo accounts (POST /v1/auth/login):', ...seeded.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`)]
+      ? [
+          '',
+          'Demo accounts (POST /v1/auth/login):',
+          ...seeded.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`),
+          '',
+          `Demo showtime (sale open)  ${base}/v1/schedules/${seeded.scheduleId}`,
+          `  its seat map             ${base}/v1/schedules/${seeded.scheduleId}/seats`,
+          `  performances             ${base}/v1/performances`,
+        ]
       : []),
     '',
   ];

@@ -44,3 +44,72 @@ export async function givenAdmin(app: FastifyInstance, ctx: AppContext): Promise
   const tokens = await login(app, email, password);
   return { id: user.id, email, password, role: 'ADMIN', ...tokens, auth: { authorization: `Bearer ${tokens.accessToken}` } };
 }
+
+// ---- catalog ----
+
+export interface SectionSpec {
+  name: string;
+  rows: { label: string; seats: number }[];
+}
+
+/** `n` rows labelled 1..n of `seats` seats each. */
+export const rowsOf = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ label: String(i + 1), seats }));
+
+async function ok<T>(res: { statusCode: number; body: string; json: () => T }, status: number, what: string): Promise<T> {
+  if (res.statusCode !== status) throw new Error(`${what} failed: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+export async function givenVenue(app: FastifyInstance, seller: GivenUser, sections: SectionSpec[] = [{ name: 'A', rows: rowsOf(2, 10) }]) {
+  const res = await app.inject({ method: 'POST', url: '/v1/venues', headers: seller.auth, payload: { name: 'Test Hall', sections } });
+  return ok<{ id: string; seatCount: number }>(res, 201, 'venue');
+}
+
+export interface PerformanceSpec {
+  grades?: { name: string; price: number }[];
+  seatGrades?: { grade: string; section: string; rows?: string[] }[];
+  defaultGrade?: string;
+  title?: string;
+}
+
+export async function givenPerformance(app: FastifyInstance, seller: GivenUser, venueId: string, spec: PerformanceSpec = {}) {
+  const payload = {
+    title: spec.title ?? 'Test Concert',
+    venueId,
+    runningMinutes: 120,
+    grades: spec.grades ?? [{ name: 'R', price: 100_000 }],
+    seatGrades: spec.seatGrades ?? [],
+    defaultGrade: spec.defaultGrade ?? 'R',
+  };
+  const res = await app.inject({ method: 'POST', url: '/v1/performances', headers: seller.auth, payload });
+  return ok<{ id: string; sellerId: string }>(res, 201, 'performance');
+}
+
+export async function givenSchedule(
+  app: FastifyInstance,
+  seller: GivenUser,
+  performanceId: string,
+  times: { startsAt?: Date; saleOpensAt?: Date; saleClosesAt?: Date; waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number } } = {},
+  now: Date = new Date(),
+) {
+  const startsAt = times.startsAt ?? new Date(now.getTime() + 7 * 86_400_000);
+  const saleOpensAt = times.saleOpensAt ?? new Date(now.getTime() - 60_000);
+  const payload: Record<string, unknown> = { startsAt: startsAt.toISOString(), saleOpensAt: saleOpensAt.toISOString() };
+  if (times.saleClosesAt) payload.saleClosesAt = times.saleClosesAt.toISOString();
+  if (times.waitingRoom) payload.waitingRoom = times.waitingRoom;
+  const res = await app.inject({ method: 'POST', url: `/v1/performances/${performanceId}/schedules`, headers: seller.auth, payload });
+  return ok<{ id: string; seatCount: number }>(res, 201, 'schedule');
+}
+
+/** A seller, a venue of `seats` seats (rows of 10, one section), a one-grade performance and a showtime on sale. */
+export async function givenOpenSchedule(app: FastifyInstance, opts: { seats?: number; seller?: GivenUser; now?: Date; price?: number } = {}) {
+  const seller = opts.seller ?? (await givenSeller(app));
+  const seats = opts.seats ?? 40;
+  const rows = Array.from({ length: Math.ceil(seats / 10) }, (_, i) => ({ label: String(i + 1), seats: Math.min(10, seats - i * 10) }));
+  const venue = await givenVenue(app, seller, [{ name: 'A', rows }]);
+  const performance = await givenPerformance(app, seller, venue.id, { grades: [{ name: 'R', price: opts.price ?? 100_000 }] });
+  const schedule = await givenSchedule(app, seller, performance.id, {}, opts.now);
+  const map = await app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/seats` });
+  const seatIds = map.json<{ seats: { seatId: string }[] }>().seats.map((s) => s.seatId);
+  return { seller, venue, performance, schedule, seatIds };
+}

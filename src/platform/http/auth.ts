@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: 401 without a valid bearer token. */
     authenticate: onRequestHookHandler;
+    /** onRequest hook for public routes that personalize: a valid token sets the principal, none leaves it null, a bad one is 401. */
+    identify: onRequestHookHandler;
     /** onRequest hook: 401 without a valid token, 403 when the role is not one of `roles`. */
     requireRole(...roles: Role[]): onRequestHookHandler;
   }
@@ -53,6 +55,9 @@ export const authPlugin = fp(
     };
 
     app.decorate('authenticate', authenticate);
+    app.decorate('identify', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.headers.authorization !== undefined) await authenticate(request, reply);
+    });
     app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest, reply: FastifyReply) => {
       await authenticate(request, reply);
       if (!roles.includes(request.principal!.role)) {

@@ -1,0 +1,12 @@
+import { CommonErrors, defineError, type FieldError } from '../../platform/http/errors.js';
+
+export const CatalogErrors = {
+  HAS_SALES: defineError('HAS_SALES', 409, 'Seats of this showtime have been sold'),
+} as const;
+
+/** A 400 naming the fields at fault: for rules a schema cannot express (uniqueness, references). */
+export function invalid(errors: FieldError[]) {
+  return CommonErrors.VALIDATION_FAILED('The request does not satisfy the catalog rules', { errors });
+}
+
+export const notFound = (what: 'venue' | 'performance' | 'schedule') => CommonErrors.NOT_FOUND(`No such ${what}`);

@@ -1,0 +1,339 @@
+import { and, asc, desc, eq, ilike, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import { performances, scheduleSeats, schedules, seats, venues, type Grade, type SeatGradeRule } from './catalog.tables.js';
+import type { SeatSpec } from './layout.js';
+
+export type VenueRow = typeof venues.$inferSelect;
+export type PerformanceRow = typeof performances.$inferSelect;
+export type ScheduleRow = typeof schedules.$inferSelect;
+
+/** The immutable part of one seat of a showtime, in layout order. */
+export interface InventorySeat {
+  seatId: string;
+  label: string;
+  section: string;
+  row: string;
+  number: number;
+  grade: string;
+  price: number;
+}
+
+/** Rows per INSERT when a venue's seats are written: large enough to be few, small enough to stay light. */
+const SEAT_BATCH = 10_000;
+
+/** Every SQL statement of the catalog module. */
+export class CatalogRepository {
+  constructor(private readonly db: Db) {}
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  // ---- venues ----
+
+  async insertVenue(venue: typeof venues.$inferInsert, seatSpecs: Iterable<SeatSpec>, newId: () => string, tx: Tx): Promise<void> {
+    await tx.insert(venues).values(venue);
+    let batch: SeatSpec[] = [];
+    const flush = async () => {
+      if (!batch.length) return;
+      // One statement per batch: the seats travel as arrays and unnest into rows server-side.
+      await tx.execute(sql`
+        insert into seats (id, venue_id, section, row_label, number, label, ordinal)
+        select u.id, ${venue.id}::uuid, u.section, u.row_label, u.number, u.label, u.ordinal
+        from unnest(
+          ${sql.param(batch.map(() => newId()))}::uuid[],
+          ${sql.param(batch.map((s) => s.section))}::text[],
+          ${sql.param(batch.map((s) => s.rowLabel))}::text[],
+          ${sql.param(batch.map((s) => s.number))}::int[],
+          ${sql.param(batch.map((s) => s.label))}::text[],
+          ${sql.param(batch.map((s) => s.ordinal))}::int[]
+        ) as u(id, section, row_label, number, label, ordinal)`);
+      batch = [];
+    };
+    for (const spec of seatSpecs) {
+      batch.push(spec);
+      if (batch.length === SEAT_BATCH) await flush();
+    }
+    await flush();
+  }
+
+  async findVenue(id: string, db: Db | Tx = this.db): Promise<VenueRow | undefined> {
+    const [row] = await db.select().from(venues).where(eq(venues.id, id)).limit(1);
+    return row;
+  }
+
+  async venueSeats(venueId: string): Promise<{ id: string; section: string; rowLabel: string; number: number; label: string }[]> {
+    return this.db
+      .select({ id: seats.id, section: seats.section, rowLabel: seats.rowLabel, number: seats.number, label: seats.label })
+      .from(seats)
+      .where(eq(seats.venueId, venueId))
+      .orderBy(asc(seats.ordinal));
+  }
+
+  // ---- performances ----
+
+  async insertPerformance(row: typeof performances.$inferInsert): Promise<PerformanceRow> {
+    const [created] = await this.db.insert(performances).values(row).returning();
+    return created!;
+  }
+
+  async findPerformance(id: string, db: Db | Tx = this.db): Promise<PerformanceRow | undefined> {
+    const [row] = await db
+      .select()
+      .from(performances)
+      .where(and(eq(performances.id, id), isNull(performances.deletedAt)))
+      .limit(1);
+    return row;
+  }
+
+  async updatePerformance(id: string, patch: { title?: string; description?: string | null }, at: Date): Promise<PerformanceRow | undefined> {
+    const [row] = await this.db
+      .update(performances)
+      .set({ ...patch, updatedAt: at })
+      .where(and(eq(performances.id, id), isNull(performances.deletedAt)))
+      .returning();
+    return row;
+  }
+
+  /** Newest first; `after` is the id of the last item of the previous page (UUIDv7 ids sort by creation). */
+  async listPerformances(opts: { q?: string; after?: string; limit: number; now: Date }) {
+    const conditions: SQL[] = [isNull(performances.deletedAt)];
+    if (opts.q) conditions.push(ilike(performances.title, `%${escapeLike(opts.q)}%`));
+    if (opts.after) conditions.push(lt(performances.id, opts.after));
+    return this.db
+      .select({
+        id: performances.id,
+        title: performances.title,
+        venueId: performances.venueId,
+        sellerId: performances.sellerId,
+        grades: performances.grades,
+        nextScheduleAt: sql<Date | string | null>`(
+          select min(s.starts_at) from schedules s
+          where s.performance_id = "performances"."id" and s.deleted_at is null and s.starts_at > ${opts.now.toISOString()}::timestamptz
+        )`,
+      })
+      .from(performances)
+      .where(and(...conditions))
+      .orderBy(desc(performances.id))
+      .limit(opts.limit);
+  }
+
+  async softDeletePerformance(id: string, at: Date, tx: Tx): Promise<void> {
+    await tx.update(schedules).set({ deletedAt: at }).where(and(eq(schedules.performanceId, id), isNull(schedules.deletedAt)));
+    await tx.update(performances).set({ deletedAt: at }).where(eq(performances.id, id));
+  }
+
+  /** Locks the performance row so a concurrent sale or deletion waits for this transaction. */
+  async lockPerformance(id: string, tx: Tx): Promise<PerformanceRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(performances)
+      .where(and(eq(performances.id, id), isNull(performances.deletedAt)))
+      .for('update')
+      .limit(1);
+    return row;
+  }
+
+  // ---- schedules ----
+
+  async insertSchedule(row: typeof schedules.$inferInsert, tx: Tx): Promise<ScheduleRow> {
+    const [created] = await tx.insert(schedules).values(row).returning();
+    return created!;
+  }
+
+  /**
+   * Fills a showtime's inventory in one statement: every seat of the venue with its grade
+   * (the rules of `grading.ts#gradeOf` as a CASE: first match wins, else the default) and that
+   * grade's price. Returns the number of seats.
+   */
+  async createInventory(scheduleId: string, venueId: string, grading: { grades: Grade[]; seatGrades: SeatGradeRule[]; defaultGrade: string }, tx: Tx): Promise<number> {
+    const whens = grading.seatGrades.map((rule) =>
+      rule.rows === undefined
+        ? sql`when s.section = ${rule.section} then ${rule.grade}`
+        : sql`when s.section = ${rule.section} and s.row_label = any(${sql.param(rule.rows)}::text[]) then ${rule.grade}`,
+    );
+    const gradeCase = whens.length ? sql`case ${sql.join(whens, sql` `)} else ${grading.defaultGrade} end` : sql`${grading.defaultGrade}`;
+    const inserted = await queryRows<{ n: number }>(
+      tx,
+      sql`
+      with graded as (
+        select s.id, (${gradeCase})::text as grade from seats s where s.venue_id = ${venueId}
+      ), ins as (
+        insert into schedule_seats (schedule_id, seat_id, grade, price)
+        select ${scheduleId}::uuid, g.id, g.grade, p.price
+        from graded g
+        join unnest(${sql.param(grading.grades.map((x) => x.name))}::text[], ${sql.param(grading.grades.map((x) => x.price))}::int[]) as p(name, price)
+          on p.name = g.grade
+        returning 1
+      )
+      select count(*)::int as n from ins`,
+    );
+    return inserted[0]!.n;
+  }
+
+  async findSchedule(id: string, db: Db | Tx = this.db): Promise<ScheduleRow | undefined> {
+    const [row] = await db
+      .select()
+      .from(schedules)
+      .where(and(eq(schedules.id, id), isNull(schedules.deletedAt)))
+      .limit(1);
+    return row;
+  }
+
+  async schedulesOf(performanceIds: string[]): Promise<ScheduleRow[]> {
+    if (!performanceIds.length) return [];
+    return this.db
+      .select()
+      .from(schedules)
+      .where(and(inArray(schedules.performanceId, performanceIds), isNull(schedules.deletedAt)))
+      .orderBy(asc(schedules.startsAt));
+  }
+
+  /** Locks a live showtime's row: a sale (which takes it FOR SHARE) and a deletion exclude each other. */
+  async lockSchedule(id: string, tx: Tx): Promise<boolean> {
+    const rows = await tx
+      .select({ id: schedules.id })
+      .from(schedules)
+      .where(and(eq(schedules.id, id), isNull(schedules.deletedAt)))
+      .for('update');
+    return rows.length === 1;
+  }
+
+  async lockSchedulesOf(performanceId: string, tx: Tx): Promise<string[]> {
+    const rows = await tx
+      .select({ id: schedules.id })
+      .from(schedules)
+      .where(and(eq(schedules.performanceId, performanceId), isNull(schedules.deletedAt)))
+      .for('update');
+    return rows.map((r) => r.id);
+  }
+
+  async softDeleteSchedule(id: string, at: Date, tx: Tx): Promise<void> {
+    await tx.update(schedules).set({ deletedAt: at }).where(eq(schedules.id, id));
+  }
+
+  // ---- inventory ----
+
+  /** The seats of a showtime in layout order, with what never changes: labels, grades, prices. */
+  async inventory(scheduleId: string): Promise<InventorySeat[]> {
+    return this.db
+      .select({
+        seatId: scheduleSeats.seatId,
+        label: seats.label,
+        section: seats.section,
+        row: seats.rowLabel,
+        number: seats.number,
+        grade: scheduleSeats.grade,
+        price: scheduleSeats.price,
+      })
+      .from(scheduleSeats)
+      .innerJoin(seats, eq(seats.id, scheduleSeats.seatId))
+      .where(eq(scheduleSeats.scheduleId, scheduleId))
+      .orderBy(asc(seats.ordinal));
+  }
+
+  /**
+   * The one database read of a seat map: whether the showtime exists and which of its seats
+   * are sold. Only sold seats travel, through a partial index, however large the venue.
+   */
+  async soldSeats(scheduleId: string): Promise<string[] | undefined> {
+    const rows = await queryRows<{ sold: string[] }>(
+      this.db,
+      sql`select coalesce((select array_agg(ss.seat_id) from schedule_seats ss
+                           where ss.schedule_id = sch.id and ss.status <> 'AVAILABLE'), '{}') as sold
+          from schedules sch where sch.id = ${scheduleId} and sch.deleted_at is null`,
+    );
+    return rows[0] ? parseUuidArray(rows[0].sold) : undefined;
+  }
+
+  async soldCount(scheduleId: string): Promise<number> {
+    const rows = await queryRows<{ n: number }>(
+      this.db,
+      sql`select count(*)::int as n from schedule_seats where schedule_id = ${scheduleId} and status <> 'AVAILABLE'`,
+    );
+    return rows[0]!.n;
+  }
+
+  /** True if any seat of any live showtime of the performance (or of the one showtime) was sold. */
+  async hasSales(scope: { performanceId: string } | { scheduleId: string }, tx: Tx): Promise<boolean> {
+    const rows = await queryRows<{ sold: boolean }>(
+      tx,
+      'scheduleId' in scope
+        ? sql`select exists(select 1 from schedule_seats where schedule_id = ${scope.scheduleId} and status = 'SOLD') as sold`
+        : sql`select exists(
+                select 1 from schedule_seats ss join schedules s on s.id = ss.schedule_id
+                where s.performance_id = ${scope.performanceId} and ss.status = 'SOLD') as sold`,
+    );
+    return rows[0]!.sold;
+  }
+
+  /**
+   * Gate 2 of invariant 1 (DESIGN.md §1): marks an order's seats SOLD in the caller's
+   * transaction. The update is conditional on each seat being AVAILABLE (or already sold to
+   * this very order, so a retried confirm is harmless) and the row count must equal the number
+   * of seats: if any seat was taken meanwhile the caller must roll back. Row locks taken by the
+   * UPDATE serialize two orders racing for one seat; the loser sees the winner's SOLD.
+   */
+  async sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
+    const ids = [...new Set(input.seatIds)];
+    // A showtime being deleted holds its row FOR UPDATE; a deleted one sells nothing.
+    const live = await tx
+      .select({ id: schedules.id })
+      .from(schedules)
+      .where(and(eq(schedules.id, input.scheduleId), isNull(schedules.deletedAt)))
+      .for('share');
+    if (live.length !== 1) return false;
+    const updated = await tx
+      .update(scheduleSeats)
+      .set({ status: 'SOLD', orderId: input.orderId })
+      .where(
+        and(
+          eq(scheduleSeats.scheduleId, input.scheduleId),
+          inArray(scheduleSeats.seatId, ids),
+          sql`(${scheduleSeats.status} = 'AVAILABLE' or ${scheduleSeats.orderId} = ${input.orderId})`,
+        ),
+      )
+      .returning({ seatId: scheduleSeats.seatId });
+    return updated.length === ids.length;
+  }
+
+  /** Returns an order's seats to sale (refund): only the seats that order bought. */
+  async releaseSoldSeats(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
+    const updated = await tx
+      .update(scheduleSeats)
+      .set({ status: 'AVAILABLE', orderId: null })
+      .where(and(eq(scheduleSeats.scheduleId, input.scheduleId), eq(scheduleSeats.orderId, input.orderId), eq(scheduleSeats.status, 'SOLD')))
+      .returning({ seatId: scheduleSeats.seatId });
+    return updated.length;
+  }
+
+  /** Prices of the given seats of a showtime (unknown seats are absent from the result). */
+  async priceSeats(scheduleId: string, seatIds: readonly string[], db: Db | Tx = this.db): Promise<InventorySeat[]> {
+    if (!seatIds.length) return [];
+    return db
+      .select({
+        seatId: scheduleSeats.seatId,
+        label: seats.label,
+        section: seats.section,
+        row: seats.rowLabel,
+        number: seats.number,
+        grade: scheduleSeats.grade,
+        price: scheduleSeats.price,
+      })
+      .from(scheduleSeats)
+      .innerJoin(seats, eq(seats.id, scheduleSeats.seatId))
+      .where(and(eq(scheduleSeats.scheduleId, scheduleId), inArray(scheduleSeats.seatId, [...seatIds])))
+      .orderBy(asc(seats.ordinal));
+  }
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** node-postgres parses uuid[] into an array; some drivers hand back the `{a,b}` text form. */
+function parseUuidArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.slice(1, -1);
+  return inner ? inner.split(',') : [];
+}

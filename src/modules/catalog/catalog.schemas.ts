@@ -1,0 +1,150 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PageQuery, Page } from '../../platform/http/pagination.js';
+import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
+
+// Section names and row labels make up seat labels `<section>-<row>-<number>`, so no dash.
+const SectionName = Type.String({ minLength: 1, maxLength: 20, pattern: '^[^-\\s][^-]*$', description: 'No "-": it separates label parts' });
+const RowLabel = Type.String({ minLength: 1, maxLength: 10, pattern: '^[^-\\s][^-]*$' });
+const GradeName = Type.String({ minLength: 1, maxLength: 20 });
+const Price = Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'KRW' });
+
+export const CreateVenueBody = StrictObject({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  address: Type.Optional(Type.String({ maxLength: 500 })),
+  sections: Type.Array(
+    StrictObject({
+      name: SectionName,
+      rows: Type.Array(StrictObject({ label: RowLabel, seats: Type.Integer({ minimum: 1, maximum: 500 }) }), { minItems: 1, maxItems: 500 }),
+    }),
+    { minItems: 1, maxItems: 200 },
+  ),
+});
+export type CreateVenueBody = Static<typeof CreateVenueBody>;
+
+export const VenueSummary = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  address: Type.Union([Type.String(), Type.Null()]),
+  seatCount: Type.Integer(),
+  sections: Type.Array(Type.Object({ name: Type.String(), rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Integer() })) })),
+});
+
+export const Venue = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  address: Type.Union([Type.String(), Type.Null()]),
+  seatCount: Type.Integer(),
+  sections: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      rows: Type.Array(
+        Type.Object({ label: Type.String(), seats: Type.Array(Type.Object({ id: Uuid, number: Type.Integer(), label: Type.String() })) }),
+      ),
+    }),
+  ),
+});
+
+const GradeSchema = StrictObject({ name: GradeName, price: Price });
+const SeatGradeRuleSchema = StrictObject({
+  grade: GradeName,
+  section: SectionName,
+  rows: Type.Optional(Type.Array(RowLabel, { minItems: 1, maxItems: 500 })),
+});
+
+export const CreatePerformanceBody = StrictObject({
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Type.String({ maxLength: 5000 })),
+  venueId: Uuid,
+  runningMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+  grades: Type.Array(GradeSchema, { minItems: 1, maxItems: 20 }),
+  seatGrades: Type.Array(SeatGradeRuleSchema, { maxItems: 500 }),
+  defaultGrade: GradeName,
+});
+
+export const UpdatePerformanceBody = StrictObject(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+  },
+  { minProperties: 1 },
+);
+
+export const WaitingRoom = Type.Object({ enabled: Type.Boolean(), maxActive: Type.Integer(), admitPerTick: Type.Integer() });
+
+export const Schedule = Type.Object({
+  id: Uuid,
+  performanceId: Uuid,
+  startsAt: DateTime,
+  saleOpensAt: DateTime,
+  saleClosesAt: DateTime,
+  waitingRoom: WaitingRoom,
+  seatCount: Type.Integer(),
+});
+
+export const ScheduleWithCounts = Type.Composite([
+  Schedule,
+  Type.Object({ counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), sold: Type.Integer() }) }),
+]);
+
+const GradeOut = Type.Object({ name: Type.String(), price: Type.Integer() });
+
+export const Performance = Type.Object({
+  id: Uuid,
+  title: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  venueId: Uuid,
+  sellerId: Uuid,
+  runningMinutes: Type.Integer(),
+  grades: Type.Array(GradeOut),
+  seatGrades: Type.Array(Type.Object({ grade: Type.String(), section: Type.String(), rows: Type.Optional(Type.Array(Type.String())) })),
+  defaultGrade: Type.String(),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+
+export const PerformanceDetail = Type.Composite([Performance, Type.Object({ schedules: Type.Array(Schedule) })]);
+
+export const PerformanceListQuery = StrictObject({ q: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), ...PageQuery });
+
+export const PerformanceList = Page(
+  Type.Object({
+    id: Uuid,
+    title: Type.String(),
+    venueId: Uuid,
+    sellerId: Uuid,
+    grades: Type.Array(GradeOut),
+    nextScheduleAt: Type.Union([DateTime, Type.Null()]),
+  }),
+);
+
+export const CreateScheduleBody = StrictObject({
+  startsAt: DateTime,
+  saleOpensAt: DateTime,
+  saleClosesAt: Type.Optional(DateTime),
+  waitingRoom: Type.Optional(
+    StrictObject({
+      enabled: Type.Boolean(),
+      maxActive: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+      admitPerTick: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    }),
+  ),
+});
+
+export const SeatMap = Type.Object({
+  scheduleId: Uuid,
+  seats: Type.Array(
+    Type.Object({
+      seatId: Uuid,
+      label: Type.String(),
+      section: Type.String(),
+      row: Type.String(),
+      number: Type.Integer(),
+      grade: Type.String(),
+      price: Type.Integer(),
+      status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')]),
+      heldByMe: Type.Optional(Type.Boolean()),
+    }),
+  ),
+});
+
+export const VenueIdParams = StrictObject({ venueId: Uuid });

@@ -1,0 +1,320 @@
+import type { Clock } from '../../platform/clock.js';
+import type { Tx } from '../../platform/db/client.js';
+import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import { newId } from '../../platform/ids.js';
+import type { CatalogRepository, InventorySeat, PerformanceRow, ScheduleRow } from './catalog.repository.js';
+import { CatalogErrors, invalid, notFound } from './catalog.errors.js';
+import type { Grade, SeatGradeRule, VenueLayout } from './catalog.tables.js';
+import { gradingErrors } from './grading.js';
+import type { HeldSeatsReader } from './held-seats.js';
+import { countSeats, expandSeats, layoutErrors } from './layout.js';
+import { buildSeatMapBase, renderSeatMap, type SeatMapCache } from './seat-map.js';
+
+export interface CatalogServiceDeps {
+  repo: CatalogRepository;
+  clock: Clock;
+  holds: HeldSeatsReader;
+  seatMaps: SeatMapCache;
+  venueMaxSeats: number;
+  waitingRoomDefaults: { maxActive: number; admitPerTick: number };
+}
+
+export interface WaitingRoomSettings {
+  enabled: boolean;
+  maxActive: number;
+  admitPerTick: number;
+}
+
+export interface ScheduleView {
+  id: string;
+  performanceId: string;
+  startsAt: string;
+  saleOpensAt: string;
+  saleClosesAt: string;
+  waitingRoom: WaitingRoomSettings;
+  seatCount: number;
+}
+
+export interface PerformanceView {
+  id: string;
+  title: string;
+  description: string | null;
+  venueId: string;
+  sellerId: string;
+  runningMinutes: number;
+  grades: Grade[];
+  seatGrades: SeatGradeRule[];
+  defaultGrade: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreatePerformanceInput {
+  title: string;
+  description?: string;
+  venueId: string;
+  runningMinutes: number;
+  grades: Grade[];
+  seatGrades: SeatGradeRule[];
+  defaultGrade: string;
+}
+
+export interface CreateScheduleInput {
+  startsAt: string;
+  saleOpensAt: string;
+  saleClosesAt?: string;
+  waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number };
+}
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+/** Venues, performances, showtimes and their seat inventory: the catalog's use cases. */
+export class CatalogService {
+  constructor(private readonly deps: CatalogServiceDeps) {}
+
+  // ---- venues ----
+
+  async createVenue(owner: Principal, input: { name: string; address?: string; sections: VenueLayout['sections'] }) {
+    const layout: VenueLayout = { sections: input.sections };
+    const errors = layoutErrors(layout, this.deps.venueMaxSeats);
+    if (errors.length) throw invalid(errors);
+    const venue = {
+      id: newId(),
+      ownerId: owner.id,
+      name: input.name,
+      address: input.address ?? null,
+      seatCount: countSeats(layout),
+      layout,
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.repo.transaction((tx) => this.deps.repo.insertVenue(venue, expandSeats(layout), newId, tx));
+    return { id: venue.id, name: venue.name, address: venue.address, seatCount: venue.seatCount, sections: layout.sections };
+  }
+
+  async getVenue(id: string) {
+    const venue = await this.deps.repo.findVenue(id);
+    if (!venue) throw notFound('venue');
+    const seats = await this.deps.repo.venueSeats(id);
+    let i = 0;
+    return {
+      id: venue.id,
+      name: venue.name,
+      address: venue.address,
+      seatCount: venue.seatCount,
+      // Seats come back in layout order, so the layout's counts slice them into rows.
+      sections: venue.layout.sections.map((section) => ({
+        name: section.name,
+        rows: section.rows.map((row) => ({
+          label: row.label,
+          seats: seats.slice(i, (i += row.seats)).map((s) => ({ id: s.id, number: s.number, label: s.label })),
+        })),
+      })),
+    };
+  }
+
+  // ---- performances ----
+
+  async createPerformance(seller: Principal, input: CreatePerformanceInput): Promise<PerformanceView> {
+    const venue = await this.deps.repo.findVenue(input.venueId);
+    if (!venue) throw notFound('venue');
+    const errors = gradingErrors(input, venue.layout);
+    if (errors.length) throw invalid(errors);
+    const now = this.deps.clock.now();
+    const row = await this.deps.repo.insertPerformance({
+      id: newId(),
+      sellerId: seller.id,
+      venueId: venue.id,
+      title: input.title,
+      description: input.description ?? null,
+      runningMinutes: input.runningMinutes,
+      grades: input.grades,
+      seatGrades: input.seatGrades,
+      defaultGrade: input.defaultGrade,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return this.#performanceView(row);
+  }
+
+  async listPerformances(query: { q?: string; limit: number; after?: string }) {
+    const rows = await this.deps.repo.listPerformances({ q: query.q, after: query.after, limit: query.limit + 1, now: this.deps.clock.now() });
+    return rows.map((r) => ({ ...r, nextScheduleAt: iso(r.nextScheduleAt) }));
+  }
+
+  async getPerformance(id: string) {
+    const row = await this.deps.repo.findPerformance(id);
+    if (!row) throw notFound('performance');
+    const schedules = await this.deps.repo.schedulesOf([id]);
+    return { ...this.#performanceView(row), schedules: schedules.map((s) => this.#scheduleView(s)) };
+  }
+
+  async updatePerformance(actor: Principal, id: string, patch: { title?: string; description?: string }) {
+    await this.#ownedPerformance(actor, id);
+    const row = await this.deps.repo.updatePerformance(id, patch, this.deps.clock.now());
+    if (!row) throw notFound('performance');
+    return this.#performanceView(row);
+  }
+
+  /** Refused once any seat of any showtime was sold; otherwise hidden with its showtimes. */
+  async deletePerformance(actor: Principal, id: string): Promise<void> {
+    await this.#ownedPerformance(actor, id);
+    const scheduleIds = await this.deps.repo.transaction(async (tx) => {
+      const performance = await this.deps.repo.lockPerformance(id, tx);
+      if (!performance) throw notFound('performance');
+      const live = await this.deps.repo.lockSchedulesOf(id, tx);
+      if (await this.deps.repo.hasSales({ performanceId: id }, tx)) throw CatalogErrors.HAS_SALES();
+      await this.deps.repo.softDeletePerformance(id, this.deps.clock.now(), tx);
+      return live;
+    });
+    for (const s of scheduleIds) this.deps.seatMaps.delete(s);
+  }
+
+  // ---- schedules ----
+
+  async createSchedule(actor: Principal, performanceId: string, input: CreateScheduleInput): Promise<ScheduleView> {
+    const performance = await this.#ownedPerformance(actor, performanceId);
+    const startsAt = new Date(input.startsAt);
+    const saleOpensAt = new Date(input.saleOpensAt);
+    const saleClosesAt = new Date(input.saleClosesAt ?? input.startsAt);
+    const errors: FieldError[] = [];
+    if (startsAt <= this.deps.clock.now()) errors.push({ path: '/body/startsAt', message: 'must be in the future' });
+    if (saleOpensAt >= startsAt) errors.push({ path: '/body/saleOpensAt', message: 'must be before startsAt' });
+    if (saleClosesAt <= saleOpensAt) errors.push({ path: '/body/saleClosesAt', message: 'must be after saleOpensAt' });
+    if (saleClosesAt > startsAt) errors.push({ path: '/body/saleClosesAt', message: 'must not be after startsAt' });
+    if (errors.length) throw invalid(errors);
+
+    const row = await this.deps.repo.transaction(async (tx) => {
+      const venue = await this.deps.repo.findVenue(performance.venueId, tx);
+      const id = newId();
+      // The inventory and the showtime are one transaction: a showtime never exists without its seats.
+      const created = await this.deps.repo.insertSchedule(
+        {
+          id,
+          performanceId,
+          startsAt,
+          saleOpensAt,
+          saleClosesAt,
+          waitingRoomEnabled: input.waitingRoom?.enabled ?? false,
+          maxActive: input.waitingRoom?.maxActive ?? null,
+          admitPerTick: input.waitingRoom?.admitPerTick ?? null,
+          seatCount: venue!.seatCount,
+          createdAt: this.deps.clock.now(),
+        },
+        tx,
+      );
+      const seats = await this.deps.repo.createInventory(id, performance.venueId, performance, tx);
+      if (seats !== venue!.seatCount) throw new Error(`inventory of ${id} has ${seats} seats, venue has ${venue!.seatCount}`);
+      return created;
+    });
+    return this.#scheduleView(row);
+  }
+
+  async getSchedule(id: string) {
+    const row = await this.deps.repo.findSchedule(id);
+    if (!row) throw notFound('schedule');
+    const [sold, held] = await Promise.all([this.deps.repo.soldCount(id), this.deps.holds.heldSeats(id)]);
+    return {
+      ...this.#scheduleView(row),
+      counts: { available: row.seatCount - sold - held.size, held: held.size, sold },
+    };
+  }
+
+  async deleteSchedule(actor: Principal, id: string): Promise<void> {
+    const schedule = await this.deps.repo.findSchedule(id);
+    if (!schedule) throw notFound('schedule');
+    await this.#ownedPerformance(actor, schedule.performanceId);
+    await this.deps.repo.transaction(async (tx) => {
+      const live = await this.deps.repo.lockSchedule(id, tx);
+      if (!live) throw notFound('schedule');
+      if (await this.deps.repo.hasSales({ scheduleId: id }, tx)) throw CatalogErrors.HAS_SALES();
+      await this.deps.repo.softDeleteSchedule(id, this.deps.clock.now(), tx);
+    });
+    this.deps.seatMaps.delete(id);
+  }
+
+  /**
+   * The seat map as a JSON string: one database read (existence + sold seats) and one hold-store
+   * read per request; the immutable part comes from the cache after the first request.
+   */
+  async seatMap(scheduleId: string, viewerId: string | undefined): Promise<string> {
+    const [sold, held] = await Promise.all([this.deps.repo.soldSeats(scheduleId), this.deps.holds.heldSeats(scheduleId)]);
+    if (!sold) {
+      this.deps.seatMaps.delete(scheduleId);
+      throw notFound('schedule');
+    }
+    let base = this.deps.seatMaps.get(scheduleId);
+    if (!base) {
+      base = buildSeatMapBase(scheduleId, await this.deps.repo.inventory(scheduleId));
+      this.deps.seatMaps.set(base);
+    }
+    return renderSeatMap(base, new Set(sold), held, viewerId);
+  }
+
+  // ---- for other modules (through index.ts) ----
+
+  /** A live showtime with its sale window and waiting-room settings, or undefined. */
+  async scheduleForSale(id: string): Promise<(ScheduleView & { sellerId: string; title: string }) | undefined> {
+    const schedule = await this.deps.repo.findSchedule(id);
+    if (!schedule) return undefined;
+    const performance = await this.deps.repo.findPerformance(schedule.performanceId);
+    if (!performance) return undefined;
+    return { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title };
+  }
+
+  /** The given seats of a showtime with grade and price; seats not in the showtime are absent. */
+  priceSeats(scheduleId: string, seatIds: readonly string[], tx?: Tx): Promise<InventorySeat[]> {
+    return this.deps.repo.priceSeats(scheduleId, seatIds, tx);
+  }
+
+  /** Invariant 1, gate 2: see `CatalogRepository#sellSeats`. Call inside the paying transaction. */
+  sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
+    return this.deps.repo.sellSeats(input, tx);
+  }
+
+  releaseSoldSeats(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
+    return this.deps.repo.releaseSoldSeats(input, tx);
+  }
+
+  // ---- helpers ----
+
+  /** The performance if the actor owns it (or is an admin): 404 if it does not exist, 403 if not theirs. */
+  async #ownedPerformance(actor: Principal, id: string): Promise<PerformanceRow> {
+    const row = await this.deps.repo.findPerformance(id);
+    if (!row) throw notFound('performance');
+    if (actor.role !== 'ADMIN' && row.sellerId !== actor.id) throw CommonErrors.FORBIDDEN('Only the performance\'s seller may change it');
+    return row;
+  }
+
+  #performanceView(row: PerformanceRow): PerformanceView {
+    return {
+      id: row.id,
+      title: row.title,
+      description: row.description,
+      venueId: row.venueId,
+      sellerId: row.sellerId,
+      runningMinutes: row.runningMinutes,
+      grades: row.grades,
+      seatGrades: row.seatGrades,
+      defaultGrade: row.defaultGrade,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  #scheduleView(row: ScheduleRow): ScheduleView {
+    return {
+      id: row.id,
+      performanceId: row.performanceId,
+      startsAt: row.startsAt.toISOString(),
+      saleOpensAt: row.saleOpensAt.toISOString(),
+      saleClosesAt: row.saleClosesAt.toISOString(),
+      waitingRoom: {
+        enabled: row.waitingRoomEnabled,
+        maxActive: row.maxActive ?? this.deps.waitingRoomDefaults.maxActive,
+        admitPerTick: row.admitPerTick ?? this.deps.waitingRoomDefaults.admitPerTick,
+      },
+      seatCount: row.seatCount,
+    };
+  }
+}
