@@ -1,145 +1,89 @@
 /**
- * `npm run bench`: what the full MOS stack costs per request, relative to bare Fastify.
+ * `npm run bench`: load figures for MOS, printed as tables and one final JSON line.
  *
- * Both servers answer `GET /health/live` with `{"status":"ok"}`, so the difference between
- * them is MOS's own per-request overhead (helmet, rate-limit hook, auth and idempotency hooks,
- * request ids, response serialisation) rather than any handler work. Absolute figures depend
- * on the machine; the full/bare ratio is the number worth comparing across runs.
+ * Scenarios (BENCH_SCENARIOS, comma-separated, default all):
+ *   health   `GET /health/live` through the full app vs a bare Fastify route (bench/health.ts)
+ *   catalog  production mode over real HTTP: creating a 50,000-seat venue and showtime, then
+ *            the seat maps of a 50,000-seat and a 2,000-seat showtime (bench/catalog.ts)
+ * The bare Fastify route is measured in every run: it is the machine's reference, printed next
+ * to the other figures so runs on different machines can be compared.
  *
- * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WORKERS (load
- * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (uses
- * DATABASE_URL and REDIS_URL; default embedded).
+ * Env: BENCH_DURATION (s per measured run, default 10), BENCH_WARMUP (s of discarded warm-up
+ * before each, default 2), BENCH_CONNECTIONS (health runs, default 50), BENCH_WORKERS (load
+ * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (health
+ * scenario: uses DATABASE_URL and REDIS_URL; default embedded), BENCH_DATABASE_URL and
+ * BENCH_REDIS_URL (catalog scenario; see bench/catalog.ts).
  */
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createContext } from '../src/context.js';
-import { deleteByPrefix } from '../src/platform/redis/client.js';
+import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './catalog.js';
+import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
+import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const PATH = '/health/live';
-const WARMUP_SECONDS = 2;
+const ALL = ['health', 'catalog'] as const;
+type Scenario = (typeof ALL)[number];
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer >= ${min}, got "${raw}"`);
-  return n;
+function scenarios(): Set<Scenario> {
+  const raw = process.env.BENCH_SCENARIOS?.trim();
+  if (!raw || raw === 'all') return new Set(ALL);
+  const picked = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = picked.filter((s) => !(ALL as readonly string[]).includes(s));
+  if (unknown.length || !picked.length) throw new Error(`BENCH_SCENARIOS: expected a comma-separated subset of ${ALL.join(', ')} (or all), got "${raw}"`);
+  return new Set(picked as Scenario[]);
 }
 
-const duration = intEnv('BENCH_DURATION', 10, 1);
-const connections = intEnv('BENCH_CONNECTIONS', 50, 1);
-// The servers run on this process's main thread; firing the load from a worker thread keeps
-// autocannon from competing with them for the same event loop, which would blur the ratio.
-const workers = intEnv('BENCH_WORKERS', 1, 0);
+const selected = scenarios();
 const production = process.env.BENCH_MODE === 'production';
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Non-2xx responses plus connection errors: anything but 0 makes the figures meaningless. */
-  failures: number;
-}
-
-/** Listens on an ephemeral port (port 0) so the bench never collides with a running MOS. */
-async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  return `http://127.0.0.1:${port}${PATH}`;
-}
-
-function fire(url: string, seconds: number): Promise<autocannon.Result> {
-  // `workers: undefined` (not 0) is autocannon's single-threaded mode.
-  return autocannon({ url, connections, duration: seconds, ...(workers > 0 ? { workers } : {}) });
-}
-
-/** Warm-up first (JIT, connection setup, lazy plugin state), discarded; then the measured run. */
-async function measure(url: string): Promise<Figures> {
-  await fire(url, WARMUP_SECONDS);
-  const r = await fire(url, duration);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, failures: r.non2xx + r.errors };
-}
-
-async function benchBare(): Promise<Figures> {
-  const app = Fastify({ logger: false });
-  app.get(PATH, async () => ({ status: 'ok' }));
-  try {
-    return await measure(await listen(app));
-  } finally {
-    await app.close();
-  }
-}
-
-async function benchFull(): Promise<{ mode: string; figures: Figures }> {
-  const redisPrefix = `mos:bench:${randomBytes(6).toString('hex')}:`;
-  const env: Record<string, string> = {
-    LOG_LEVEL: 'silent',
-    DATA_DIR: 'memory://',
-    SEED_DEMO: 'false',
-    // The global per-IP limiter (default 1200/min) would answer 429 to a load test from one IP.
-    RATE_LIMIT_MAX: '100000000',
-  };
-  if (production) {
-    const { DATABASE_URL, REDIS_URL } = process.env;
-    // Refuse rather than silently measure embedded mode under a "production" label.
-    if (!DATABASE_URL || !REDIS_URL) throw new Error('BENCH_MODE=production needs DATABASE_URL and REDIS_URL');
-    Object.assign(env, {
-      DATABASE_URL,
-      REDIS_URL,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      // A prefix of its own, so the bench never touches (and can clean up after) real keys.
-      REDIS_KEY_PREFIX: redisPrefix,
-    });
-  }
-  const ctx = await createContext(loadConfig(env));
-  try {
-    const app = await buildApp(ctx);
-    try {
-      return { mode: ctx.config.mode, figures: await measure(await listen(app)) };
-    } finally {
-      await app.close();
-    }
-  } finally {
-    await ctx.close();
-    if (production) await deleteByPrefix(process.env.REDIS_URL!, redisPrefix);
-  }
-}
+console.log(`node ${process.version}, scenarios: ${[...selected].join(', ')}; ${duration} s per measured run after ${warmupSeconds} s warm-up, ${workers || 'no'} load worker(s)`);
 
 // One after the other, never concurrently: they would share the CPU and skew each other.
 const bare = await benchBare();
-const { mode, figures: full } = await benchFull();
 
-const ratio = { rps: full.rps / bare.rps, p99: full.p99 / bare.p99 };
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+let health: { mode: string; figures: Figures } | undefined;
+if (selected.has('health')) {
+  health = await benchHealth(production);
+  const full = health.figures;
+  console.log('');
+  console.log(`GET ${HEALTH_PATH} — ${connections} connections`);
+  printTable([
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'failures'],
+    ['bare fastify', bare.rps.toFixed(0), bare.p50.toFixed(2), bare.p99.toFixed(2), String(bare.failures)],
+    [`mos (${health.mode})`, full.rps.toFixed(0), full.p50.toFixed(2), full.p99.toFixed(2), String(full.failures)],
+    ['full/bare', (full.rps / bare.rps).toFixed(3), '', (full.p99 / bare.p99).toFixed(3), ''],
+  ]);
+} else {
+  console.log('');
+  console.log(`bare fastify GET ${HEALTH_PATH} (reference), ${connections} connections: ${bare.rps.toFixed(0)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms, ${bare.failures} failures`);
+}
 
-const rows: string[][] = [
-  ['server', 'req/s', 'p50 ms', 'p99 ms', 'failures'],
-  ['bare fastify', bare.rps.toFixed(0), bare.p50.toFixed(2), bare.p99.toFixed(2), String(bare.failures)],
-  [`mos (${mode})`, full.rps.toFixed(0), full.p50.toFixed(2), full.p99.toFixed(2), String(full.failures)],
-  ['full/bare', ratio.rps.toFixed(3), '', ratio.p99.toFixed(3), ''],
-];
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-console.log(`GET ${PATH} — ${duration} s, ${connections} connections, ${workers || 'no'} load worker(s), after ${WARMUP_SECONDS} s warm-up`);
-for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+let catalog: CatalogResult | undefined;
+if (selected.has('catalog')) {
+  catalog = await benchCatalog();
+  printCatalog(catalog, bare);
+}
+
+const figuresJson = (f: Figures) => ({ rps: round(f.rps, 0), p50Ms: f.p50, p99Ms: f.p99, failures: f.failures });
+const full = health?.figures;
+console.log('');
 console.log(
   JSON.stringify({
-    path: PATH,
-    mode,
+    scenarios: [...selected],
+    path: HEALTH_PATH,
+    mode: health?.mode ?? null,
     durationSeconds: duration,
+    warmupSeconds,
     connections,
     workers,
-    bare: { rps: round(bare.rps, 0), p50Ms: bare.p50, p99Ms: bare.p99, failures: bare.failures },
-    full: { rps: round(full.rps, 0), p50Ms: full.p50, p99Ms: full.p99, failures: full.failures },
-    ratio: { rps: round(ratio.rps, 3), p99: round(ratio.p99, 3) },
+    bare: figuresJson(bare),
+    full: full ? figuresJson(full) : null,
+    ratio: full ? { rps: round(full.rps / bare.rps, 3), p99: round(full.p99 / bare.p99, 3) } : null,
+    catalog: catalog ? { ...catalogJson(catalog), bareRps: round(bare.rps, 0) } : null,
   }),
 );
 
-// Failed requests are fast, so a run with any would overstate throughput: say so in the exit code.
-if (bare.failures || full.failures) {
+// Failed requests are fast, so a run with any would overstate throughput: say so in the exit
+// code. A missed target is a finding, not a failure of the bench: it does not change the code.
+const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap].reduce((n, f) => n + (f?.failures ?? 0), 0);
+if (failures) {
   console.error('bench: some requests failed (non-2xx or connection errors); figures are not comparable');
   process.exitCode = 1;
 }

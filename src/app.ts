@@ -96,6 +96,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
+  await app.register(ctx.waitingRoom.routes, { service: ctx.waitingRoom.service, watcher: ctx.waitingRoom.watcher });
 
   return app;
 }

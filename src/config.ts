@@ -151,6 +151,29 @@ export const configSpec = {
     default: '50',
     parse: int(1, 100_000),
   }),
+  WAITING_ROOM_TICK_MS: entry({ doc: 'Interval of the admission job (one leader among all workers)', default: '1000', parse: int(50, 60_000) }),
+  WAITING_ROOM_ADMISSION_TTL_SECONDS: entry({
+    doc: 'How long an admitted buyer stays in the active set (holding and ordering seats) unless they leave first',
+    default: '600',
+    parse: int(10, 86_400),
+  }),
+  WAITING_ROOM_ABANDON_AFTER_SECONDS: entry({
+    doc: 'A waiting buyer who has not polled (GET …/queue or the stream) for this long is dropped',
+    default: '60',
+    parse: int(5, 86_400),
+  }),
+  WAITING_ROOM_MAX_DROPS_PER_TICK: entry({ doc: 'Most abandoned buyers removed per room per tick (bounds a tick)', default: '2000', parse: int(1, 1_000_000) }),
+  WAITING_ROOM_STREAM_INTERVAL_MS: entry({
+    doc: 'How often the queue stream checks positions (one shared loop per showtime per process)',
+    default: '1000',
+    parse: int(100, 60_000),
+  }),
+  WAITING_ROOM_AUDIT_CAP: entry({ doc: 'Admissions kept per showtime in the admission log', default: '200000', parse: int(0, 10_000_000) }),
+  ADMISSION_TOKEN_TTL_SECONDS: entry({
+    doc: 'Lifetime of an admission token (X-Admission-Token); polling the queue renews it while admitted',
+    default: '120',
+    parse: int(5, 86_400),
+  }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
   SEAT_MAP_CACHE_SEATS: entry({
     doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
@@ -195,6 +218,15 @@ export interface Config {
   };
   readonly idempotency: { readonly ttlSeconds: number; readonly lockSeconds: number };
   readonly jobs: { readonly leaseSeconds: number; readonly refreshTokenPurgeIntervalSeconds: number };
+  readonly waitingRoom: {
+    readonly tickMs: number;
+    readonly admissionTtlSeconds: number;
+    readonly abandonAfterSeconds: number;
+    readonly maxDropsPerTick: number;
+    readonly streamIntervalMs: number;
+    readonly auditCap: number;
+    readonly tokenTtlSeconds: number;
+  };
   readonly catalog: {
     readonly venueMaxSeats: number;
     readonly seatMapCacheSeats: number;
@@ -265,6 +297,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     idempotency: { ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS, lockSeconds: c.IDEMPOTENCY_LOCK_SECONDS },
     jobs: { leaseSeconds: c.JOB_LEASE_SECONDS, refreshTokenPurgeIntervalSeconds: c.REFRESH_TOKEN_PURGE_INTERVAL_SECONDS },
+    waitingRoom: {
+      tickMs: c.WAITING_ROOM_TICK_MS,
+      admissionTtlSeconds: c.WAITING_ROOM_ADMISSION_TTL_SECONDS,
+      abandonAfterSeconds: c.WAITING_ROOM_ABANDON_AFTER_SECONDS,
+      maxDropsPerTick: c.WAITING_ROOM_MAX_DROPS_PER_TICK,
+      streamIntervalMs: c.WAITING_ROOM_STREAM_INTERVAL_MS,
+      auditCap: c.WAITING_ROOM_AUDIT_CAP,
+      tokenTtlSeconds: c.ADMISSION_TOKEN_TTL_SECONDS,
+    },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,
       seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,

@@ -19,6 +19,7 @@ import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
 import { createCatalogModule, type CatalogModule, type HeldSeatsReader } from './modules/catalog/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
+import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
 /**
  * The composition root: the only place that decides which adapter serves each port.
@@ -37,6 +38,7 @@ export interface AppContext {
   readonly leases: LeaseStore;
   readonly identity: IdentityModule;
   readonly catalog: CatalogModule;
+  readonly waitingRoom: WaitingRoomModule;
   /** Every periodic job of every module, for the worker. */
   readonly jobs: readonly PeriodicJob[];
   /** Dependency checks for /health/ready. */
@@ -49,6 +51,8 @@ export interface ContextOptions {
   logger?: Logger;
   /** Apply migrations while opening (embedded start and tests; production runs `mos migrate`). */
   migrate?: boolean;
+  /** Seed source of the waiting room's opening shuffle (tests fix it). */
+  shuffleSeed?: () => number;
 }
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
@@ -61,11 +65,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
   try {
     if (options.migrate ?? !production) await migrateDatabase(database);
 
+    const metrics = createMetrics();
+    const secret = config.auth.jwtSecret ?? embeddedSecret(config.db.dataDir);
     const identity = createIdentityModule({
       db: database.db,
       clock,
       accessTokens: {
-        secret: config.auth.jwtSecret ?? embeddedSecret(config.db.dataDir),
+        secret,
         issuer: config.auth.issuer,
         audience: config.auth.audience,
         ttlSeconds: config.auth.accessTokenTtlSeconds,
@@ -85,6 +91,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
       waitingRoomDefaults: config.catalog.waitingRoomDefaults,
     });
 
+    const waitingRoom = createWaitingRoomModule({
+      redis,
+      clock,
+      registry: metrics.registry,
+      tokenSecret: secret,
+      issuer: config.auth.issuer,
+      findSchedule: (id) => catalog.service.scheduleForSale(id),
+      settings: config.waitingRoom,
+      ...(options.shuffleSeed ? { seed: options.shuffleSeed } : {}),
+    });
+
     const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
     if (redis) {
       readiness.redis = async () => {
@@ -96,16 +113,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
       config,
       clock,
       logger,
-      metrics: createMetrics(),
+      metrics,
       database,
       redis,
       idempotency: redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore(clock),
       leases: redis ? new RedisLeaseStore(redis) : new MemoryLeaseStore(clock),
       identity,
       catalog,
-      jobs: [...identity.jobs],
+      waitingRoom,
+      jobs: [...identity.jobs, ...waitingRoom.jobs],
       readiness,
       close: async () => {
+        waitingRoom.watcher.close();
         redis?.disconnect();
         await database.close();
       },

@@ -17,8 +17,11 @@ export interface GivenUser {
 let counter = 0;
 export const uniqueEmail = (label = 'user') => `${label}-${++counter}-${randomBytes(3).toString('hex')}@test.mos`;
 
+/** Each builder user logs in from an address of their own, as real buyers do (the per-IP login limit). */
+const clientAddress = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${1 + (randomBytes(1)[0]! % 254)}`;
+
 async function login(app: FastifyInstance, email: string, password: string) {
-  const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, remoteAddress: clientAddress() });
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
   return res.json<{ accessToken: string; refreshToken: string }>();
 }

@@ -99,12 +99,12 @@ export interface TestApp extends TestEnv {
  * test can control (a route that throws, a slow idempotent route).
  */
 export async function createTestApp(
-  opts: { mode?: Mode; env?: Record<string, string>; context?: ContextOptions; extend?: (app: FastifyInstance) => void | Promise<void> } = {},
+  opts: { mode?: Mode; env?: Record<string, string>; context?: ContextOptions; extend?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void> } = {},
 ): Promise<TestApp> {
   const env = await createTestEnv(opts.mode, opts.env, opts.context);
   try {
     const app = await buildApp(env.ctx);
-    await opts.extend?.(app);
+    await opts.extend?.(app, env.ctx);
     await app.ready();
     return {
       ...env,

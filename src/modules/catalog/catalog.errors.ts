@@ -2,6 +2,9 @@ import { CommonErrors, defineError, type FieldError } from '../../platform/http/
 
 export const CatalogErrors = {
   HAS_SALES: defineError('HAS_SALES', 409, 'Seats of this showtime have been sold'),
+  /** The showtime's sale window: used by every module that sells (waiting room, holds, orders). */
+  SALE_NOT_OPEN: defineError('SALE_NOT_OPEN', 409, 'The sale has not opened yet'),
+  SALE_CLOSED: defineError('SALE_CLOSED', 409, 'The sale has closed'),
 } as const;
 
 /** A 400 naming the fields at fault: for rules a schema cannot express (uniqueness, references). */

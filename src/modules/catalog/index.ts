@@ -7,6 +7,7 @@ import type { HeldSeatsReader } from './held-seats.js';
 import { SeatMapCache } from './seat-map.js';
 
 export type { HeldSeatsReader } from './held-seats.js';
+export { CatalogErrors } from './catalog.errors.js';
 export type { InventorySeat } from './catalog.repository.js';
 export type { CatalogService, ScheduleView, WaitingRoomSettings } from './catalog.service.js';
 

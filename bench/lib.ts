@@ -1,0 +1,115 @@
+/**
+ * What every benchmark scenario shares: the environment knobs, the autocannon wrapper, table
+ * printing and the cleanup registry that also runs on Ctrl-C.
+ */
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import type { FastifyInstance } from 'fastify';
+
+export function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+/** Seconds of each measured autocannon run. */
+export const duration = intEnv('BENCH_DURATION', 10, 1);
+/** Connections of the health runs (bare and full); the seat-map runs use their own fixed counts. */
+export const connections = intEnv('BENCH_CONNECTIONS', 50, 1);
+// The servers run on this process's main thread; firing the load from a worker thread keeps
+// autocannon from competing with them for the same event loop, which would blur the figures.
+export const workers = intEnv('BENCH_WORKERS', 1, 0);
+/** Discarded run before each measured one: JIT, connection setup, caches, lazy plugin state. */
+export const warmupSeconds = intEnv('BENCH_WARMUP', 2, 0);
+
+export interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx responses plus connection errors (timeouts included): anything but 0 makes the figures meaningless. */
+  failures: number;
+  /** Requests answered during the measured run (a 50,000-seat map is slow enough for this to be small). */
+  requests: number;
+  connections: number;
+}
+
+/** Listens on an ephemeral port (port 0) so the bench never collides with a running MOS; returns the base URL. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+function fire(url: string, seconds: number, conns: number): Promise<autocannon.Result> {
+  // `workers: undefined` (not 0) is autocannon's single-threaded mode.
+  return autocannon({ url, connections: conns, duration: seconds, ...(workers > 0 ? { workers } : {}) });
+}
+
+/** Warm-up first, discarded; then the measured run. */
+export async function measure(url: string, conns: number = connections): Promise<Figures> {
+  if (warmupSeconds > 0) await fire(url, warmupSeconds, conns);
+  const r = await fire(url, duration, conns);
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    failures: r.non2xx + r.errors,
+    requests: r.requests.total,
+    connections: conns,
+  };
+}
+
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/** Prints rows as a table: first column left-aligned, the others right-aligned. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  for (const row of rows) {
+    console.log(
+      row
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+}
+
+// ---- cleanup ----
+
+const CLEANUP_STEP_MS = 5000;
+const pending = new Set<() => Promise<void>>();
+
+/**
+ * Registers `fn` (dropping a database, deleting Redis keys) and returns a function that runs it
+ * at most once. Call the returned function in a `finally`; should the run be interrupted with
+ * Ctrl-C or SIGTERM instead, every still-registered cleanup runs before the process exits.
+ */
+export function registerCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const once = () => {
+    pending.delete(once);
+    return (done ??= fn());
+  };
+  pending.add(once);
+  return once;
+}
+
+async function interrupted(signal: NodeJS.Signals): Promise<void> {
+  console.error(`bench: ${signal}, cleaning up…`);
+  // Newest first, like unwinding nested finally blocks (close the app before dropping its database).
+  for (const fn of [...pending].reverse()) {
+    // Bounded, so that one step that hangs (an app waiting for in-flight requests) cannot keep
+    // the later ones (dropping the database) from running.
+    const timeout = sleep(CLEANUP_STEP_MS).then(() => {
+      throw new Error(`timed out after ${CLEANUP_STEP_MS} ms`);
+    });
+    await Promise.race([fn(), timeout]).catch((err: unknown) => console.error('bench: cleanup step failed:', err));
+  }
+  process.exit(130);
+}
+// `once`: a second Ctrl-C while cleanup hangs gets the default behaviour and kills the process.
+process.once('SIGINT', (s) => void interrupted(s));
+process.once('SIGTERM', (s) => void interrupted(s));

@@ -1,0 +1,49 @@
+import { jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../../platform/clock.js';
+
+const ALG = 'HS256';
+/** A separate audience: an admission token is never an access token, nor the reverse. */
+const AUDIENCE = 'mos-admission';
+
+/**
+ * Short-lived proof of admission, bound to one buyer and one showtime. It is necessary but not
+ * sufficient: the guard also checks the buyer is still in the active set, so leaving the queue
+ * or an expired admission ends it at once (invariant 5).
+ */
+export class AdmissionTokens {
+  readonly #key: Uint8Array;
+  constructor(
+    secret: string,
+    private readonly issuer: string,
+    private readonly clock: Clock,
+  ) {
+    this.#key = new TextEncoder().encode(secret);
+  }
+
+  async issue(userId: string, scheduleId: string, expiresAtMs: number): Promise<string> {
+    return new SignJWT({ sch: scheduleId })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuer(this.issuer)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000))
+      .setExpirationTime(Math.floor(expiresAtMs / 1000))
+      .sign(this.#key);
+  }
+
+  /** True only for an unexpired token of this buyer for this showtime. */
+  async valid(token: string, userId: string, scheduleId: string): Promise<boolean> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: [ALG],
+        issuer: this.issuer,
+        audience: AUDIENCE,
+        currentDate: this.clock.now(),
+        requiredClaims: ['sub', 'exp'],
+      });
+      return payload.sub === userId && payload.sch === scheduleId;
+    } catch {
+      return false;
+    }
+  }
+}

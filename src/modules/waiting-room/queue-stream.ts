@@ -1,0 +1,97 @@
+import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
+
+interface Subscriber {
+  userId: string;
+  last: string;
+  send: (view: QueueView) => void;
+  /** The buyer was admitted (or left the queue): the stream ends. */
+  end: () => void;
+}
+
+/**
+ * Pushes queue positions to stream clients. One loop per showtime per process asks the store
+ * for every subscriber's standing in one round trip each interval — never a poll loop per
+ * client — and writes an event only when a buyer's standing changed (at most one per interval).
+ */
+export class QueueWatcher {
+  readonly #rooms = new Map<string, { subscribers: Set<Subscriber>; timer: NodeJS.Timeout; busy: boolean }>();
+
+  constructor(
+    private readonly service: WaitingRoomService,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Starts watching a buyer whose first event was already sent as `initial`; returns the unsubscribe. */
+  subscribe(scheduleId: string, userId: string, initial: QueueView, send: Subscriber['send'], end: Subscriber['end']): () => void {
+    let room = this.#rooms.get(scheduleId);
+    if (!room) {
+      const created = { subscribers: new Set<Subscriber>(), timer: setInterval(() => void this.#poll(scheduleId), this.intervalMs), busy: false };
+      this.#rooms.set(scheduleId, created);
+      room = created;
+    }
+    const subscriber: Subscriber = { userId, last: JSON.stringify(strip(initial)), send, end };
+    room.subscribers.add(subscriber);
+    return () => this.#remove(scheduleId, subscriber);
+  }
+
+  /** Subscribers across every showtime (for tests and metrics). */
+  get size(): number {
+    let n = 0;
+    for (const room of this.#rooms.values()) n += room.subscribers.size;
+    return n;
+  }
+
+  close(): void {
+    for (const [id, room] of this.#rooms) {
+      clearInterval(room.timer);
+      for (const s of room.subscribers) s.end();
+      this.#rooms.delete(id);
+    }
+  }
+
+  async #poll(scheduleId: string): Promise<void> {
+    const room = this.#rooms.get(scheduleId);
+    if (!room || room.busy) return; // a slow store must not pile loops up
+    room.busy = true;
+    try {
+      const subscribers = [...room.subscribers];
+      const views = await this.service.statuses(scheduleId, subscribers.map((s) => s.userId));
+      subscribers.forEach((s, i) => {
+        const view = views[i];
+        if (!view) {
+          s.end();
+          this.#remove(scheduleId, s);
+          return;
+        }
+        const key = JSON.stringify(strip(view));
+        if (key !== s.last) {
+          s.last = key;
+          s.send(view);
+        }
+        if (view.status === 'ADMITTED') {
+          s.end();
+          this.#remove(scheduleId, s);
+        }
+      });
+    } catch {
+      // The next interval tries again; a stream client sees no event meanwhile.
+    } finally {
+      room.busy = false;
+    }
+  }
+
+  #remove(scheduleId: string, subscriber: Subscriber): void {
+    const room = this.#rooms.get(scheduleId);
+    if (!room) return;
+    room.subscribers.delete(subscriber);
+    if (!room.subscribers.size) {
+      clearInterval(room.timer);
+      this.#rooms.delete(scheduleId);
+    }
+  }
+}
+
+/** What decides "changed": the token is re-signed on every read, so it does not count. */
+function strip(view: QueueView): Omit<QueueView, 'admissionToken' | 'admissionExpiresAt'> {
+  return { status: view.status, position: view.position, ahead: view.ahead, estimatedWaitSeconds: view.estimatedWaitSeconds };
+}

@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { principalOf } from '../../platform/http/auth.js';
+import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
+import type { QueueWatcher } from './queue-stream.js';
+import { QueueStatus } from './waiting-room.schemas.js';
+import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
+
+const tags = ['waiting-room'];
+const security = [{ bearerAuth: [] }];
+const KEEPALIVE_MS = 15_000;
+
+export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoomService; watcher: QueueWatcher }> = async (app, { service, watcher }) => {
+  const buyer = app.requireRole('BUYER');
+  // Streams are long-lived: end them before the server waits for connections to finish.
+  app.addHook('preClose', async () => watcher.close());
+
+  app.post(
+    '/v1/schedules/:id/queue',
+    { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 200: QueueStatus, ...problems(401, 403, 404, 409) } } },
+    async (request) => service.enter(principalOf(request).id, request.params.id),
+  );
+
+  app.get(
+    '/v1/schedules/:id/queue',
+    { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 200: QueueStatus, ...problems(401, 403, 404, 409) } } },
+    async (request) => service.status(principalOf(request).id, request.params.id),
+  );
+
+  app.delete(
+    '/v1/schedules/:id/queue',
+    { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 204: NoContent, ...problems(401, 403, 404, 409) } } },
+    async (request, reply) => {
+      await service.leave(principalOf(request).id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/schedules/:id/queue/stream',
+    {
+      onRequest: buyer,
+      schema: {
+        tags,
+        security,
+        params: IdParams,
+        description: 'Server-sent events (`event: position`, data = the queue status) on every change, until ADMITTED.',
+        produces: ['text/event-stream'],
+        response: { 200: QueueStatus, ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const userId = principalOf(request).id;
+      const scheduleId = request.params.id;
+      // Refusals (404 NOT_IN_QUEUE, …) happen here, as ordinary problem responses.
+      const first = await service.status(userId, scheduleId);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      const write = (view: QueueView) => res.write(`event: position\ndata: ${JSON.stringify(view)}\n\n`);
+      write(first);
+      if (first.status === 'ADMITTED') {
+        res.end();
+        return;
+      }
+      const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearInterval(keepalive);
+        unsubscribe();
+        res.end();
+      };
+      const unsubscribe = watcher.subscribe(scheduleId, userId, first, write, finish);
+      request.raw.on('close', finish);
+    },
+  );
+};
