@@ -233,25 +233,74 @@ export class CatalogRepository {
   }
 
   /**
-   * The one database read of a seat map: whether the showtime exists and which of its seats
-   * are sold. Only sold seats travel, through a partial index, however large the venue.
+   * The one database read of a seat map: whether the showtime exists, which seats are sold, and
+   * which are reserved for a pending order. Only taken seats travel, through a partial index,
+   * however large the venue.
    */
-  async soldSeats(scheduleId: string): Promise<string[] | undefined> {
-    const rows = await queryRows<{ sold: string[] }>(
+  async takenSeats(scheduleId: string, now: Date): Promise<{ sold: string[]; reserved: string[] } | undefined> {
+    const rows = await queryRows<{ sold: string[] | string; reserved: string[] | string }>(
       this.db,
-      sql`select coalesce((select array_agg(ss.seat_id) from schedule_seats ss
-                           where ss.schedule_id = sch.id and ss.status <> 'AVAILABLE'), '{}') as sold
+      sql`select
+            coalesce((select array_agg(ss.seat_id) from schedule_seats ss
+                      where ss.schedule_id = sch.id and ss.status = 'SOLD'), '{}') as sold,
+            coalesce((select array_agg(ss.seat_id) from schedule_seats ss
+                      where ss.schedule_id = sch.id and ss.status = 'RESERVED'
+                        and ss.reserved_until > ${now.toISOString()}::timestamptz), '{}') as reserved
           from schedules sch where sch.id = ${scheduleId} and sch.deleted_at is null`,
     );
-    return rows[0] ? parseUuidArray(rows[0].sold) : undefined;
+    const row = rows[0];
+    return row ? { sold: parseUuidArray(row.sold), reserved: parseUuidArray(row.reserved) } : undefined;
   }
 
-  async soldCount(scheduleId: string): Promise<number> {
-    const rows = await queryRows<{ n: number }>(
-      this.db,
-      sql`select count(*)::int as n from schedule_seats where schedule_id = ${scheduleId} and status <> 'AVAILABLE'`,
-    );
-    return rows[0]!.n;
+  async soldSeatIds(scheduleId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ seatId: scheduleSeats.seatId })
+      .from(scheduleSeats)
+      .where(and(eq(scheduleSeats.scheduleId, scheduleId), eq(scheduleSeats.status, 'SOLD')));
+    return rows.map((r) => r.seatId);
+  }
+
+  /**
+   * Reserves seats for one pending order in the caller's transaction (the database's half of
+   * invariant 1 while the order awaits payment). Conditional: each seat must be AVAILABLE or
+   * hold a lapsed reservation; the row locks of the UPDATE make two orders racing for a seat
+   * take turns, and the loser finds it RESERVED. Returns the seats that could not be reserved;
+   * when any could not, the caller rolls back.
+   */
+  async reserveSeats(
+    input: { scheduleId: string; seatIds: readonly string[]; orderId: string; until: Date; now: Date },
+    tx: Tx,
+  ): Promise<string[]> {
+    const ids = [...new Set(input.seatIds)];
+    const live = await tx
+      .select({ id: schedules.id })
+      .from(schedules)
+      .where(and(eq(schedules.id, input.scheduleId), isNull(schedules.deletedAt)))
+      .for('share');
+    if (live.length !== 1) return ids;
+    const reserved = await tx
+      .update(scheduleSeats)
+      .set({ status: 'RESERVED', orderId: input.orderId, reservedUntil: input.until })
+      .where(
+        and(
+          eq(scheduleSeats.scheduleId, input.scheduleId),
+          inArray(scheduleSeats.seatId, ids),
+          sql`(${scheduleSeats.status} = 'AVAILABLE' or (${scheduleSeats.status} = 'RESERVED' and ${scheduleSeats.reservedUntil} <= ${input.now.toISOString()}::timestamptz))`,
+        ),
+      )
+      .returning({ seatId: scheduleSeats.seatId });
+    const got = new Set(reserved.map((r) => r.seatId));
+    return ids.filter((id) => !got.has(id));
+  }
+
+  /** Returns the seats of a pending order that ended (expired, cancelled) to sale. */
+  async releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
+    const released = await tx
+      .update(scheduleSeats)
+      .set({ status: 'AVAILABLE', orderId: null, reservedUntil: null })
+      .where(and(eq(scheduleSeats.scheduleId, input.scheduleId), eq(scheduleSeats.orderId, input.orderId), eq(scheduleSeats.status, 'RESERVED')))
+      .returning({ seatId: scheduleSeats.seatId });
+    return released.length;
   }
 
   /** True if any seat of any live showtime of the performance (or of the one showtime) was sold. */
@@ -269,10 +318,11 @@ export class CatalogRepository {
 
   /**
    * Gate 2 of invariant 1 (DESIGN.md §1): marks an order's seats SOLD in the caller's
-   * transaction. The update is conditional on each seat being AVAILABLE (or already sold to
-   * this very order, so a retried confirm is harmless) and the row count must equal the number
-   * of seats: if any seat was taken meanwhile the caller must roll back. Row locks taken by the
-   * UPDATE serialize two orders racing for one seat; the loser sees the winner's SOLD.
+   * transaction. The update is conditional on each seat being AVAILABLE or reserved for (or
+   * already sold to) this very order — so a retried confirm is harmless — and the row count
+   * must equal the number of seats: if any seat was taken meanwhile the caller must roll back.
+   * Row locks taken by the UPDATE serialize two orders racing for one seat; the loser sees the
+   * winner's SOLD.
    */
   async sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
     const ids = [...new Set(input.seatIds)];
@@ -285,7 +335,7 @@ export class CatalogRepository {
     if (live.length !== 1) return false;
     const updated = await tx
       .update(scheduleSeats)
-      .set({ status: 'SOLD', orderId: input.orderId })
+      .set({ status: 'SOLD', orderId: input.orderId, reservedUntil: null })
       .where(
         and(
           eq(scheduleSeats.scheduleId, input.scheduleId),
@@ -301,7 +351,7 @@ export class CatalogRepository {
   async releaseSoldSeats(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
     const updated = await tx
       .update(scheduleSeats)
-      .set({ status: 'AVAILABLE', orderId: null })
+      .set({ status: 'AVAILABLE', orderId: null, reservedUntil: null })
       .where(and(eq(scheduleSeats.scheduleId, input.scheduleId), eq(scheduleSeats.orderId, input.orderId), eq(scheduleSeats.status, 'SOLD')))
       .returning({ seatId: scheduleSeats.seatId });
     return updated.length;

@@ -213,10 +213,14 @@ export class CatalogService {
   async getSchedule(id: string) {
     const row = await this.deps.repo.findSchedule(id);
     if (!row) throw notFound('schedule');
-    const [sold, held] = await Promise.all([this.deps.repo.soldCount(id), this.deps.holds.heldSeats(id)]);
+    const [taken, held] = await Promise.all([this.deps.repo.takenSeats(id, this.deps.clock.now()), this.deps.holds.heldSeats(id)]);
+    const sold = taken?.sold.length ?? 0;
+    const heldIds = new Set(held.keys());
+    for (const seat of taken?.reserved ?? []) heldIds.add(seat);
+    for (const seat of taken?.sold ?? []) heldIds.delete(seat);
     return {
       ...this.#scheduleView(row),
-      counts: { available: row.seatCount - sold - held.size, held: held.size, sold },
+      counts: { available: row.seatCount - sold - heldIds.size, held: heldIds.size, sold },
     };
   }
 
@@ -234,21 +238,45 @@ export class CatalogService {
   }
 
   /**
-   * The seat map as a JSON string: one database read (existence + sold seats) and one hold-store
-   * read per request; the immutable part comes from the cache after the first request.
+   * The seat map as a JSON string: one database read (existence, sold and reserved seats) and
+   * one hold-store read per request; the immutable part comes from the cache after the first
+   * request. A seat reserved for a pending order shows HELD even if the hold store lost it.
    */
   async seatMap(scheduleId: string, viewerId: string | undefined): Promise<string> {
-    const [sold, held] = await Promise.all([this.deps.repo.soldSeats(scheduleId), this.deps.holds.heldSeats(scheduleId)]);
-    if (!sold) {
+    const [taken, held] = await Promise.all([this.deps.repo.takenSeats(scheduleId, this.deps.clock.now()), this.deps.holds.heldSeats(scheduleId)]);
+    if (!taken) {
       this.deps.seatMaps.delete(scheduleId);
       throw notFound('schedule');
     }
+    const base = await this.#seatMapBase(scheduleId);
+    let holders: ReadonlyMap<string, string> = held;
+    if (taken.reserved.some((seat) => !held.has(seat))) {
+      const merged = new Map(held);
+      for (const seat of taken.reserved) if (!merged.has(seat)) merged.set(seat, '');
+      holders = merged;
+    }
+    return renderSeatMap(base, new Set(taken.sold), holders, viewerId);
+  }
+
+  /** Every seat id of a live showtime (from the seat-map cache), or undefined if there is no such showtime. */
+  async seatIdsOf(scheduleId: string): Promise<ReadonlySet<string> | undefined> {
+    const cached = this.deps.seatMaps.get(scheduleId);
+    if (cached) return cached.idSet;
+    if (!(await this.deps.repo.findSchedule(scheduleId))) return undefined;
+    return (await this.#seatMapBase(scheduleId)).idSet;
+  }
+
+  soldSeatIds(scheduleId: string): Promise<string[]> {
+    return this.deps.repo.soldSeatIds(scheduleId);
+  }
+
+  async #seatMapBase(scheduleId: string) {
     let base = this.deps.seatMaps.get(scheduleId);
     if (!base) {
       base = buildSeatMapBase(scheduleId, await this.deps.repo.inventory(scheduleId));
       this.deps.seatMaps.set(base);
     }
-    return renderSeatMap(base, new Set(sold), held, viewerId);
+    return base;
   }
 
   // ---- for other modules (through index.ts) ----
@@ -265,6 +293,15 @@ export class CatalogService {
   /** The given seats of a showtime with grade and price; seats not in the showtime are absent. */
   priceSeats(scheduleId: string, seatIds: readonly string[], tx?: Tx): Promise<InventorySeat[]> {
     return this.deps.repo.priceSeats(scheduleId, seatIds, tx);
+  }
+
+  /** Reserves seats for a pending order: see `CatalogRepository#reserveSeats`. Returns the seats it could not reserve. */
+  reserveSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string; until: Date }, tx: Tx): Promise<string[]> {
+    return this.deps.repo.reserveSeats({ ...input, now: this.deps.clock.now() }, tx);
+  }
+
+  releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
+    return this.deps.repo.releaseReservation(input, tx);
   }
 
   /** Invariant 1, gate 2: see `CatalogRepository#sellSeats`. Call inside the paying transaction. */

@@ -92,8 +92,9 @@ export const schedules = pgTable(
 
 /**
  * A showtime's seat inventory: one row per seat with its grade and price fixed at creation.
- * This table is the authority of invariant 1 (DESIGN.md §1): a seat becomes SOLD only through
- * the conditional update in `catalog.repository.ts#sellSeats`.
+ * This table is the authority of invariant 1 (DESIGN.md §1): a seat is RESERVED for one pending
+ * order at a time (`reserveSeats`) and becomes SOLD only through the conditional update in
+ * `catalog.repository.ts#sellSeats`.
  */
 export const scheduleSeats = pgTable(
   'schedule_seats',
@@ -106,13 +107,16 @@ export const scheduleSeats = pgTable(
       .references(() => seats.id),
     grade: text('grade').notNull(),
     price: integer('price').notNull(),
-    status: text('status', { enum: ['AVAILABLE', 'SOLD'] }).notNull().default('AVAILABLE'),
-    /** The order that bought the seat (set with SOLD). */
+    status: text('status', { enum: ['AVAILABLE', 'RESERVED', 'SOLD'] }).notNull().default('AVAILABLE'),
+    /** The order the seat is reserved for (RESERVED) or was sold to (SOLD). */
     orderId: uuid('order_id'),
+    /** End of a RESERVED seat's payment window; after it the reservation counts for nothing. */
+    reservedUntil: timestamp('reserved_until', { withTimezone: true }),
   },
   (t) => [
     primaryKey({ columns: [t.scheduleId, t.seatId] }),
-    check('schedule_seats_status_check', sql`${t.status} in ('AVAILABLE', 'SOLD')`),
+    check('schedule_seats_status_check', sql`${t.status} in ('AVAILABLE', 'RESERVED', 'SOLD')`),
+    check('schedule_seats_order_check', sql`(${t.status} = 'AVAILABLE') = (${t.orderId} is null)`),
     check('schedule_seats_price_check', sql`${t.price} >= 0`),
     // The seat map reads only the seats that are not available; keep that read an index scan.
     index('schedule_seats_taken_idx').on(t.scheduleId, t.seatId).where(sql`status <> 'AVAILABLE'`),

@@ -9,6 +9,7 @@ import type { InventorySeat } from './catalog.repository.js';
 export interface SeatMapBase {
   readonly scheduleId: string;
   readonly seatIds: readonly string[];
+  readonly idSet: ReadonlySet<string>;
   /** `{"seatId":…,"price":…,"status":"` for each seat, in layout order. */
   readonly prefixes: readonly string[];
 }
@@ -17,6 +18,7 @@ export function buildSeatMapBase(scheduleId: string, inventory: readonly Invento
   return {
     scheduleId,
     seatIds: inventory.map((s) => s.seatId),
+    idSet: new Set(inventory.map((s) => s.seatId)),
     prefixes: inventory.map(
       (s) =>
         `{"seatId":${JSON.stringify(s.seatId)},"label":${JSON.stringify(s.label)},"section":${JSON.stringify(s.section)},` +
@@ -38,7 +40,7 @@ export function renderSeatMap(base: SeatMapBase, sold: ReadonlySet<string>, held
     else {
       const holder = held.get(id);
       if (holder === undefined) parts[i] = `${prefix}AVAILABLE"}`;
-      else parts[i] = holder === viewerId ? `${prefix}HELD","heldByMe":true}` : `${prefix}HELD"}`;
+      else parts[i] = viewerId !== undefined && holder === viewerId ? `${prefix}HELD","heldByMe":true}` : `${prefix}HELD"}`;
     }
   }
   return `{"scheduleId":${JSON.stringify(base.scheduleId)},"seats":[${parts.join(',')}]}`;
