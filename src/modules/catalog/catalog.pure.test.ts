@@ -103,7 +103,7 @@ describe('seat map rendering', () => {
           if (states[i] === 'mine') held.set(s.seatId, 'me');
           if (states[i] === 'theirs') held.set(s.seatId, 'other');
         });
-        const json = JSON.parse(renderSeatMap(buildSeatMapBase('sch', inventory), sold, held, 'me'));
+        const json = JSON.parse(renderSeatMap(buildSeatMapBase('sch', inventory), sold, held, 'me').toString('utf8'));
         expect(json).toEqual({
           scheduleId: 'sch',
           seats: inventory.map((s, i) => ({
@@ -114,6 +114,17 @@ describe('seat map rendering', () => {
         });
       }),
     );
+  });
+
+  it('patches the template for anonymous viewers and leaves the template untouched', () => {
+    const base = buildSeatMapBase('sch', [...inventory, { ...inventory[0]!, seatId: 'x', label: '한글-1-1', section: '한글' }]);
+    const before = Buffer.from(base.template);
+    const body = renderSeatMap(base, new Set(['x']), new Map([[inventory[1]!.seatId, 'someone']]), undefined);
+    const json = JSON.parse(body.toString('utf8'));
+    expect(json.seats.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'HELD', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'SOLD']);
+    expect(json.seats[6].section).toBe('한글');
+    expect(base.template.equals(before)).toBe(true);
+    expect(renderSeatMap(base, new Set(), new Map(), 'me')).toBe(base.template);
   });
 
   it('keeps the cache within its seat budget, least recently used out first', () => {

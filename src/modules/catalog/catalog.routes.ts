@@ -123,11 +123,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     },
     async (request, reply) => {
       const body = await service.seatMap(request.params.id, request.principal?.id);
-      // Already JSON (see seat-map.ts); the schema above documents it.
-      return reply
-        .type('application/json; charset=utf-8')
-        .serializer((p: unknown) => p as string)
-        .send(body as unknown as Static<typeof SeatMap>);
+      // Already JSON bytes (see seat-map.ts); the schema above documents them.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof SeatMap>);
     },
   );
 };

@@ -238,11 +238,11 @@ export class CatalogService {
   }
 
   /**
-   * The seat map as a JSON string: one database read (existence, sold and reserved seats) and
+   * The seat map as JSON bytes: one database read (existence, sold and reserved seats) and
    * one hold-store read per request; the immutable part comes from the cache after the first
    * request. A seat reserved for a pending order shows HELD even if the hold store lost it.
    */
-  async seatMap(scheduleId: string, viewerId: string | undefined): Promise<string> {
+  async seatMap(scheduleId: string, viewerId: string | undefined): Promise<Buffer> {
     const [taken, held] = await Promise.all([this.deps.repo.takenSeats(scheduleId, this.deps.clock.now()), this.deps.holds.heldSeats(scheduleId)]);
     if (!taken) {
       this.deps.seatMaps.delete(scheduleId);

@@ -2,28 +2,58 @@ import type { InventorySeat } from './catalog.repository.js';
 
 /**
  * The seat map of a showtime, split into what never changes and what does. Labels, grades and
- * prices are fixed when the showtime is created, so each seat's JSON up to its status is
- * rendered once and kept; a request only supplies the sold and held sets and stitches strings.
- * A 50,000-seat map is then a string join, not 50,000 objects through a serializer.
+ * prices are fixed when the showtime is created, so the whole response body is rendered once,
+ * as bytes, with every seat AVAILABLE. A request copies those bytes and overwrites the status of
+ * each taken seat in place — work in proportion to the taken seats, not to the venue: a
+ * 50,000-seat map is one memcpy plus a few writes, not 50,000 objects through a serializer.
+ *
+ * In-place writes need every status value to take the same bytes, so each is padded to the
+ * width of `"AVAILABLE"` with spaces after the closing quote — whitespace between JSON tokens,
+ * which every JSON parser ignores: `"status":"SOLD"     }`.
  */
 export interface SeatMapBase {
   readonly scheduleId: string;
   readonly seatIds: readonly string[];
   readonly idSet: ReadonlySet<string>;
-  /** `{"seatId":…,"price":…,"status":"` for each seat, in layout order. */
+  /** The full body with every seat AVAILABLE. Never mutated: requests with no taken seat get it as is. */
+  readonly template: Buffer;
+  /** Byte offset of each seat's status value (its opening quote) in the template. */
+  readonly offsets: Int32Array;
+  readonly indexOf: ReadonlyMap<string, number>;
+  /** Per-seat JSON up to the status value, for the personalised (heldByMe) rendering. */
   readonly prefixes: readonly string[];
 }
 
+const AVAILABLE = '"AVAILABLE"';
+const SOLD = Buffer.from('"SOLD"     ', 'latin1');
+const HELD = Buffer.from('"HELD"     ', 'latin1');
+
 export function buildSeatMapBase(scheduleId: string, inventory: readonly InventorySeat[]): SeatMapBase {
+  const head = `{"scheduleId":${JSON.stringify(scheduleId)},"seats":[`;
+  const prefixes = inventory.map(
+    (s) =>
+      `{"seatId":${JSON.stringify(s.seatId)},"label":${JSON.stringify(s.label)},"section":${JSON.stringify(s.section)},` +
+      `"row":${JSON.stringify(s.row)},"number":${s.number},"grade":${JSON.stringify(s.grade)},"price":${s.price},"status":`,
+  );
+  const offsets = new Int32Array(inventory.length);
+  let at = Buffer.byteLength(head);
+  const parts: string[] = [head];
+  prefixes.forEach((prefix, i) => {
+    const piece = `${i ? ',' : ''}${prefix}`;
+    at += Buffer.byteLength(piece);
+    offsets[i] = at;
+    at += AVAILABLE.length + 1; // the value and the closing brace
+    parts.push(piece, AVAILABLE, '}');
+  });
+  parts.push(']}');
   return {
     scheduleId,
     seatIds: inventory.map((s) => s.seatId),
     idSet: new Set(inventory.map((s) => s.seatId)),
-    prefixes: inventory.map(
-      (s) =>
-        `{"seatId":${JSON.stringify(s.seatId)},"label":${JSON.stringify(s.label)},"section":${JSON.stringify(s.section)},` +
-        `"row":${JSON.stringify(s.row)},"number":${s.number},"grade":${JSON.stringify(s.grade)},"price":${s.price},"status":"`,
-    ),
+    template: Buffer.from(parts.join('')),
+    offsets,
+    indexOf: new Map(inventory.map((s, i) => [s.seatId, i])),
+    prefixes,
   };
 }
 
@@ -31,19 +61,38 @@ export function buildSeatMapBase(scheduleId: string, inventory: readonly Invento
  * The response body of `GET /v1/schedules/:id/seats`. SOLD comes from the database and wins;
  * HELD from the hold store; `heldByMe` appears on the viewer's own holds only.
  */
-export function renderSeatMap(base: SeatMapBase, sold: ReadonlySet<string>, held: ReadonlyMap<string, string>, viewerId: string | undefined): string {
+export function renderSeatMap(base: SeatMapBase, sold: ReadonlySet<string>, held: ReadonlyMap<string, string>, viewerId: string | undefined): Buffer {
+  if (viewerId !== undefined) {
+    for (const holder of held.values()) if (holder === viewerId) return renderPersonal(base, sold, held, viewerId);
+  }
+  if (!sold.size && !held.size) return base.template;
+  const out = Buffer.allocUnsafe(base.template.length);
+  base.template.copy(out);
+  for (const seat of held.keys()) {
+    const i = base.indexOf.get(seat);
+    if (i !== undefined) HELD.copy(out, base.offsets[i]);
+  }
+  for (const seat of sold) {
+    const i = base.indexOf.get(seat);
+    if (i !== undefined) SOLD.copy(out, base.offsets[i]);
+  }
+  return out;
+}
+
+/** The viewer holds seats: their own are marked `heldByMe`, which changes lengths, so render whole. */
+function renderPersonal(base: SeatMapBase, sold: ReadonlySet<string>, held: ReadonlyMap<string, string>, viewerId: string): Buffer {
   const parts = new Array<string>(base.seatIds.length);
   for (let i = 0; i < base.seatIds.length; i++) {
     const id = base.seatIds[i]!;
     const prefix = base.prefixes[i]!;
-    if (sold.has(id)) parts[i] = `${prefix}SOLD"}`;
+    if (sold.has(id)) parts[i] = `${prefix}"SOLD"}`;
     else {
       const holder = held.get(id);
-      if (holder === undefined) parts[i] = `${prefix}AVAILABLE"}`;
-      else parts[i] = viewerId !== undefined && holder === viewerId ? `${prefix}HELD","heldByMe":true}` : `${prefix}HELD"}`;
+      if (holder === undefined) parts[i] = `${prefix}"AVAILABLE"}`;
+      else parts[i] = holder === viewerId ? `${prefix}"HELD","heldByMe":true}` : `${prefix}"HELD"}`;
     }
   }
-  return `{"scheduleId":${JSON.stringify(base.scheduleId)},"seats":[${parts.join(',')}]}`;
+  return Buffer.from(`{"scheduleId":${JSON.stringify(base.scheduleId)},"seats":[${parts.join(',')}]}`);
 }
 
 /**
