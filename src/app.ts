@@ -97,6 +97,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
   await app.register(ctx.waitingRoom.routes, { service: ctx.waitingRoom.service, watcher: ctx.waitingRoom.watcher });
+  await app.register(ctx.booking.routes, {
+    holds: ctx.booking.holds,
+    orders: ctx.booking.orders,
+    admission: ctx.waitingRoom.guard,
+    maxSeatsPerBuyer: config.booking.maxSeatsPerBuyer,
+  });
 
   return app;
 }

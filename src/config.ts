@@ -174,6 +174,14 @@ export const configSpec = {
     default: '120',
     parse: int(5, 86_400),
   }),
+  MAX_SEATS_PER_BUYER: entry({ doc: 'Seats one buyer may hold at once per showtime', default: '4', parse: int(1, 20) }),
+  HOLD_TTL_SECONDS: entry({ doc: 'How long a seat hold lasts before it lapses', default: '600', parse: int(10, 86_400) }),
+  PAYMENT_WINDOW_SECONDS: entry({
+    doc: 'How long a placed order waits for payment (its holds and reservations last as long)',
+    default: '600',
+    parse: int(30, 86_400),
+  }),
+  ORDER_EXPIRY_INTERVAL_SECONDS: entry({ doc: 'How often the worker expires unpaid orders past their window', default: '5', parse: int(1, 3600) }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
   SEAT_MAP_CACHE_SEATS: entry({
     doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
@@ -226,6 +234,12 @@ export interface Config {
     readonly streamIntervalMs: number;
     readonly auditCap: number;
     readonly tokenTtlSeconds: number;
+  };
+  readonly booking: {
+    readonly maxSeatsPerBuyer: number;
+    readonly holdTtlSeconds: number;
+    readonly paymentWindowSeconds: number;
+    readonly expiryIntervalSeconds: number;
   };
   readonly catalog: {
     readonly venueMaxSeats: number;
@@ -305,6 +319,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       streamIntervalMs: c.WAITING_ROOM_STREAM_INTERVAL_MS,
       auditCap: c.WAITING_ROOM_AUDIT_CAP,
       tokenTtlSeconds: c.ADMISSION_TOKEN_TTL_SECONDS,
+    },
+    booking: {
+      maxSeatsPerBuyer: c.MAX_SEATS_PER_BUYER,
+      holdTtlSeconds: c.HOLD_TTL_SECONDS,
+      paymentWindowSeconds: c.PAYMENT_WINDOW_SECONDS,
+      expiryIntervalSeconds: c.ORDER_EXPIRY_INTERVAL_SECONDS,
     },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,

@@ -17,7 +17,8 @@ import { loggerOptions } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
-import { createCatalogModule, type CatalogModule, type HeldSeatsReader } from './modules/catalog/index.js';
+import { createBookingModule, createSeatHoldStore, type BookingModule } from './modules/booking/index.js';
+import { createCatalogModule, type CatalogModule } from './modules/catalog/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
@@ -39,6 +40,7 @@ export interface AppContext {
   readonly identity: IdentityModule;
   readonly catalog: CatalogModule;
   readonly waitingRoom: WaitingRoomModule;
+  readonly booking: BookingModule;
   /** Every periodic job of every module, for the worker. */
   readonly jobs: readonly PeriodicJob[];
   /** Dependency checks for /health/ready. */
@@ -80,12 +82,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
       refreshTokenPurgeIntervalMs: config.jobs.refreshTokenPurgeIntervalSeconds * 1000,
     });
 
-    // Seat holds arrive with the booking module; until then no seat is ever held.
-    const noHolds: HeldSeatsReader = { heldSeats: async () => new Map() };
+    // The seat map reads holds from booking's store, and booking prices seats through the
+    // catalog: the store is made first and handed to both.
+    const holdStore = createSeatHoldStore(redis);
     const catalog = createCatalogModule({
       db: database.db,
       clock,
-      holds: noHolds,
+      holds: { heldSeats: (scheduleId) => holdStore.heldSeats(scheduleId, clock.now().getTime()) },
       venueMaxSeats: config.catalog.venueMaxSeats,
       seatMapCacheSeats: config.catalog.seatMapCacheSeats,
       waitingRoomDefaults: config.catalog.waitingRoomDefaults,
@@ -100,6 +103,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
       findSchedule: (id) => catalog.service.scheduleForSale(id),
       settings: config.waitingRoom,
       ...(options.shuffleSeed ? { seed: options.shuffleSeed } : {}),
+    });
+
+    const booking = createBookingModule({
+      db: database.db,
+      store: holdStore,
+      catalog: catalog.service,
+      clock,
+      registry: metrics.registry,
+      settings: config.booking,
     });
 
     const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
@@ -121,7 +133,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       identity,
       catalog,
       waitingRoom,
-      jobs: [...identity.jobs, ...waitingRoom.jobs],
+      booking,
+      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs],
       readiness,
       close: async () => {
         waitingRoom.watcher.close();

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/platform/ids.js';
+import { SignJWT } from 'jose';
+import { TEST_JWT_SECRET } from './harness.js';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/platform/http/auth.js';
 import type { AppContext } from '../../src/context.js';
@@ -115,4 +118,22 @@ export async function givenOpenSchedule(app: FastifyInstance, opts: { seats?: nu
   const map = await app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/seats` });
   const seatIds = map.json<{ seats: { seatId: string }[] }>().seats.map((s) => s.seatId);
   return { seller, venue, performance, schedule, seatIds };
+}
+
+/**
+ * A buyer known only by a token signed with the test key: for races with hundreds of buyers,
+ * where signing each up (argon2) would cost the test its time. Routes see an ordinary BUYER.
+ */
+export async function mintBuyer(now: Date = new Date()): Promise<{ id: string; auth: { authorization: string } }> {
+  const id = newId();
+  const iat = Math.floor(now.getTime() / 1000);
+  const token = await new SignJWT({ role: 'BUYER' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(id)
+    .setIssuer('mos')
+    .setAudience('mos-api')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 3600)
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  return { id, auth: { authorization: `Bearer ${token}` } };
 }

@@ -16,6 +16,9 @@ export const testMode = (): Mode => (process.env.MOS_TEST_MODE === 'production' 
 
 const suffix = () => randomBytes(6).toString('hex');
 
+/** The JWT key every test app signs with, so tests can mint tokens for many buyers without signing each up. */
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+
 /** A database of its own for one test file, dropped by the returned function. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `mos_t_${suffix()}`;
@@ -63,7 +66,7 @@ export async function createTestEnv(
   const database = mode === 'production' ? await createTestDatabase() : undefined;
   const config = loadConfig({
     LOG_LEVEL: 'silent',
-    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: 'memory://',
     REDIS_KEY_PREFIX: redisPrefix,
     DATABASE_POOL_SIZE: '5',

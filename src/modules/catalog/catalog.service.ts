@@ -69,8 +69,13 @@ export interface CreateScheduleInput {
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
+export type SaleSchedule = ScheduleView & { sellerId: string; title: string };
+
+const SALE_CACHE_MS = 2_000;
+
 /** Venues, performances, showtimes and their seat inventory: the catalog's use cases. */
 export class CatalogService {
+  readonly #forSale = new Map<string, { at: number; schedule: SaleSchedule | undefined }>();
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   // ---- venues ----
@@ -167,7 +172,10 @@ export class CatalogService {
       await this.deps.repo.softDeletePerformance(id, this.deps.clock.now(), tx);
       return live;
     });
-    for (const s of scheduleIds) this.deps.seatMaps.delete(s);
+    for (const s of scheduleIds) {
+      this.deps.seatMaps.delete(s);
+      this.#forSale.delete(s);
+    }
   }
 
   // ---- schedules ----
@@ -235,6 +243,7 @@ export class CatalogService {
       await this.deps.repo.softDeleteSchedule(id, this.deps.clock.now(), tx);
     });
     this.deps.seatMaps.delete(id);
+    this.#forSale.delete(id);
   }
 
   /**
@@ -281,13 +290,22 @@ export class CatalogService {
 
   // ---- for other modules (through index.ts) ----
 
-  /** A live showtime with its sale window and waiting-room settings, or undefined. */
-  async scheduleForSale(id: string): Promise<(ScheduleView & { sellerId: string; title: string }) | undefined> {
+  /**
+   * A live showtime with its sale window and waiting-room settings, or undefined — on the hot
+   * path of every queue poll, hold and order, so it is cached for SALE_CACHE_MS. Showtimes never
+   * change once created; a deletion reaches other processes within that time (and a sale of a
+   * deleted showtime is refused by the database anyway: `sellSeats`, `reserveSeats`).
+   */
+  async scheduleForSale(id: string): Promise<SaleSchedule | undefined> {
+    const now = this.deps.clock.now().getTime();
+    const hit = this.#forSale.get(id);
+    if (hit && now - hit.at < SALE_CACHE_MS) return hit.schedule;
     const schedule = await this.deps.repo.findSchedule(id);
-    if (!schedule) return undefined;
-    const performance = await this.deps.repo.findPerformance(schedule.performanceId);
-    if (!performance) return undefined;
-    return { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title };
+    const performance = schedule && (await this.deps.repo.findPerformance(schedule.performanceId));
+    const found = schedule && performance ? { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title } : undefined;
+    if (this.#forSale.size > 10_000) this.#forSale.clear();
+    this.#forSale.set(id, { at: now, schedule: found });
+    return found;
   }
 
   /** The given seats of a showtime with grade and price; seats not in the showtime are absent. */

@@ -9,7 +9,7 @@ import { SeatMapCache } from './seat-map.js';
 export type { HeldSeatsReader } from './held-seats.js';
 export { CatalogErrors } from './catalog.errors.js';
 export type { InventorySeat } from './catalog.repository.js';
-export type { CatalogService, ScheduleView, WaitingRoomSettings } from './catalog.service.js';
+export type { CatalogService, SaleSchedule, ScheduleView, WaitingRoomSettings } from './catalog.service.js';
 
 export interface CatalogModuleDeps {
   db: Db;

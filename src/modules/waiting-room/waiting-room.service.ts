@@ -29,7 +29,7 @@ export interface WaitingRoomServiceDeps {
   store: WaitingRoomStore;
   clock: Clock;
   tokens: AdmissionTokens;
-  /** The catalog's read of a live showtime (sale window, waiting-room settings). */
+  /** The catalog's read of a live showtime (sale window, waiting-room settings; cached there). */
   findSchedule: (id: string) => Promise<ScheduleView | undefined>;
   settings: WaitingRoomSettings;
   metrics: WaitingRoomMetrics;
@@ -37,12 +37,8 @@ export interface WaitingRoomServiceDeps {
   seed?: () => number;
 }
 
-/** Showtime settings change only by deletion; a few seconds of staleness saves a query per poll. */
-const SCHEDULE_CACHE_MS = 5_000;
-
 /** Per-showtime queues, admission and admission tokens. */
 export class WaitingRoomService {
-  readonly #schedules = new Map<string, { at: number; schedule: ScheduleView | undefined }>();
   readonly #seed: () => number;
 
   constructor(private readonly deps: WaitingRoomServiceDeps) {
@@ -165,14 +161,8 @@ export class WaitingRoomService {
     return schedule;
   }
 
-  async #schedule(id: string): Promise<ScheduleView | undefined> {
-    const now = this.#now();
-    const hit = this.#schedules.get(id);
-    if (hit && now - hit.at < SCHEDULE_CACHE_MS) return hit.schedule;
-    const schedule = await this.deps.findSchedule(id);
-    if (this.#schedules.size > 10_000) this.#schedules.clear();
-    this.#schedules.set(id, { at: now, schedule });
-    return schedule;
+  #schedule(id: string): Promise<ScheduleView | undefined> {
+    return this.deps.findSchedule(id);
   }
 
   #now(): number {

@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { principalOf } from '../../platform/http/auth.js';
+import { decodeCursor, Page, PageQuerySchema, toPage } from '../../platform/http/pagination.js';
+import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
+import { AdmissionHeaders, type AdmissionGuard } from '../waiting-room/index.js';
+import { CancelBody, HoldBody, HoldCreated, HoldSeatParams, MyHolds, Order, OrderBody, Quote, Ticket } from './booking.schemas.js';
+import type { HoldsService } from './holds.service.js';
+import type { OrdersService } from './orders.service.js';
+
+export interface BookingRouteOptions {
+  holds: HoldsService;
+  orders: OrdersService;
+  admission: AdmissionGuard;
+  maxSeatsPerBuyer: number;
+}
+
+const security = [{ bearerAuth: [] }];
+
+export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = async (app, { holds, orders, admission, maxSeatsPerBuyer }) => {
+  const buyer = app.requireRole('BUYER');
+  const tags = ['booking'];
+
+  app.post(
+    '/v1/schedules/:id/holds',
+    {
+      onRequest: buyer,
+      preHandler: admission((request) => (request.params as { id: string }).id),
+      schema: {
+        tags,
+        security,
+        params: IdParams,
+        headers: AdmissionHeaders,
+        body: HoldBody(maxSeatsPerBuyer),
+        response: { 201: HoldCreated, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await holds.hold(principalOf(request).id, request.params.id, request.body.seatIds)),
+  );
+
+  app.get(
+    '/v1/schedules/:id/holds',
+    { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 200: MyHolds, ...problems(401, 403, 404) } } },
+    async (request) => holds.myHolds(principalOf(request).id, request.params.id),
+  );
+
+  app.delete(
+    '/v1/schedules/:id/holds/:seatId',
+    { onRequest: buyer, schema: { tags, security, params: HoldSeatParams, response: { 204: NoContent, ...problems(401, 403, 404, 409) } } },
+    async (request, reply) => {
+      await holds.release(principalOf(request).id, request.params.id, request.params.seatId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/orders/quote',
+    { onRequest: buyer, schema: { tags, security, body: OrderBody(maxSeatsPerBuyer), response: { 200: Quote, ...problems(400, 401, 403, 404, 409) } } },
+    async (request) => orders.quote(principalOf(request).id, request.body),
+  );
+
+  app.post(
+    '/v1/orders',
+    {
+      onRequest: buyer,
+      // The admission guard runs before the idempotency plugin's hook, so a refused request
+      // takes no key.
+      preHandler: admission((request) => (request.body as { scheduleId: string }).scheduleId),
+      config: { idempotency: 'required' },
+      schema: {
+        tags,
+        security,
+        headers: AdmissionHeaders,
+        body: OrderBody(maxSeatsPerBuyer),
+        response: { 201: Order, ...problems(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await orders.placeOrder(principalOf(request).id, request.body)),
+  );
+
+  app.get(
+    '/v1/orders/:id',
+    { onRequest: app.authenticate, schema: { tags, security, params: IdParams, response: { 200: Order, ...problems(401, 404) } } },
+    async (request) => orders.getOrder(principalOf(request).id, request.params.id),
+  );
+
+  app.post(
+    '/v1/orders/:id/cancel',
+    { onRequest: app.authenticate, schema: { tags, security, params: IdParams, body: CancelBody, response: { 200: Order, ...problems(400, 401, 404, 409) } } },
+    async (request) => orders.cancel(principalOf(request).id, request.params.id, request.body.reason),
+  );
+
+  app.get(
+    '/v1/me/orders',
+    { onRequest: buyer, schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(Order), ...problems(400, 401, 403) } } },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const before = decodeCursor(cursor)?.[0];
+      const rows = await orders.myOrders(principalOf(request).id, limit + 1, typeof before === 'string' ? before : undefined);
+      return toPage(rows, limit, (o) => [o.id], (o) => o);
+    },
+  );
+
+  app.get(
+    '/v1/me/tickets',
+    { onRequest: buyer, schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(Ticket), ...problems(400, 401, 403) } } },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const before = decodeCursor(cursor)?.[0];
+      const rows = await orders.myTickets(principalOf(request).id, limit + 1, typeof before === 'string' ? before : undefined);
+      return toPage(rows, limit, (t) => [t.id], (t) => t);
+    },
+  );
+};

@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
+import { deleteByPrefix } from '../../src/platform/redis/client.js';
+import {
+  givenBuyer,
+  givenOpenSchedule,
+  givenPerformance,
+  givenSchedule,
+  givenSeller,
+  givenVenue,
+  mintBuyer,
+} from '../support/builders.js';
+import { createTestApp, TEST_REDIS_URL, testMode, type TestApp } from '../support/harness.js';
+
+type Buyer = { id: string; auth: { authorization: string } };
+
+describe('booking: holds and orders', () => {
+  let t: TestApp;
+  const clock = new ManualClock(new Date());
+  let keyN = 0;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { RATE_LIMIT_MAX: '100000' }, context: { clock } });
+  });
+  afterAll(() => t.cleanup());
+
+  // The clock moves forward across tests, past access-token lifetimes: each showtime gets a fresh seller.
+  const open = (seats = 10, price = 50_000) => givenOpenSchedule(t.app, { seats, price, now: clock.now() });
+  const hold = (b: Buyer, scheduleId: string, seatIds: string[], headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'POST', url: `/v1/schedules/${scheduleId}/holds`, headers: { ...b.auth, ...headers }, payload: { seatIds } });
+  const order = (b: Buyer, body: object, key = `key-${++keyN}`) =>
+    t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': key }, payload: body });
+  const seatMap = async (scheduleId: string, b?: Buyer) =>
+    (await t.app.inject({ method: 'GET', url: `/v1/schedules/${scheduleId}/seats`, headers: b?.auth ?? {} })).json().seats as {
+      seatId: string;
+      status: string;
+      heldByMe?: boolean;
+    }[];
+
+  describe('holds', () => {
+    it('holds seats all or nothing, shows them HELD, and names the taken seats to others', async () => {
+      const { schedule, seatIds } = await open();
+      const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      const res = await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!]);
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toEqual({ scheduleId: schedule.id, seatIds: [seatIds[0], seatIds[1]], expiresAt: new Date(clock.now().getTime() + 600_000).toISOString() });
+
+      const refused = await hold(b, schedule.id, [seatIds[1]!, seatIds[2]!]);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'SEAT_UNAVAILABLE', unavailableSeatIds: [seatIds[1]] });
+      // All or nothing: seat 2 was not held by the refused request.
+      const map = await seatMap(schedule.id, a);
+      expect(map.slice(0, 3).map((s) => [s.status, s.heldByMe ?? false])).toEqual([
+        ['HELD', true],
+        ['HELD', true],
+        ['AVAILABLE', false],
+      ]);
+      expect((await seatMap(schedule.id, b))[0]).not.toHaveProperty('heldByMe');
+      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}` })).json().counts).toEqual({ available: 8, held: 2, sold: 0 });
+
+      const mine = await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth });
+      expect(mine.json().seatIds).toEqual([seatIds[0], seatIds[1]].sort());
+    });
+
+    it('limits each buyer to MAX_SEATS_PER_BUYER seats per showtime', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      expect((await hold(a, schedule.id, seatIds.slice(0, 3))).statusCode).toBe(201);
+      const res = await hold(a, schedule.id, seatIds.slice(3, 5));
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'HOLD_LIMIT_EXCEEDED', maxSeatsPerBuyer: 4, holding: 3 });
+      expect((await hold(a, schedule.id, seatIds.slice(0, 5))).statusCode).toBe(400); // more than 4 in one request
+    });
+
+    it('releases a hold, and lets a lapsed hold be taken', async () => {
+      const { schedule, seatIds } = await open();
+      const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!]);
+      expect((await t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatIds[0]}`, headers: a.auth })).statusCode).toBe(204);
+      expect((await hold(b, schedule.id, [seatIds[0]!])).statusCode).toBe(201);
+      clock.advance(600_000);
+      expect((await hold(b, schedule.id, [seatIds[1]!])).statusCode).toBe(201);
+    });
+
+    it('refuses holds outside the sale window and unknown seats or showtimes', async () => {
+      const seller = await givenSeller(t.app);
+      const venue = await givenVenue(t.app, seller);
+      const performance = await givenPerformance(t.app, seller, venue.id);
+      const now = clock.now().getTime();
+      const later = await givenSchedule(t.app, seller, performance.id, { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now + 86_400_000) }, clock.now());
+      const a = await mintBuyer(clock.now());
+      const seat = (await seatMap(later.id))[0]!.seatId;
+      expect((await hold(a, later.id, [seat])).json().code).toBe('SALE_NOT_OPEN');
+      const closing = await givenSchedule(
+        t.app,
+        seller,
+        performance.id,
+        { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now - 1000), saleClosesAt: new Date(now + 1000) },
+        clock.now(),
+      );
+      const closingSeat = (await seatMap(closing.id))[0]!.seatId;
+      clock.advance(1000);
+      expect((await hold(a, closing.id, [closingSeat])).json().code).toBe('SALE_CLOSED');
+
+      const { schedule } = await open(2);
+      const unknown = await hold(a, schedule.id, [seat]); // a seat of another showtime
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().errors[0].path).toBe('/body/seatIds/0');
+      expect((await hold(a, '01900000-0000-7000-8000-00000000beef', [seat])).statusCode).toBe(404);
+    });
+
+    it('requires admission on a showtime with a waiting room', async () => {
+      const seller = await givenSeller(t.app);
+      const venue = await givenVenue(t.app, seller);
+      const performance = await givenPerformance(t.app, seller, venue.id);
+      const now = clock.now().getTime();
+      const room = await givenSchedule(
+        t.app,
+        seller,
+        performance.id,
+        { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now - 1000), waitingRoom: { enabled: true, maxActive: 10, admitPerTick: 10 } },
+        clock.now(),
+      );
+      const a = await givenBuyer(t.app);
+      const seat = (await seatMap(room.id))[0]!.seatId;
+      expect((await hold(a, room.id, [seat])).json().code).toBe('ADMISSION_REQUIRED');
+      await t.app.inject({ method: 'POST', url: `/v1/schedules/${room.id}/queue`, headers: a.auth });
+      await t.ctx.waitingRoom.service.tick(1);
+      const token = (await t.app.inject({ method: 'GET', url: `/v1/schedules/${room.id}/queue`, headers: a.auth })).json().admissionToken;
+      expect((await hold(a, room.id, [seat], { 'x-admission-token': token })).statusCode).toBe(201);
+      const placed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...a.auth, 'idempotency-key': 'wr-order' },
+        payload: { scheduleId: room.id, seatIds: [seat] },
+      });
+      expect(placed.json().code).toBe('ADMISSION_REQUIRED');
+      const withToken = await t.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...a.auth, 'idempotency-key': 'wr-order', 'x-admission-token': token },
+        payload: { scheduleId: room.id, seatIds: [seat] },
+      });
+      expect(withToken.statusCode).toBe(201);
+    });
+  });
+
+  describe('orders', () => {
+    it('quotes and places an order for held seats, priced by the server', async () => {
+      const { schedule, seatIds } = await open(10, 70_000);
+      const a = await mintBuyer(clock.now());
+      const body = { scheduleId: schedule.id, seatIds: [seatIds[1]!, seatIds[0]!] };
+      const quote = await t.app.inject({ method: 'POST', url: '/v1/orders/quote', headers: a.auth, payload: body });
+      expect(quote.json()).toEqual({ subtotal: 140_000, discount: 0, amount: 140_000, coupons: [] });
+
+      await hold(a, schedule.id, body.seatIds);
+      const res = await order(a, body);
+      expect(res.statusCode).toBe(201);
+      const placed = res.json();
+      expect(placed).toMatchObject({
+        status: 'PENDING_PAYMENT',
+        scheduleId: schedule.id,
+        subtotal: 140_000,
+        discount: 0,
+        amount: 140_000,
+        coupons: [],
+        orderName: 'Test Concert (A-1-1 +1)',
+        expiresAt: new Date(clock.now().getTime() + 600_000).toISOString(),
+      });
+      expect(placed.items).toEqual([
+        { seatId: seatIds[0], label: 'A-1-1', grade: 'R', price: 70_000, discount: 0 },
+        { seatId: seatIds[1], label: 'A-1-2', grade: 'R', price: 70_000, discount: 0 },
+      ]);
+      expect((await t.app.inject({ method: 'GET', url: `/v1/orders/${placed.id}`, headers: a.auth })).json()).toEqual(placed);
+      const other = await mintBuyer(clock.now());
+      expect((await t.app.inject({ method: 'GET', url: `/v1/orders/${placed.id}`, headers: other.auth })).statusCode).toBe(404);
+      const list = (await t.app.inject({ method: 'GET', url: '/v1/me/orders', headers: a.auth })).json();
+      expect(list.items.map((o: { id: string }) => o.id)).toEqual([placed.id]);
+      // The hold now lasts the payment window.
+      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth })).json().expiresAt).toBe(placed.expiresAt);
+    });
+
+    it('refuses seats not held by the buyer, coupons that do not apply, and a missing key', async () => {
+      const { schedule, seatIds } = await open();
+      const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      await hold(b, schedule.id, [seatIds[0]!]);
+      const notHeld = await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] });
+      expect(notHeld.json()).toMatchObject({ code: 'SEATS_NOT_HELD', seatIds: [seatIds[0]] });
+      await hold(a, schedule.id, [seatIds[1]!]);
+      const coupon = await order(a, { scheduleId: schedule.id, seatIds: [seatIds[1]!], couponIds: ['01900000-0000-7000-8000-00000000c0c0'] });
+      expect(coupon.json().code).toBe('COUPON_NOT_APPLICABLE');
+      const noKey = await t.app.inject({ method: 'POST', url: '/v1/orders', headers: a.auth, payload: { scheduleId: schedule.id, seatIds: [seatIds[1]!] } });
+      expect(noKey.statusCode).toBe(400);
+    });
+
+    it('is idempotent on Idempotency-Key: same key → same order; other body → 422; concurrent duplicates → one order', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, seatIds.slice(0, 2));
+      const body = { scheduleId: schedule.id, seatIds: [seatIds[0]!] };
+      const first = await order(a, body, 'same-key');
+      const again = await order(a, body, 'same-key');
+      expect(again.json().id).toBe(first.json().id);
+      expect((await order(a, { ...body, seatIds: [seatIds[1]!] }, 'same-key')).statusCode).toBe(422);
+
+      const concurrent = await Promise.all(Array.from({ length: 10 }, () => order(a, { scheduleId: schedule.id, seatIds: [seatIds[1]!] }, 'race-key')));
+      const created = concurrent.filter((r) => r.statusCode === 201);
+      expect(new Set(created.map((r) => r.json().id)).size).toBe(1);
+      expect(concurrent.every((r) => r.statusCode === 201 || r.statusCode === 409)).toBe(true);
+      const list = (await t.app.inject({ method: 'GET', url: '/v1/me/orders', headers: a.auth })).json();
+      expect(list.items).toHaveLength(2);
+    });
+
+    it('lets only one of two orders reserve a seat, even by the same buyer', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, [seatIds[0]!]);
+      const results = await Promise.all([order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] }), order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })]);
+      expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+      expect(results.find((r) => r.statusCode === 409)!.json().code).toBe('SEAT_UNAVAILABLE');
+    });
+
+    it('cancels a pending order: seats return to sale; a second cancel is refused', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, [seatIds[0]!]);
+      const placed = (await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).json();
+      const other = await mintBuyer(clock.now());
+      expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: other.auth, payload: {} })).statusCode).toBe(404);
+      const res = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: a.auth, payload: { reason: 'changed my mind' } });
+      expect(res.json()).toMatchObject({ status: 'CANCELLED', cancelledAt: clock.now().toISOString() });
+      expect((await seatMap(schedule.id))[0]!.status).toBe('AVAILABLE');
+      expect((await hold(other, schedule.id, [seatIds[0]!])).statusCode).toBe(201);
+      const again = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: a.auth, payload: {} });
+      expect(again.json().code).toBe('NOT_CANCELLABLE');
+    });
+
+    it('refuses to release the hold of a seat in a pending order', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, [seatIds[0]!]);
+      await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] });
+      const res = await t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatIds[0]}`, headers: a.auth });
+      expect(res.json().code).toBe('HOLD_IN_ORDER');
+    });
+
+    it('expires unpaid orders after the payment window and releases their seats', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!]);
+      const placed = (await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!, seatIds[1]!] })).json();
+      clock.advance(599_000);
+      expect(await t.ctx.booking.orders.expireDue()).toBe(0);
+      expect((await seatMap(schedule.id)).slice(0, 2).map((s) => s.status)).toEqual(['HELD', 'HELD']);
+      clock.advance(1_000);
+      expect(await t.ctx.booking.orders.expireDue()).toBeGreaterThanOrEqual(1);
+      expect((await t.app.inject({ method: 'GET', url: `/v1/orders/${placed.id}`, headers: a.auth })).json().status).toBe('EXPIRED');
+      expect((await seatMap(schedule.id)).slice(0, 2).map((s) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE']);
+      const b = await mintBuyer(clock.now());
+      expect((await hold(b, schedule.id, [seatIds[0]!])).statusCode).toBe(201);
+      const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/mos_orders_ended_total\{how="expired"\} [1-9]/);
+      expect(metrics).toMatch(/mos_seat_holds_total\{outcome="placed"\} [1-9]/);
+    });
+  });
+
+  describe('the database is the authority', () => {
+    it('writes a ticket per seat once: a second ticket for a seat is SEAT_UNAVAILABLE, not a 500', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      await hold(a, schedule.id, [seatIds[0]!]);
+      const placed = (await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).json();
+      const row = (await t.ctx.booking.repo.findOrder(placed.id))!;
+      await t.ctx.database.db.transaction((tx) => t.ctx.booking.repo.issueTickets(row, clock.now(), tx));
+      await expect(t.ctx.database.db.transaction((tx) => t.ctx.booking.repo.issueTickets(row, clock.now(), tx))).rejects.toMatchObject({ code: 'SEAT_UNAVAILABLE' });
+      const tickets = (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: a.auth })).json();
+      expect(tickets.items).toEqual([
+        expect.objectContaining({ orderId: placed.id, scheduleId: schedule.id, seatId: seatIds[0], seatLabel: 'A-1-1', status: 'VALID', code: expect.any(String) }),
+      ]);
+    });
+
+    it.runIf(testMode() === 'production')('refuses a hold on a seat PostgreSQL has sold, after the hot state was lost', async () => {
+      const { schedule, seatIds } = await open();
+      const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      await hold(a, schedule.id, [seatIds[2]!]); // the store now knows this showtime
+      await hold(a, schedule.id, [seatIds[1]!]);
+      await order(a, { scheduleId: schedule.id, seatIds: [seatIds[1]!] }); // pending: reserved in PostgreSQL
+      const sold = await t.ctx.database.db.transaction((tx) =>
+        t.ctx.catalog.service.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[0]!], orderId: '01900000-0000-7000-8000-0000000000f1' }, tx),
+      );
+      expect(sold).toBe(true);
+
+      await deleteByPrefix(TEST_REDIS_URL, t.redisPrefix); // every hold, marker and queue of this test: gone
+
+      const soldSeat = await hold(b, schedule.id, [seatIds[0]!]);
+      expect(soldSeat.statusCode).toBe(409);
+      expect(soldSeat.json()).toMatchObject({ code: 'SEAT_UNAVAILABLE', unavailableSeatIds: [seatIds[0]] });
+      const reservedSeat = await hold(b, schedule.id, [seatIds[1]!]);
+      expect(reservedSeat.json()).toMatchObject({ code: 'SEAT_UNAVAILABLE', unavailableSeatIds: [seatIds[1]] });
+      // The lost plain hold is free again: only PostgreSQL's facts survive a flush.
+      expect((await hold(b, schedule.id, [seatIds[2]!])).statusCode).toBe(201);
+    });
+  });
+});
