@@ -23,8 +23,8 @@ import { createContext } from '../src/context.js';
 import { deleteByPrefix } from '../src/platform/redis/client.js';
 import { duration, listen, measure, printTable, registerCleanup, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 
 // The connection counts are part of the targets' definitions, so they are fixed here rather
 // than taken from BENCH_CONNECTIONS.
@@ -84,13 +84,13 @@ const GRADING = {
 // ---- infrastructure ----
 
 /** host:port of a URL, never its credentials: this goes to the console. */
-const where = (url: string) => {
+export const where = (url: string) => {
   const u = new URL(url);
   return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
 };
 
 /** A database of its own on the admin URL's server (as in test/support/harness.ts), and how to drop it. */
-async function createThrowawayDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createThrowawayDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   // Hex suffix only, so the name needs no quoting.
   const name = `mos_bench_${randomBytes(6).toString('hex')}`;
   const admin = async (statement: string) => {
@@ -201,7 +201,7 @@ async function benchSeatMap(base: string, creation: Creation, conns: number): Pr
   return { ...figures, seats: creation.seats, bytes: first.bytes, seatsInBody: first.json.seats.length, firstRequestMs: first.seconds * 1000 };
 }
 
-function target(name: string, value: number, unit: Target['unit'], limit: number, atLeast: boolean, failures = 0): Target {
+export function target(name: string, value: number, unit: Target['unit'], limit: number, atLeast: boolean, failures = 0): Target {
   const passes = atLeast ? value >= limit : value < limit;
   return { name, value, unit, limit, atLeast, failures, met: passes && failures === 0 };
 }

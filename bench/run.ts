@@ -5,6 +5,10 @@
  *   health   `GET /health/live` through the full app vs a bare Fastify route (bench/health.ts)
  *   catalog  production mode over real HTTP: creating a 50,000-seat venue and showtime, then
  *            the seat maps of a 50,000-seat and a 2,000-seat showtime (bench/catalog.ts)
+ *   waiting-room  production mode: 100,000 distinct buyers entering a waiting room, their
+ *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
+ *   booking  production mode: seat holds by distinct buyers on a 50,000-seat showtime, then
+ *            orders by 20,000 buyers holding their seats (bench/booking.ts)
  * The bare Fastify route is measured in every run: it is the machine's reference, printed next
  * to the other figures so runs on different machines can be compared.
  *
@@ -12,13 +16,15 @@
  * before each, default 2), BENCH_CONNECTIONS (health runs, default 50), BENCH_WORKERS (load
  * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (health
  * scenario: uses DATABASE_URL and REDIS_URL; default embedded), BENCH_DATABASE_URL and
- * BENCH_REDIS_URL (catalog scenario; see bench/catalog.ts).
+ * BENCH_REDIS_URL (catalog, waiting-room and booking scenarios; see bench/catalog.ts).
  */
 import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './catalog.js';
 import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
+import { benchBooking, bookingJson, printBooking, type BookingResult } from './booking.js';
+import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
 import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const ALL = ['health', 'catalog'] as const;
+const ALL = ['health', 'catalog', 'waiting-room', 'booking'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -61,6 +67,18 @@ if (selected.has('catalog')) {
   printCatalog(catalog, bare);
 }
 
+let waitingRoom: WaitingRoomResult | undefined;
+if (selected.has('waiting-room')) {
+  waitingRoom = await benchWaitingRoom(bare);
+  printWaitingRoom(waitingRoom, bare);
+}
+
+let booking: BookingResult | undefined;
+if (selected.has('booking')) {
+  booking = await benchBooking(bare);
+  printBooking(booking, bare);
+}
+
 const figuresJson = (f: Figures) => ({ rps: round(f.rps, 0), p50Ms: f.p50, p99Ms: f.p99, failures: f.failures });
 const full = health?.figures;
 console.log('');
@@ -77,12 +95,18 @@ console.log(
     full: full ? figuresJson(full) : null,
     ratio: full ? { rps: round(full.rps / bare.rps, 3), p99: round(full.p99 / bare.p99, 3) } : null,
     catalog: catalog ? { ...catalogJson(catalog), bareRps: round(bare.rps, 0) } : null,
+    waitingRoom: waitingRoom ? { ...waitingRoomJson(waitingRoom), bareRps: round(bare.rps, 0) } : null,
+    booking: booking ? { ...bookingJson(booking), bareRps: round(bare.rps, 0) } : null,
   }),
 );
 
 // Failed requests are fast, so a run with any would overstate throughput: say so in the exit
 // code. A missed target is a finding, not a failure of the bench: it does not change the code.
-const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap].reduce((n, f) => n + (f?.failures ?? 0), 0);
+// (A hold refused with 409 is an answer, not a failure: LoadFigures count only the unexpected.)
+const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders].reduce(
+  (n, f) => n + (f?.failures ?? 0),
+  0,
+);
 if (failures) {
   console.error('bench: some requests failed (non-2xx or connection errors); figures are not comparable');
   process.exitCode = 1;

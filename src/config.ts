@@ -182,6 +182,14 @@ export const configSpec = {
     parse: int(30, 86_400),
   }),
   ORDER_EXPIRY_INTERVAL_SECONDS: entry({ doc: 'How often the worker expires unpaid orders past their window', default: '5', parse: int(1, 3600) }),
+  COUPON_CONSUMER_BATCH: entry({ doc: 'Issue events the wallet consumer persists per pass', default: '200', parse: int(1, 10_000) }),
+  COUPON_CONSUMER_IDLE_MS: entry({ doc: 'Pause of the wallet consumer when it found nothing to do', default: '100', parse: int(1, 60_000) }),
+  COUPON_CONSUMER_STALE_MS: entry({
+    doc: 'How long an issue event may stay unacknowledged with a consumer before another takes it over',
+    default: '15000',
+    parse: int(10, 3_600_000),
+  }),
+  COUPON_CONSUMER_MAX_DELIVERIES: entry({ doc: 'Deliveries after which a failing issue event is dead-lettered', default: '5', parse: int(1, 100) }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
   SEAT_MAP_CACHE_SEATS: entry({
     doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
@@ -240,6 +248,12 @@ export interface Config {
     readonly holdTtlSeconds: number;
     readonly paymentWindowSeconds: number;
     readonly expiryIntervalSeconds: number;
+  };
+  readonly coupons: {
+    readonly consumerBatch: number;
+    readonly consumerIdleMs: number;
+    readonly consumerStaleMs: number;
+    readonly consumerMaxDeliveries: number;
   };
   readonly catalog: {
     readonly venueMaxSeats: number;
@@ -325,6 +339,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       holdTtlSeconds: c.HOLD_TTL_SECONDS,
       paymentWindowSeconds: c.PAYMENT_WINDOW_SECONDS,
       expiryIntervalSeconds: c.ORDER_EXPIRY_INTERVAL_SECONDS,
+    },
+    coupons: {
+      consumerBatch: c.COUPON_CONSUMER_BATCH,
+      consumerIdleMs: c.COUPON_CONSUMER_IDLE_MS,
+      consumerStaleMs: c.COUPON_CONSUMER_STALE_MS,
+      consumerMaxDeliveries: c.COUPON_CONSUMER_MAX_DELIVERIES,
     },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -19,6 +20,7 @@ import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
 import { createBookingModule, createSeatHoldStore, type BookingModule } from './modules/booking/index.js';
 import { createCatalogModule, type CatalogModule } from './modules/catalog/index.js';
+import { createCouponsModule, type CouponsModule } from './modules/coupons/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
@@ -41,6 +43,9 @@ export interface AppContext {
   readonly catalog: CatalogModule;
   readonly waitingRoom: WaitingRoomModule;
   readonly booking: BookingModule;
+  readonly coupons: CouponsModule;
+  /** Long-running consumers (not leader-elected: every worker runs them, as one group). */
+  readonly consumers: readonly { start(): void; stop(): Promise<void> }[];
   /** Every periodic job of every module, for the worker. */
   readonly jobs: readonly PeriodicJob[];
   /** Dependency checks for /health/ready. */
@@ -105,10 +110,27 @@ export async function createContext(config: Config, options: ContextOptions = {}
       ...(options.shuffleSeed ? { seed: options.shuffleSeed } : {}),
     });
 
+    const coupons = createCouponsModule({
+      db: database.db,
+      redis,
+      catalog: catalog.service,
+      clock,
+      registry: metrics.registry,
+      logger,
+      consumer: {
+        name: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+        batch: config.coupons.consumerBatch,
+        staleAfterMs: config.coupons.consumerStaleMs,
+        maxDeliveries: config.coupons.consumerMaxDeliveries,
+        idleMs: config.coupons.consumerIdleMs,
+      },
+    });
+
     const booking = createBookingModule({
       db: database.db,
       store: holdStore,
       catalog: catalog.service,
+      coupons: coupons.service,
       clock,
       registry: metrics.registry,
       settings: config.booking,
@@ -134,9 +156,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
       catalog,
       waitingRoom,
       booking,
+      coupons,
+      consumers: [coupons.consumer],
       jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs],
       readiness,
       close: async () => {
+        await coupons.consumer.stop();
         waitingRoom.watcher.close();
         redis?.disconnect();
         await database.close();

@@ -70,8 +70,12 @@ async function start(config: Config): Promise<void> {
   const ctx = await createContext(config, { migrate: true });
   const seeded = config.seedDemo ? await seedDemo(ctx) : undefined;
   const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
-  await serve(ctx, () => runner.stop(ctx.jobs));
+  await serve(ctx, async () => {
+    await runner.stop(ctx.jobs);
+    await Promise.all(ctx.consumers.map((c) => c.stop()));
+  });
   runner.start(ctx.jobs);
+  for (const c of ctx.consumers) c.start();
 
   const base = `http://localhost:${config.http.port}`;
   const lines = [
@@ -106,11 +110,13 @@ async function worker(config: Config): Promise<void> {
   const ctx = await createContext(config, { migrate: false });
   const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
   runner.start(ctx.jobs);
+  for (const c of ctx.consumers) c.start();
   ctx.logger.info({ jobs: ctx.jobs.map((j) => j.name) }, 'worker running');
   closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) ctx.logger.error({ err }, 'worker stopping after an error');
     else ctx.logger.info({ signal }, 'worker stopping');
     await runner.stop(ctx.jobs);
+    await Promise.all(ctx.consumers.map((c) => c.stop()));
     await ctx.close();
   });
 }

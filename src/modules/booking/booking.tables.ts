@@ -75,3 +75,18 @@ export const tickets = pgTable(
     check('tickets_status_check', sql`${t.status} in ('VALID', 'CANCELLED')`),
   ],
 );
+
+/** The coupons applied to an order, as priced when it was placed. */
+export const orderCoupons = pgTable(
+  'order_coupons',
+  {
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    couponId: uuid('coupon_id').notNull(),
+    name: text('name').notNull(),
+    seatId: uuid('seat_id'),
+    discount: integer('discount').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.couponId] })],
+);

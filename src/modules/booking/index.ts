@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
 import type { CatalogService } from '../catalog/index.js';
+import type { CouponsService } from '../coupons/index.js';
 import { createBookingMetrics } from './booking.metrics.js';
 import { bookingRoutes } from './booking.routes.js';
 import { HoldsService } from './holds.service.js';
@@ -25,6 +26,7 @@ export interface BookingModuleDeps {
   db: Db;
   store: SeatHoldStore;
   catalog: CatalogService;
+  coupons: CouponsService;
   clock: Clock;
   registry: Registry;
   settings: { maxSeatsPerBuyer: number; holdTtlSeconds: number; paymentWindowSeconds: number; expiryIntervalSeconds: number };
@@ -47,6 +49,7 @@ export function createBookingModule(deps: BookingModuleDeps) {
     holds,
     store: deps.store,
     catalog: deps.catalog,
+    coupons: deps.coupons,
     clock: deps.clock,
     metrics,
     paymentWindowSeconds: deps.settings.paymentWindowSeconds,

@@ -4,13 +4,14 @@ import type { Db, Tx } from '../../platform/db/client.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { newId } from '../../platform/ids.js';
 import { BookingErrors } from './booking.errors.js';
-import { orderItems, orders, tickets, type OrderStatus } from './booking.tables.js';
+import { orderCoupons, orderItems, orders, tickets, type OrderStatus } from './booking.tables.js';
 import type { PendingHold } from './seat-holds.store.js';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
 export type TicketRow = typeof tickets.$inferSelect;
-export type OrderWithItems = OrderRow & { items: OrderItemRow[] };
+export type OrderCouponRow = typeof orderCoupons.$inferSelect;
+export type OrderWithItems = OrderRow & { items: OrderItemRow[]; coupons: OrderCouponRow[] };
 
 /** Every SQL statement of the booking module. */
 export class OrdersRepository {
@@ -20,24 +21,37 @@ export class OrdersRepository {
     return this.db.transaction(fn);
   }
 
-  async insertOrder(order: typeof orders.$inferInsert, items: (typeof orderItems.$inferInsert)[], tx: Tx): Promise<void> {
+  async insertOrder(
+    order: typeof orders.$inferInsert,
+    items: (typeof orderItems.$inferInsert)[],
+    coupons: (typeof orderCoupons.$inferInsert)[],
+    tx: Tx,
+  ): Promise<void> {
     await tx.insert(orders).values(order);
     await tx.insert(orderItems).values(items);
+    if (coupons.length) await tx.insert(orderCoupons).values(coupons);
+  }
+
+  /** Items and applied coupons of the given orders, attached. */
+  async #withLines(rows: OrderRow[], db: Db | Tx = this.db): Promise<OrderWithItems[]> {
+    if (!rows.length) return [];
+    const ids = rows.map((r) => r.id);
+    const [items, coupons] = await Promise.all([
+      db.select().from(orderItems).where(inArray(orderItems.orderId, ids)).orderBy(asc(orderItems.label)),
+      db.select().from(orderCoupons).where(inArray(orderCoupons.orderId, ids)),
+    ]);
+    return rows.map((r) => ({ ...r, items: items.filter((i) => i.orderId === r.id), coupons: coupons.filter((c) => c.orderId === r.id) }));
   }
 
   async findOrder(id: string, db: Db | Tx = this.db): Promise<OrderWithItems | undefined> {
-    const [order] = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
-    if (!order) return undefined;
-    const items = await db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.label));
-    return { ...order, items };
+    const rows = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
+    return (await this.#withLines(rows, db))[0];
   }
 
   /** Locks the order for the rest of the caller's transaction (cancel, expire and pay take turns). */
   async lockOrder(id: string, tx: Tx): Promise<OrderWithItems | undefined> {
-    const [order] = await tx.select().from(orders).where(eq(orders.id, id)).for('update').limit(1);
-    if (!order) return undefined;
-    const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.label));
-    return { ...order, items };
+    const rows = await tx.select().from(orders).where(eq(orders.id, id)).for('update').limit(1);
+    return (await this.#withLines(rows, tx))[0];
   }
 
   async setStatus(id: string, status: OrderStatus, at: Date, tx: Tx, extra: { cancelReason?: string | null } = {}): Promise<void> {
@@ -60,9 +74,7 @@ export class OrdersRepository {
       .where(and(eq(orders.userId, userId), before ? lt(orders.id, before) : undefined))
       .orderBy(desc(orders.id))
       .limit(limit);
-    if (!rows.length) return [];
-    const items = await this.db.select().from(orderItems).where(inArray(orderItems.orderId, rows.map((r) => r.id))).orderBy(asc(orderItems.label));
-    return rows.map((r) => ({ ...r, items: items.filter((i) => i.orderId === r.id) }));
+    return this.#withLines(rows);
   }
 
   /**
@@ -77,9 +89,7 @@ export class OrdersRepository {
       .orderBy(asc(orders.expiresAt))
       .limit(limit)
       .for('update', { skipLocked: true });
-    if (!rows.length) return [];
-    const items = await tx.select().from(orderItems).where(inArray(orderItems.orderId, rows.map((r) => r.id)));
-    return rows.map((r) => ({ ...r, items: items.filter((i) => i.orderId === r.id) }));
+    return this.#withLines(rows, tx);
   }
 
   /** Seats of live pending orders of a showtime with their buyers: what a reloaded hold store must know. */

@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { CatalogService } from '../catalog/index.js';
+import type { CouponPlan, CouponsService } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
@@ -36,6 +37,7 @@ export interface OrdersServiceDeps {
   holds: HoldsService;
   store: SeatHoldStore;
   catalog: CatalogService;
+  coupons: CouponsService;
   clock: Clock;
   metrics: BookingMetrics;
   paymentWindowSeconds: number;
@@ -47,10 +49,10 @@ const EXPIRY_BATCH = 200;
 export class OrdersService {
   constructor(private readonly deps: OrdersServiceDeps) {}
 
-  /** Prices seats without creating anything. Coupons arrive with the coupons module. */
+  /** Prices seats with the best (or the named) coupons, without creating anything. */
   async quote(userId: string, input: OrderInput): Promise<Pick<Priced, 'subtotal' | 'discount' | 'amount'> & { coupons: OrderView['coupons'] }> {
-    const priced = await this.#price(input);
-    return { subtotal: priced.subtotal, discount: priced.discount, amount: priced.amount, coupons: [] };
+    const { priced, plan } = await this.#price(userId, input);
+    return { subtotal: priced.subtotal, discount: priced.discount, amount: priced.amount, coupons: plan.coupons };
   }
 
   /**
@@ -60,7 +62,7 @@ export class OrdersService {
    */
   async placeOrder(userId: string, input: OrderInput): Promise<OrderView> {
     const schedule = await this.deps.holds.requireOnSale(input.scheduleId);
-    const priced = await this.#price(input);
+    const { priced, plan } = await this.#price(userId, input);
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + this.deps.paymentWindowSeconds * 1000);
 
@@ -81,10 +83,14 @@ export class OrdersService {
       createdAt: now,
       updatedAt: now,
     };
+    const couponLines = plan.coupons.map((c) => ({ orderId: id, couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
     const refused = await this.deps.repo.transaction(async (tx) => {
       const taken = await this.deps.catalog.reserveSeats({ scheduleId: input.scheduleId, seatIds: input.seatIds, orderId: id, until: expiresAt }, tx);
-      if (!taken.length) await this.deps.repo.insertOrder(row, priced.items.map((i) => ({ orderId: id, ...i })), tx);
-      return taken;
+      if (taken.length) return taken;
+      // Coupons on a pending order are reserved; they come back if it expires or is cancelled.
+      await this.deps.coupons.reserve(userId, id, plan.coupons.map((c) => c.id), tx);
+      await this.deps.repo.insertOrder(row, priced.items.map((i) => ({ orderId: id, ...i })), couponLines, tx);
+      return [];
     });
     if (refused.length) {
       // The database had these seats sold or reserved although the hold store let this buyer
@@ -93,7 +99,7 @@ export class OrdersService {
       throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: refused });
     }
     this.deps.metrics.ordersCreated.inc();
-    return toView({ ...row, paidAt: null, cancelledAt: null, cancelReason: null, items: priced.items.map((i) => ({ orderId: id, ...i })) });
+    return toView({ ...row, paidAt: null, cancelledAt: null, cancelReason: null, items: priced.items.map((i) => ({ orderId: id, ...i })), coupons: couponLines });
   }
 
   async getOrder(userId: string, id: string): Promise<OrderView> {
@@ -120,6 +126,7 @@ export class OrdersService {
       if (locked.status !== 'PENDING_PAYMENT') throw BookingErrors.NOT_CANCELLABLE(`The order is ${locked.status}`);
       await this.deps.repo.setStatus(id, 'CANCELLED', now, tx, { cancelReason: reason ?? null });
       await this.deps.catalog.releaseReservation({ scheduleId: locked.scheduleId, orderId: id }, tx);
+      await this.deps.coupons.release(id, tx);
       return { ...locked, status: 'CANCELLED' as const, cancelledAt: now, cancelReason: reason ?? null, updatedAt: now };
     });
     await this.#releaseHolds(order);
@@ -135,6 +142,7 @@ export class OrdersService {
       for (const order of due) {
         await this.deps.repo.setStatus(order.id, 'EXPIRED', now, tx);
         await this.deps.catalog.releaseReservation({ scheduleId: order.scheduleId, orderId: order.id }, tx);
+        await this.deps.coupons.release(order.id, tx);
       }
       return due;
     });
@@ -147,13 +155,14 @@ export class OrdersService {
     await this.deps.store.release(order.scheduleId, order.userId, order.items.map((i) => i.seatId), this.deps.clock.now().getTime());
   }
 
-  async #price(input: OrderInput): Promise<Priced> {
-    if (input.couponIds?.length) {
-      throw BookingErrors.COUPON_NOT_APPLICABLE('No coupon applies to this order', { couponIds: input.couponIds });
-    }
+  /** Seats priced from the showtime's inventory, with the coupon plan (best, none, or the named ones). */
+  async #price(userId: string, input: OrderInput): Promise<{ priced: Priced; plan: CouponPlan }> {
     await this.deps.holds.requireSeatsOf(input.scheduleId, input.seatIds);
+    const schedule = await this.deps.catalog.scheduleForSale(input.scheduleId);
+    if (!schedule) throw CommonErrors.NOT_FOUND('No such schedule');
     const seats = await this.deps.catalog.priceSeats(input.scheduleId, input.seatIds);
-    return priceSeats(seats);
+    const plan = await this.deps.coupons.plan(userId, { performanceId: schedule.performanceId, seats }, input.couponIds);
+    return { priced: priceSeats(seats, plan.discountOf), plan };
   }
 }
 
@@ -166,7 +175,7 @@ export function toView(order: OrderWithItems): OrderView {
     subtotal: order.subtotal,
     discount: order.discount,
     amount: order.amount,
-    coupons: [],
+    coupons: order.coupons.map((c) => ({ id: c.couponId, name: c.name, discount: c.discount, ...(c.seatId ? { seatId: c.seatId } : {}) })),
     orderName: order.orderName,
     expiresAt: order.expiresAt.toISOString(),
     createdAt: order.createdAt.toISOString(),

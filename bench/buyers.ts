@@ -1,0 +1,125 @@
+/**
+ * Load with many distinct buyers: the typed front of bench/buyer-requests.cjs (which mints a
+ * buyer's token per request inside the load generator) and an autocannon wrapper that counts
+ * status codes, since for holds a 409 is a correct answer rather than a failure.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { workers, type Figures } from './lib.js';
+
+/** What bench/buyer-requests.cjs does for each request; see there. */
+export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order';
+
+export interface BuyerPlan {
+  kind: BuyerKind;
+  /** JWT_SECRET, issuer and audience of the app under load. */
+  secret: string;
+  issuer: string;
+  audience: string;
+  /** 12 hex digits: buyer `i` of this run is `buyerId(runId, i)`. */
+  runId: string;
+  scheduleId: string;
+  /** Next buyer number (index 0), shared by every load thread (SharedArrayBuffer). */
+  counter: Int32Array;
+  /** queue-poll: buyers first .. first + pool - 1 are polled at random. */
+  first: number;
+  pool: number;
+  /** hold: the showtime's seats (two at random per request); order: buyer i holds seats 2i and 2i+1. */
+  seatIds: string[];
+}
+
+interface BuyerRequestsModule {
+  (req: unknown): unknown;
+  configure(plan: BuyerPlan): void;
+  buyerId(runId: string, i: number): string;
+  buyerToken(plan: Pick<BuyerPlan, 'secret' | 'issuer' | 'audience' | 'runId'>, i: number): string;
+}
+
+const MODULE_PATH = fileURLToPath(new URL('./buyer-requests.cjs', import.meta.url));
+const buyerRequests = createRequire(import.meta.url)(MODULE_PATH) as BuyerRequestsModule;
+
+export const buyerId = (runId: string, i: number): string => buyerRequests.buyerId(runId, i);
+export const buyerToken = (plan: Pick<BuyerPlan, 'secret' | 'issuer' | 'audience' | 'runId'>, i: number): string => buyerRequests.buyerToken(plan, i);
+export const newRunId = (): string => randomBytes(6).toString('hex');
+
+/** A plan with its own buyer counter starting at `first`. */
+export function buyerPlan(fields: Omit<BuyerPlan, 'counter' | 'first' | 'pool' | 'seatIds'> & Partial<Pick<BuyerPlan, 'first' | 'pool' | 'seatIds'>>): BuyerPlan {
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  counter[0] = fields.first ?? 0;
+  return { first: 0, pool: 0, seatIds: [], ...fields, counter };
+}
+
+/** Buyer numbers handed out so far (the next unused one). */
+export const buyersUsed = (plan: BuyerPlan): number => Atomics.load(plan.counter, 0);
+
+export interface LoadFigures extends Figures {
+  /** Responses per status code. */
+  statusCodes: Record<string, number>;
+  /** Connection errors and timeouts (no status at all). */
+  errors: number;
+  /** Wall time of the run. */
+  seconds: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  method: 'GET' | 'POST';
+  connections: number;
+  plan: BuyerPlan;
+  /** Statuses that are answers (anything else counts as a failure). */
+  ok: readonly number[];
+  /** Exactly this many requests (distinct-buyer runs), or else `seconds` of load. */
+  amount?: number;
+  seconds?: number;
+}
+
+/**
+ * One autocannon run whose every request goes through buyer-requests.cjs. Req/s is the
+ * per-second sample average of a timed run (as in lib.ts) and requests ÷ wall time of a
+ * fixed-amount run, whose last, partial second would otherwise drag the average down.
+ */
+export async function fireBuyers(o: LoadOptions): Promise<LoadFigures> {
+  if (!workers) buyerRequests.configure(o.plan); // load in this thread: hand the plan over directly
+  const opts = {
+    url: o.url,
+    connections: o.connections,
+    // autocannon notices that a fixed-amount run is over only at its next sample; sampling
+    // every 50 ms instead of every second keeps that idle tail out of the run's wall time.
+    ...(o.amount !== undefined ? { amount: o.amount, sampleInt: 50 } : { duration: o.seconds ?? 1 }),
+    // `workers: undefined` (not 0) is autocannon's single-threaded mode.
+    ...(workers > 0 ? { workers } : {}),
+    requests: [
+      {
+        method: o.method,
+        // A path, not the function: the only form a worker thread can load (autocannon
+        // requires it there; in single-threaded mode it requires it in this thread).
+        setupRequest: MODULE_PATH,
+        // Only requests with a JSON body say so: Fastify answers 400 to an empty JSON body.
+        ...(o.plan.kind === 'hold' || o.plan.kind === 'order' ? { headers: { 'content-type': 'application/json' } } : {}),
+      },
+    ],
+    // Not an autocannon option: it rides along in `workerData` for buyer-requests.cjs.
+    mosBuyerPlan: o.plan,
+  };
+  const r = await autocannon(opts as unknown as autocannon.Options);
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries((r as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats ?? {})) {
+    statusCodes[code] = stat.count;
+  }
+  const answered = Object.values(statusCodes).reduce((n, c) => n + c, 0);
+  const accepted = o.ok.reduce((n, code) => n + (statusCodes[String(code)] ?? 0), 0);
+  const seconds = r.duration;
+  return {
+    rps: o.amount !== undefined ? r.requests.total / seconds : r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    failures: answered - accepted + r.errors,
+    requests: r.requests.total,
+    connections: o.connections,
+    statusCodes,
+    errors: r.errors,
+    seconds,
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * What the waiting-room and booking scenarios share: a production-mode MOS (PostgreSQL in a
+ * throwaway database, Redis under a key prefix of its own, both removed at the end, failed or
+ * not, and on Ctrl-C) listening on 127.0.0.1, showtimes made in-process, and their targets.
+ * The throwaway database and the URLs come from bench/catalog.ts (BENCH_DATABASE_URL,
+ * BENCH_REDIS_URL); see there.
+ */
+import { randomBytes } from 'node:crypto';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createContext, type AppContext } from '../src/context.js';
+import type { Principal } from '../src/platform/http/auth.js';
+import { newId } from '../src/platform/ids.js';
+import { deleteByPrefix } from '../src/platform/redis/client.js';
+import { ADMIN_URL, createThrowawayDatabase, REDIS_URL, target, where, type Target } from './catalog.js';
+import { listen, printTable, registerCleanup, round } from './lib.js';
+
+export interface Production {
+  ctx: AppContext;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  database: string;
+  postgres: string;
+  redis: string;
+  redisPrefix: string;
+}
+
+/**
+ * Runs `fn` against a production-mode app built from `env` (on top of the database, Redis,
+ * secret and quiet logging set here). No JobRunner is started: nothing ticks, expires or sweeps
+ * behind the bench's back.
+ */
+export async function withProduction<T>(env: Record<string, string>, fn: (p: Production) => Promise<T>): Promise<T> {
+  const redisPrefix = `mos:bench:${randomBytes(6).toString('hex')}:`;
+  const database = await createThrowawayDatabase();
+  const dropDatabase = registerCleanup(database.drop);
+  const cleanRedis = registerCleanup(async () => {
+    await deleteByPrefix(REDIS_URL, redisPrefix);
+  });
+  try {
+    const config = loadConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: redisPrefix,
+      JWT_SECRET: randomBytes(33).toString('base64url'), // 44 characters
+      LOG_LEVEL: 'silent',
+      SEED_DEMO: 'false',
+      // The global per-IP limiter (default 1200/min) would answer 429 to a load test from one IP.
+      RATE_LIMIT_MAX: '100000000',
+      ...env,
+    });
+    const ctx = await createContext(config, { migrate: true });
+    // Registered too, so that on Ctrl-C the app stops first and the Redis connection is gone
+    // before the prefix is cleaned (as in bench/catalog.ts).
+    const closeCtx = registerCleanup(() => ctx.close());
+    try {
+      const app = await buildApp(ctx);
+      const closeApp = registerCleanup(() => app.close());
+      try {
+        const base = await listen(app);
+        return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis: where(REDIS_URL), redisPrefix });
+      } finally {
+        await closeApp();
+      }
+    } finally {
+      await closeCtx();
+    }
+  } finally {
+    // Both, even if the first throws.
+    try {
+      await dropDatabase();
+    } finally {
+      await cleanRedis();
+    }
+  }
+}
+
+/** The JWT settings a buyer token must match (bench/buyer-requests.cjs signs with them). */
+export function tokenSettings(ctx: AppContext): { secret: string; issuer: string; audience: string } {
+  return { secret: ctx.config.auth.jwtSecret!, issuer: ctx.config.auth.issuer, audience: ctx.config.auth.audience };
+}
+
+export interface Showtimes {
+  /** One per requested showtime, in order. */
+  scheduleIds: string[];
+  /** The venue's seats in layout order (the same ids in every showtime of the venue). */
+  seatIds: string[];
+}
+
+/**
+ * A venue of `sections` × `rows` × `seatsPerRow` seats, a one-grade performance and `count`
+ * showtimes of it on sale now, made through the catalog service rather than HTTP: setup, not
+ * measurement (bench/catalog.ts times creation through HTTP). The seller is a bare principal:
+ * no account is needed for that.
+ */
+export async function createShowtimes(
+  ctx: AppContext,
+  o: { sections: number; rows: number; seatsPerRow: number; count: number; waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number } },
+): Promise<Showtimes> {
+  const seller: Principal = { id: newId(), role: 'SELLER' };
+  const catalog = ctx.catalog.service;
+  const venue = await catalog.createVenue(seller, {
+    name: 'Bench Arena',
+    sections: Array.from({ length: o.sections }, (_, s) => ({
+      name: String.fromCharCode(65 + s),
+      rows: Array.from({ length: o.rows }, (_, r) => ({ label: String(r + 1), seats: o.seatsPerRow })),
+    })),
+  });
+  const performance = await catalog.createPerformance(seller, {
+    title: 'Bench Live',
+    venueId: venue.id,
+    runningMinutes: 120,
+    grades: [{ name: 'R', price: 110_000 }],
+    seatGrades: [],
+    defaultGrade: 'R',
+  });
+  const now = Date.now();
+  const scheduleIds: string[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const schedule = await catalog.createSchedule(seller, performance.id, {
+      // A day apart, each on sale since a minute ago and until it starts.
+      startsAt: new Date(now + (30 + i) * 86_400_000).toISOString(),
+      saleOpensAt: new Date(now - 60_000).toISOString(),
+      ...(o.waitingRoom ? { waitingRoom: o.waitingRoom } : {}),
+    });
+    scheduleIds.push(schedule.id);
+  }
+  const seats = await catalog.seatIdsOf(scheduleIds[0]!);
+  if (!seats) throw new Error(`showtime ${scheduleIds[0]} has no seats`);
+  return { scheduleIds, seatIds: [...seats] };
+}
+
+// ---- targets ----
+
+/** A catalog-style target plus how its limit reads (e.g. "≥ 40% of bare = 9,000 req/s"). */
+export interface BenchTarget extends Target {
+  limitText: string;
+  valueText: string;
+}
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** At least `share` of the bare-Fastify req/s of this run. */
+export function shareOfBare(name: string, rps: number, share: number, bareRps: number, failures: number): BenchTarget {
+  return {
+    ...target(name, rps, 'req/s', share * bareRps, true, failures),
+    limitText: `≥ ${Math.round(share * 100)}% of bare = ${fmtInt(share * bareRps)} req/s`,
+    valueText: `${fmtInt(rps)} req/s (${((rps / bareRps) * 100).toFixed(1)}%)`,
+  };
+}
+
+export function under(name: string, ms: number, limitMs: number, failures: number, digits = 1): BenchTarget {
+  return { ...target(name, ms, 'ms', limitMs, false, failures), limitText: `< ${limitMs} ms`, valueText: `${ms.toFixed(digits)} ms` };
+}
+
+export function atLeast(name: string, rps: number, limit: number, unit: string, failures: number): BenchTarget {
+  return { ...target(name, rps, 'req/s', limit, true, failures), limitText: `≥ ${fmtInt(limit)} ${unit}`, valueText: `${fmtInt(rps)} ${unit}` };
+}
+
+export function printTargets(targets: readonly BenchTarget[]): void {
+  console.log('');
+  console.log('Targets');
+  printTable([
+    ['target', 'limit', 'measured', 'result'],
+    ...targets.map((t) => [t.name, t.limitText, t.valueText, (t.met ? 'MET' : 'MISSED') + (t.failures ? ` (${t.failures} failed requests)` : '')]),
+  ]);
+}
+
+export const targetsJson = (targets: readonly BenchTarget[]) =>
+  targets.map((t) => ({ name: t.name, value: round(t.value, 3), unit: t.unit, limit: round(t.limit, 3), atLeast: t.atLeast, failures: t.failures, met: t.met }));
+
+/** p50 and max of a list of durations. */
+export function summarize(ms: readonly number[]): { p50: number; max: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
+}

@@ -1,0 +1,107 @@
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import { couponCampaigns, coupons } from './coupons.tables.js';
+
+export type CampaignRow = typeof couponCampaigns.$inferSelect;
+export type WalletRow = typeof coupons.$inferSelect & { campaign: CampaignRow };
+
+/** Every SQL statement of the coupons module. */
+export class CouponsRepository {
+  constructor(private readonly db: Db) {}
+
+  async insertCampaign(row: typeof couponCampaigns.$inferInsert): Promise<CampaignRow> {
+    const [created] = await this.db.insert(couponCampaigns).values(row).returning();
+    return created!;
+  }
+
+  async findCampaign(id: string): Promise<CampaignRow | undefined> {
+    const [row] = await this.db.select().from(couponCampaigns).where(eq(couponCampaigns.id, id)).limit(1);
+    return row;
+  }
+
+  /** Campaigns one can still claim from (or soon): claim window not closed, coupons still valid. */
+  async claimableCampaigns(now: Date, performanceId?: string): Promise<CampaignRow[]> {
+    return this.db
+      .select()
+      .from(couponCampaigns)
+      .where(
+        and(
+          or(isNull(couponCampaigns.claimClosesAt), gt(couponCampaigns.claimClosesAt, now)),
+          gt(couponCampaigns.validUntil, now),
+          performanceId ? or(eq(couponCampaigns.scopePerformanceId, performanceId), isNull(couponCampaigns.scopePerformanceId)) : undefined,
+        ),
+      )
+      .orderBy(desc(couponCampaigns.id))
+      .limit(100);
+  }
+
+  /** Coupons issued so far per buyer (from the wallet), to rebuild a campaign's hot state. */
+  async issuedByUser(campaignId: string): Promise<Map<string, number>> {
+    const rows = await queryRows<{ user_id: string; n: number }>(
+      this.db,
+      sql`select user_id, max(seq)::int as n from coupons where campaign_id = ${campaignId} group by user_id`,
+    );
+    return new Map(rows.map((r) => [r.user_id, r.n]));
+  }
+
+  /**
+   * Persists issued coupons; an event seen before changes nothing (ON CONFLICT on the natural
+   * key), so redelivery after a consumer crash is harmless.
+   */
+  async insertIssued(rows: (typeof coupons.$inferInsert)[]): Promise<number> {
+    if (!rows.length) return 0;
+    const inserted = await this.db.insert(coupons).values(rows).onConflictDoNothing().returning({ id: coupons.id });
+    return inserted.length;
+  }
+
+  async walletOf(userId: string, limit: number, before?: string): Promise<WalletRow[]> {
+    const rows = await this.db
+      .select({ coupon: coupons, campaign: couponCampaigns })
+      .from(coupons)
+      .innerJoin(couponCampaigns, eq(couponCampaigns.id, coupons.campaignId))
+      .where(and(eq(coupons.userId, userId), before ? lt(coupons.id, before) : undefined))
+      .orderBy(desc(coupons.id))
+      .limit(limit);
+    return rows.map((r) => ({ ...r.coupon, campaign: r.campaign }));
+  }
+
+  /** The buyer's coupons that can go on a new order for this performance now. */
+  async usable(userId: string, performanceId: string, now: Date, ids?: readonly string[]): Promise<WalletRow[]> {
+    const rows = await this.db
+      .select({ coupon: coupons, campaign: couponCampaigns })
+      .from(coupons)
+      .innerJoin(couponCampaigns, eq(couponCampaigns.id, coupons.campaignId))
+      .where(
+        and(
+          eq(coupons.userId, userId),
+          eq(coupons.status, 'AVAILABLE'),
+          isNull(coupons.reservedOrderId),
+          gt(couponCampaigns.validUntil, now),
+          or(isNull(couponCampaigns.scopePerformanceId), eq(couponCampaigns.scopePerformanceId, performanceId)),
+          ids ? inArray(coupons.id, [...ids]) : undefined,
+        ),
+      )
+      .orderBy(asc(couponCampaigns.validUntil), asc(coupons.id))
+      .limit(100);
+    return rows.map((r) => ({ ...r.coupon, campaign: r.campaign }));
+  }
+
+  /** Reserves coupons for a pending order, all or none (false if any was taken meanwhile). */
+  async reserve(userId: string, orderId: string, couponIds: readonly string[], tx: Tx): Promise<boolean> {
+    if (!couponIds.length) return true;
+    const rows = await tx
+      .update(coupons)
+      .set({ reservedOrderId: orderId })
+      .where(and(inArray(coupons.id, [...couponIds]), eq(coupons.userId, userId), eq(coupons.status, 'AVAILABLE'), isNull(coupons.reservedOrderId)))
+      .returning({ id: coupons.id });
+    return rows.length === couponIds.length;
+  }
+
+  async release(orderId: string, tx: Tx): Promise<void> {
+    await tx.update(coupons).set({ reservedOrderId: null }).where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')));
+  }
+
+  async markUsed(orderId: string, tx: Tx): Promise<void> {
+    await tx.update(coupons).set({ status: 'USED', usedOrderId: orderId, reservedOrderId: null }).where(eq(coupons.reservedOrderId, orderId));
+  }
+}
