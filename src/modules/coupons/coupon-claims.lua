@@ -34,6 +34,9 @@ if op == 'load' then
   -- Builds the campaign's hot state from PostgreSQL, unless another process already did.
   -- ARGV[2] = perUser, ARGV[3] = opensAt, ARGV[4] = closesAt, ARGV[5] = quantity,
   -- ARGV[6] = coupons already issued, then {user, count} pairs.
+  -- The consumer group exists before the first event, so no event is ever missed.
+  local created = redis.pcall('XGROUP', 'CREATE', events, 'wallet', '0', 'MKSTREAM')
+  if type(created) == 'table' and created.err and not string.find(created.err, 'BUSYGROUP') then return redis.error_reply(created.err) end
   if redis.call('EXISTS', meta) == 1 then return 0 end
   redis.call('HSET', meta, 'perUser', ARGV[2], 'opensAt', ARGV[3], 'closesAt', ARGV[4], 'quantity', ARGV[5])
   redis.call('SET', stock, tonumber(ARGV[5]) - tonumber(ARGV[6]))

@@ -38,10 +38,6 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
 
   async load(rules: CampaignRules, issuedByUser: ReadonlyMap<string, number>): Promise<void> {
     const k = keysOf(rules.campaignId);
-    // The group exists before the first event, so no event is ever missed by the consumers.
-    await this.redis.xgroup('CREATE', k.events, GROUP, '0', 'MKSTREAM').catch((err: Error) => {
-      if (!err.message.includes('BUSYGROUP')) throw err;
-    });
     await this.redis.sadd(STREAMS, rules.campaignId);
     const issued = [...issuedByUser.values()].reduce((a, b) => a + b, 0);
     await this.#script(
@@ -60,9 +56,9 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
     const out: IssuedEvent[] = [];
     for (const campaignId of await this.redis.smembers(STREAMS)) {
       if (out.length >= count) break;
-      const res = (await this.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', count - out.length, 'STREAMS', keysOf(campaignId).events, '>')) as
-        | [string, [string, string[]][]][]
-        | null;
+      const res = (await this.redis
+        .xreadgroup('GROUP', GROUP, consumer, 'COUNT', count - out.length, 'STREAMS', keysOf(campaignId).events, '>')
+        .catch(skipMissingGroup)) as [string, [string, string[]][]][] | null;
       for (const [, entries] of res ?? []) for (const [id, fields] of entries) out.push(toEvent(campaignId, id, fields, 1));
     }
     return out;
@@ -73,7 +69,12 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
     for (const campaignId of await this.redis.smembers(STREAMS)) {
       if (out.length >= count) break;
       const stream = keysOf(campaignId).events;
-      const pending = (await this.redis.xpending(stream, GROUP, 'IDLE', minIdleMs, '-', '+', count - out.length)) as [string, string, number, number][];
+      const pending = ((await this.redis.xpending(stream, GROUP, 'IDLE', minIdleMs, '-', '+', count - out.length).catch(skipMissingGroup)) ?? []) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
       if (!pending.length) continue;
       const deliveries = new Map(pending.map(([id, , , n]) => [id, n]));
       const claimed = (await this.redis.xclaim(stream, GROUP, consumer, minIdleMs, ...pending.map(([id]) => id))) as [string, string[]][];
@@ -104,6 +105,15 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
     }
     return out;
   }
+}
+
+/**
+ * A campaign listed for consumption whose stream has no group: its hot state was lost and not
+ * rebuilt yet (the next claim or read of it reloads it). Nothing to read there meanwhile.
+ */
+function skipMissingGroup(err: Error): null {
+  if (err.message.includes('NOGROUP')) return null;
+  throw err;
 }
 
 function pairs(fields: string[]): Record<string, string> {
