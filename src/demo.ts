@@ -16,19 +16,35 @@ export interface DemoData {
   venueId: string;
   performanceId: string;
   scheduleId: string;
+  campaignId: string;
 }
+
+const DEMO_CAMPAIGN = 'MOS Demo Welcome 10%';
 
 /** Seeds demo data; running it again adds nothing. Returns what a person needs to try MOS. */
 export async function seedDemo(ctx: AppContext): Promise<DemoData> {
   const users = [];
   for (const account of demoAccounts) users.push(await ctx.identity.service.ensureUser({ ...account }));
   const seller = users.find((u) => u.role === 'SELLER')!;
+  const admin = users.find((u) => u.role === 'ADMIN')!;
   const catalog = ctx.catalog.service;
+
+  const campaign =
+    (await ctx.coupons.service.claimable()).find((c) => c.name === DEMO_CAMPAIGN) ??
+    (await ctx.coupons.service.createCampaign(admin, {
+      name: DEMO_CAMPAIGN,
+      kind: 'PERCENT',
+      params: { percent: 10, maxDiscount: 20_000 },
+      appliesTo: 'ORDER',
+      quantity: 1000,
+      claimOpensAt: new Date(ctx.clock.now().getTime() - 60_000).toISOString(),
+      validUntil: new Date(ctx.clock.now().getTime() + 90 * 86_400_000).toISOString(),
+    }));
 
   const existing = (await catalog.listPerformances({ q: DEMO_TITLE, limit: 10 })).find((p) => p.sellerId === seller.id);
   if (existing) {
     const detail = await catalog.getPerformance(existing.id);
-    return { accounts: demoAccounts, venueId: detail.venueId, performanceId: detail.id, scheduleId: detail.schedules[0]?.id ?? '' };
+    return { accounts: demoAccounts, venueId: detail.venueId, performanceId: detail.id, scheduleId: detail.schedules[0]?.id ?? '', campaignId: campaign.id };
   }
 
   // 3,300 seats in five sections.
@@ -67,5 +83,5 @@ export async function seedDemo(ctx: AppContext): Promise<DemoData> {
     startsAt: new Date(now + 30 * day).toISOString(),
     saleOpensAt: new Date(now - 60_000).toISOString(),
   });
-  return { accounts: demoAccounts, venueId: venue.id, performanceId: performance.id, scheduleId: schedule.id };
+  return { accounts: demoAccounts, venueId: venue.id, performanceId: performance.id, scheduleId: schedule.id, campaignId: campaign.id };
 }

@@ -93,6 +93,7 @@ async function start(config: Config): Promise<void> {
           `Demo showtime (sale open)  ${base}/v1/schedules/${seeded.scheduleId}`,
           `  its seat map             ${base}/v1/schedules/${seeded.scheduleId}/seats`,
           `  performances             ${base}/v1/performances`,
+          `Demo coupon campaign       POST ${base}/v1/coupons/${seeded.campaignId}/claims (as the buyer)`,
         ]
       : []),
     '',
