@@ -215,8 +215,12 @@ export class CatalogRepository {
   // ---- inventory ----
 
   /** The seats of a showtime in layout order, with what never changes: labels, grades, prices. */
-  async inventory(scheduleId: string): Promise<InventorySeat[]> {
-    return this.db
+  inventory(scheduleId: string): Promise<InventorySeat[]> {
+    return this.#inventory(this.db, eq(scheduleSeats.scheduleId, scheduleId));
+  }
+
+  #inventory(db: Db | Tx, where: SQL | undefined): Promise<InventorySeat[]> {
+    return db
       .select({
         seatId: scheduleSeats.seatId,
         label: seats.label,
@@ -228,7 +232,7 @@ export class CatalogRepository {
       })
       .from(scheduleSeats)
       .innerJoin(seats, eq(seats.id, scheduleSeats.seatId))
-      .where(eq(scheduleSeats.scheduleId, scheduleId))
+      .where(where)
       .orderBy(asc(seats.ordinal));
   }
 
@@ -360,20 +364,7 @@ export class CatalogRepository {
   /** Prices of the given seats of a showtime (unknown seats are absent from the result). */
   async priceSeats(scheduleId: string, seatIds: readonly string[], db: Db | Tx = this.db): Promise<InventorySeat[]> {
     if (!seatIds.length) return [];
-    return db
-      .select({
-        seatId: scheduleSeats.seatId,
-        label: seats.label,
-        section: seats.section,
-        row: seats.rowLabel,
-        number: seats.number,
-        grade: scheduleSeats.grade,
-        price: scheduleSeats.price,
-      })
-      .from(scheduleSeats)
-      .innerJoin(seats, eq(seats.id, scheduleSeats.seatId))
-      .where(and(eq(scheduleSeats.scheduleId, scheduleId), inArray(scheduleSeats.seatId, [...seatIds])))
-      .orderBy(asc(seats.ordinal));
+    return this.#inventory(db, and(eq(scheduleSeats.scheduleId, scheduleId), inArray(scheduleSeats.seatId, [...seatIds])));
   }
 }
 
