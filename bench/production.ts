@@ -125,7 +125,15 @@ export async function createShowtimes(
     });
     scheduleIds.push(schedule.id);
   }
-  const seats = await catalog.seatIdsOf(scheduleIds[0]!);
+  // Warm each showtime's per-process state one at a time, as the first buyer to look at it would:
+  // the seat-map base (seat ids, the hold route's seat check) and the hold store's copy of what
+  // PostgreSQL has sold. Left cold, the first few hundred concurrent requests would each build
+  // them at once (a cold start worth a measurement of its own, not what these scenarios are for).
+  let seats: ReadonlySet<string> | undefined;
+  for (const id of scheduleIds) {
+    seats = await catalog.seatIdsOf(id);
+    await ctx.booking.holds.load(id);
+  }
   if (!seats) throw new Error(`showtime ${scheduleIds[0]} has no seats`);
   return { scheduleIds, seatIds: [...seats] };
 }
