@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,6 +10,7 @@ import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
 import { metricsPlugin, operationsRoutes } from './platform/http/operations.js';
 import { problemPlugin } from './platform/http/problem.js';
+import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
 import { newId } from './platform/ids.js';
@@ -44,7 +44,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
-  await app.register(helmet, { global: true });
+  await app.register(securityHeadersPlugin);
   if (config.http.corsOrigins.length) {
     await app.register(cors, {
       origin: config.http.corsOrigins.includes('*') ? true : [...config.http.corsOrigins],

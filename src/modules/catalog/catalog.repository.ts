@@ -276,12 +276,8 @@ export class CatalogRepository {
     tx: Tx,
   ): Promise<string[]> {
     const ids = [...new Set(input.seatIds)];
-    const live = await tx
-      .select({ id: schedules.id })
-      .from(schedules)
-      .where(and(eq(schedules.id, input.scheduleId), isNull(schedules.deletedAt)))
-      .for('share');
-    if (live.length !== 1) return ids;
+    // One statement: a deleted showtime reserves nothing (a sale of it is refused later anyway,
+    // under the row lock in `sellSeats`).
     const reserved = await tx
       .update(scheduleSeats)
       .set({ status: 'RESERVED', orderId: input.orderId, reservedUntil: input.until })
@@ -290,6 +286,7 @@ export class CatalogRepository {
           eq(scheduleSeats.scheduleId, input.scheduleId),
           inArray(scheduleSeats.seatId, ids),
           sql`(${scheduleSeats.status} = 'AVAILABLE' or (${scheduleSeats.status} = 'RESERVED' and ${scheduleSeats.reservedUntil} <= ${input.now.toISOString()}::timestamptz))`,
+          sql`exists (select 1 from schedules s where s.id = ${input.scheduleId} and s.deleted_at is null)`,
         ),
       )
       .returning({ seatId: scheduleSeats.seatId });
@@ -359,12 +356,6 @@ export class CatalogRepository {
       .where(and(eq(scheduleSeats.scheduleId, input.scheduleId), eq(scheduleSeats.orderId, input.orderId), eq(scheduleSeats.status, 'SOLD')))
       .returning({ seatId: scheduleSeats.seatId });
     return updated.length;
-  }
-
-  /** Prices of the given seats of a showtime (unknown seats are absent from the result). */
-  async priceSeats(scheduleId: string, seatIds: readonly string[], db: Db | Tx = this.db): Promise<InventorySeat[]> {
-    if (!seatIds.length) return [];
-    return this.#inventory(db, and(eq(scheduleSeats.scheduleId, scheduleId), inArray(scheduleSeats.seatId, [...seatIds])));
   }
 }
 

@@ -9,7 +9,7 @@ import type { Grade, SeatGradeRule, VenueLayout } from './catalog.tables.js';
 import { gradingErrors } from './grading.js';
 import type { HeldSeatsReader } from './held-seats.js';
 import { countSeats, expandSeats, layoutErrors } from './layout.js';
-import { buildSeatMapBase, renderSeatMap, type SeatMapCache } from './seat-map.js';
+import { buildSeatMapBase, renderSeatMap, type SeatMapBase, type SeatMapCache } from './seat-map.js';
 
 export interface CatalogServiceDeps {
   repo: CatalogRepository;
@@ -75,7 +75,8 @@ const SALE_CACHE_MS = 2_000;
 
 /** Venues, performances, showtimes and their seat inventory: the catalog's use cases. */
 export class CatalogService {
-  readonly #forSale = new Map<string, { at: number; schedule: SaleSchedule | undefined }>();
+  readonly #forSale = new Map<string, { at: number; schedule: Promise<SaleSchedule | undefined> }>();
+  readonly #buildingBase = new Map<string, Promise<SeatMapBase>>();
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   // ---- venues ----
@@ -279,13 +280,23 @@ export class CatalogService {
     return this.deps.repo.soldSeatIds(scheduleId);
   }
 
-  async #seatMapBase(scheduleId: string) {
-    let base = this.deps.seatMaps.get(scheduleId);
-    if (!base) {
-      base = buildSeatMapBase(scheduleId, await this.deps.repo.inventory(scheduleId));
-      this.deps.seatMaps.set(base);
+  /** The cached base, or one build shared by every concurrent first caller. */
+  async #seatMapBase(scheduleId: string): Promise<SeatMapBase> {
+    const cached = this.deps.seatMaps.get(scheduleId);
+    if (cached) return cached;
+    let building = this.#buildingBase.get(scheduleId);
+    if (!building) {
+      building = this.deps.repo
+        .inventory(scheduleId)
+        .then((inventory) => {
+          const base = buildSeatMapBase(scheduleId, inventory);
+          this.deps.seatMaps.set(base);
+          return base;
+        })
+        .finally(() => this.#buildingBase.delete(scheduleId));
+      this.#buildingBase.set(scheduleId, building);
     }
-    return base;
+    return building;
   }
 
   // ---- for other modules (through index.ts) ----
@@ -300,17 +311,33 @@ export class CatalogService {
     const now = this.deps.clock.now().getTime();
     const hit = this.#forSale.get(id);
     if (hit && now - hit.at < SALE_CACHE_MS) return hit.schedule;
-    const schedule = await this.deps.repo.findSchedule(id);
-    const performance = schedule && (await this.deps.repo.findPerformance(schedule.performanceId));
-    const found = schedule && performance ? { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title } : undefined;
+    // One read per expiry, shared by every request in flight: without it, all of them missed at
+    // the same instant and queued two queries each on the pool (the hold bench's p99).
+    const schedule = this.#readForSale(id);
     if (this.#forSale.size > 10_000) this.#forSale.clear();
-    this.#forSale.set(id, { at: now, schedule: found });
-    return found;
+    this.#forSale.set(id, { at: now, schedule });
+    schedule.catch(() => this.#forSale.delete(id));
+    return schedule;
   }
 
-  /** The given seats of a showtime with grade and price; seats not in the showtime are absent. */
-  priceSeats(scheduleId: string, seatIds: readonly string[], tx?: Tx): Promise<InventorySeat[]> {
-    return this.deps.repo.priceSeats(scheduleId, seatIds, tx);
+  async #readForSale(id: string): Promise<SaleSchedule | undefined> {
+    const schedule = await this.deps.repo.findSchedule(id);
+    const performance = schedule && (await this.deps.repo.findPerformance(schedule.performanceId));
+    return schedule && performance ? { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title } : undefined;
+  }
+
+  /**
+   * The given seats of a showtime with grade and price, in layout order; seats not in the showtime
+   * are absent. Grades and prices never change after the showtime is created, so they come from
+   * the seat-map cache rather than a query per order.
+   */
+  async priceSeats(scheduleId: string, seatIds: readonly string[]): Promise<InventorySeat[]> {
+    const base = await this.#seatMapBase(scheduleId);
+    return seatIds
+      .map((id) => base.indexOf.get(id))
+      .filter((i): i is number => i !== undefined)
+      .sort((a, b) => a - b)
+      .map((i) => base.seats[i]!);
   }
 
   /** Reserves seats for a pending order: see `CatalogRepository#reserveSeats`. Returns the seats it could not reserve. */

@@ -15,6 +15,8 @@ export interface SeatMapBase {
   readonly scheduleId: string;
   readonly seatIds: readonly string[];
   readonly idSet: ReadonlySet<string>;
+  /** Every seat with its grade and price, in layout order: pricing an order reads it from here. */
+  readonly seats: readonly InventorySeat[];
   /** The full body with every seat AVAILABLE. Never mutated: requests with no taken seat get it as is. */
   readonly template: Buffer;
   /** Byte offset of each seat's status value (its opening quote) in the template. */
@@ -50,6 +52,7 @@ export function buildSeatMapBase(scheduleId: string, inventory: readonly Invento
     scheduleId,
     seatIds: inventory.map((s) => s.seatId),
     idSet: new Set(inventory.map((s) => s.seatId)),
+    seats: inventory,
     template: Buffer.from(parts.join('')),
     offsets,
     indexOf: new Map(inventory.map((s, i) => [s.seatId, i])),

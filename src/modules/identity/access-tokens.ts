@@ -1,6 +1,8 @@
+import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal, Role } from '../../platform/http/auth.js';
+import { VerifiedTokenCache } from '../../platform/http/verified-tokens.js';
 
 export interface AccessTokenSettings {
   secret: string;
@@ -17,12 +19,14 @@ const ROLES: readonly Role[] = ['BUYER', 'SELLER', 'ADMIN'];
  * confusion are refused), checks issuer, audience and expiry against the injected clock.
  */
 export class AccessTokens {
-  readonly #key: Uint8Array;
+  /** Imported once: jose would import a raw secret again on every call. */
+  readonly #key: Promise<webcrypto.CryptoKey>;
+  readonly #verified = new VerifiedTokenCache<Principal>(50_000);
   constructor(
     private readonly settings: AccessTokenSettings,
     private readonly clock: Clock,
   ) {
-    this.#key = new TextEncoder().encode(settings.secret);
+    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(settings.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
   async issue(principal: Principal): Promise<{ token: string; expiresIn: number }> {
@@ -34,12 +38,15 @@ export class AccessTokens {
       .setAudience(this.settings.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.settings.ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#key);
     return { token, expiresIn: this.settings.ttlSeconds };
   }
 
   readonly verify = async (token: string): Promise<Principal> => {
-    const { payload } = await jwtVerify(token, this.#key, {
+    const now = this.clock.now().getTime();
+    const known = this.#verified.get(token, now);
+    if (known) return known;
+    const { payload } = await jwtVerify(token, await this.#key, {
       algorithms: [ALG],
       issuer: this.settings.issuer,
       audience: this.settings.audience,
@@ -48,6 +55,8 @@ export class AccessTokens {
     });
     const role = payload.role as Role;
     if (!payload.sub || !ROLES.includes(role)) throw new Error('token lacks subject or role');
-    return { id: payload.sub, role };
+    const principal: Principal = { id: payload.sub, role };
+    this.#verified.set(token, principal, payload.exp! * 1000);
+    return principal;
   };
 }

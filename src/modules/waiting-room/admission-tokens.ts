@@ -1,5 +1,7 @@
+import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../platform/clock.js';
+import { VerifiedTokenCache } from '../../platform/http/verified-tokens.js';
 
 const ALG = 'HS256';
 /** A separate audience: an admission token is never an access token, nor the reverse. */
@@ -11,13 +13,14 @@ const AUDIENCE = 'mos-admission';
  * or an expired admission ends it at once (invariant 5).
  */
 export class AdmissionTokens {
-  readonly #key: Uint8Array;
+  readonly #key: Promise<webcrypto.CryptoKey>;
+  readonly #verified = new VerifiedTokenCache<{ sub: string; sch: string }>(50_000);
   constructor(
     secret: string,
     private readonly issuer: string,
     private readonly clock: Clock,
   ) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
   async issue(userId: string, scheduleId: string, expiresAtMs: number): Promise<string> {
@@ -28,22 +31,28 @@ export class AdmissionTokens {
       .setAudience(AUDIENCE)
       .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAtMs / 1000))
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** True only for an unexpired token of this buyer for this showtime. */
   async valid(token: string, userId: string, scheduleId: string): Promise<boolean> {
-    try {
-      const { payload } = await jwtVerify(token, this.#key, {
-        algorithms: [ALG],
-        issuer: this.issuer,
-        audience: AUDIENCE,
-        currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'exp'],
-      });
-      return payload.sub === userId && payload.sch === scheduleId;
-    } catch {
-      return false;
+    const now = this.clock.now();
+    let claims = this.#verified.get(token, now.getTime());
+    if (!claims) {
+      try {
+        const { payload } = await jwtVerify(token, await this.#key, {
+          algorithms: [ALG],
+          issuer: this.issuer,
+          audience: AUDIENCE,
+          currentDate: now,
+          requiredClaims: ['sub', 'exp'],
+        });
+        claims = { sub: String(payload.sub), sch: String(payload.sch) };
+        this.#verified.set(token, claims, payload.exp! * 1000);
+      } catch {
+        return false;
+      }
     }
+    return claims.sub === userId && claims.sch === scheduleId;
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { CommonErrors } from './errors.js';
 
@@ -49,9 +49,9 @@ export const authPlugin = fp(
       } catch {
         throw CommonErrors.UNAUTHENTICATED('The access token is invalid or expired');
       }
-      // Every later line of this request, "request completed" included, names the user.
-      request.log = request.log.child({ userId: request.principal.id });
-      reply.log = request.log;
+      // Every later line of this request, "request completed" included, names the user. The
+      // request's logger is already its own child: adding a binding is cheaper than another child.
+      (request.log as FastifyBaseLogger & { setBindings(b: Record<string, unknown>): void }).setBindings({ userId: request.principal.id });
     };
 
     app.decorate('authenticate', authenticate);
