@@ -1,6 +1,6 @@
 'use strict';
 /**
- * autocannon `setupRequest` of the waiting-room and booking scenarios: it gives every request a
+ * autocannon `setupRequest` of the waiting-room, booking and coupons scenarios: it gives every request a
  * buyer of its own (an access token signed with the bench's JWT_SECRET, as `mintBuyer` in
  * test/support/builders.ts does) and, for holds and orders, the seats and Idempotency-Key.
  *
@@ -59,6 +59,7 @@ function setupRequest(req) {
   let i;
   switch (p.kind) {
     case 'queue-enter':
+    case 'coupon-claim': // POST /v1/coupons/:id/claims: no body, the campaign is in the URL
       i = nextBuyer(p);
       break;
     case 'queue-poll':

@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { workers, type Figures } from './lib.js';
 
 /** What bench/buyer-requests.cjs does for each request; see there. */
-export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order';
+export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim';
 
 export interface BuyerPlan {
   kind: BuyerKind;
@@ -20,6 +20,7 @@ export interface BuyerPlan {
   audience: string;
   /** 12 hex digits: buyer `i` of this run is `buyerId(runId, i)`. */
   runId: string;
+  /** The showtime of queue, hold and order requests (unused by coupon claims, whose URL names the campaign). */
   scheduleId: string;
   /** Next buyer number (index 0), shared by every load thread (SharedArrayBuffer). */
   counter: Int32Array;

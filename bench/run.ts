@@ -9,6 +9,9 @@
  *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
  *   booking  production mode: seat holds by distinct buyers on a 50,000-seat showtime, then
  *            orders by 20,000 buyers holding their seats (bench/booking.ts)
+ *   coupons  production mode: first-come coupon claims by distinct buyers on a 1,000,000-coupon
+ *            campaign and on a 1,000-coupon one that sells out, then the wallet consumer
+ *            persisting them, checked against the wallet rows (bench/coupons.ts)
  * The bare Fastify route is measured in every run: it is the machine's reference, printed next
  * to the other figures so runs on different machines can be compared.
  *
@@ -16,15 +19,16 @@
  * before each, default 2), BENCH_CONNECTIONS (health runs, default 50), BENCH_WORKERS (load
  * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (health
  * scenario: uses DATABASE_URL and REDIS_URL; default embedded), BENCH_DATABASE_URL and
- * BENCH_REDIS_URL (catalog, waiting-room and booking scenarios; see bench/catalog.ts).
+ * BENCH_REDIS_URL (catalog, waiting-room, booking and coupons scenarios; see bench/catalog.ts).
  */
 import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './catalog.js';
 import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
 import { benchBooking, bookingJson, printBooking, type BookingResult } from './booking.js';
+import { benchCoupons, couponsJson, printCoupons, type CouponsResult } from './coupons.js';
 import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
 import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const ALL = ['health', 'catalog', 'waiting-room', 'booking'] as const;
+const ALL = ['health', 'catalog', 'waiting-room', 'booking', 'coupons'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -79,6 +83,12 @@ if (selected.has('booking')) {
   printBooking(booking, bare);
 }
 
+let coupons: CouponsResult | undefined;
+if (selected.has('coupons')) {
+  coupons = await benchCoupons(bare);
+  printCoupons(coupons, bare);
+}
+
 const figuresJson = (f: Figures) => ({ rps: round(f.rps, 0), p50Ms: f.p50, p99Ms: f.p99, failures: f.failures });
 const full = health?.figures;
 console.log('');
@@ -97,17 +107,23 @@ console.log(
     catalog: catalog ? { ...catalogJson(catalog), bareRps: round(bare.rps, 0) } : null,
     waitingRoom: waitingRoom ? { ...waitingRoomJson(waitingRoom), bareRps: round(bare.rps, 0) } : null,
     booking: booking ? { ...bookingJson(booking), bareRps: round(bare.rps, 0) } : null,
+    coupons: coupons ? { ...couponsJson(coupons), bareRps: round(bare.rps, 0) } : null,
   }),
 );
 
 // Failed requests are fast, so a run with any would overstate throughput: say so in the exit
 // code. A missed target is a finding, not a failure of the bench: it does not change the code.
 // (A hold refused with 409 is an answer, not a failure: LoadFigures count only the unexpected.)
-const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders].reduce(
+const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders, coupons?.large, coupons?.soldOut].reduce(
   (n, f) => n + (f?.failures ?? 0),
   0,
 );
 if (failures) {
   console.error('bench: some requests failed (non-2xx or connection errors); figures are not comparable');
+  process.exitCode = 1;
+}
+// Coupons told "issued" that are not in a wallet (or are twice): a bug, not a slow machine.
+if (coupons?.walletMismatch) {
+  console.error('bench: coupon wallet rows do not match the coupons issued (see the wallet check above)');
   process.exitCode = 1;
 }

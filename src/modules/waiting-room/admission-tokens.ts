@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../platform/clock.js';
 import { VerifiedTokenCache } from '../../platform/http/verified-tokens.js';
@@ -13,14 +13,14 @@ const AUDIENCE = 'mos-admission';
  * or an expired admission ends it at once (invariant 5).
  */
 export class AdmissionTokens {
-  readonly #key: Promise<webcrypto.CryptoKey>;
+  readonly #key: KeyObject;
   readonly #verified = new VerifiedTokenCache<{ sub: string; sch: string }>(50_000);
   constructor(
     secret: string,
     private readonly issuer: string,
     private readonly clock: Clock,
   ) {
-    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.#key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async issue(userId: string, scheduleId: string, expiresAtMs: number): Promise<string> {
@@ -31,7 +31,7 @@ export class AdmissionTokens {
       .setAudience(AUDIENCE)
       .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAtMs / 1000))
-      .sign(await this.#key);
+      .sign(this.#key);
   }
 
   /** True only for an unexpired token of this buyer for this showtime. */
@@ -40,7 +40,7 @@ export class AdmissionTokens {
     let claims = this.#verified.get(token, now.getTime());
     if (!claims) {
       try {
-        const { payload } = await jwtVerify(token, await this.#key, {
+        const { payload } = await jwtVerify(token, this.#key, {
           algorithms: [ALG],
           issuer: this.issuer,
           audience: AUDIENCE,

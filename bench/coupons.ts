@@ -1,0 +1,378 @@
+/**
+ * The `coupons` scenario, in production mode (PostgreSQL + Redis) through real HTTP, on platform
+ * campaigns an ADMIN created in-process (`coupons.service.createCampaign`: setup, not measurement):
+ *
+ *   a. first-come claims (POST /v1/coupons/:id/claims) from 200 connections, every request a new
+ *      buyer with a token of its own, on a campaign of 1,000,000 coupons (it does not sell out
+ *      during the run); then a short run on a campaign of 1,000, which sells out within its
+ *      first fraction of a second, so nearly all of that run is the 409 SOLD_OUT path. A 409 is
+ *      an answer, not a failure. The answers are also counted on the server side, by kind
+ *      (ISSUED, SOLD_OUT, ALREADY_CLAIMED, CLAIM_NOT_OPEN), from the claim counter
+ *      `mos_coupon_claims_total`: autocannon sees status codes only, and misses the requests
+ *      still in flight when a timed run stops (the server answers them, and issues their coupons);
+ *   b. the wallet consumer (`coupons.consumer.drainOnce()`, called in a loop until it handles
+ *      nothing, COUPON_CONSUMER_BATCH = 500) persisting every coupon issued in (a), timed; then
+ *      the wallet rows in PostgreSQL are checked against the coupons the server issued.
+ *
+ * The claim warm-up runs on a campaign of its own (its coupons are persisted, untimed, before
+ * the measured run, which also warms the consumer up); no consumer runs during the claims (the
+ * bench never starts the context's consumers), so (b) starts with the whole backlog.
+ */
+import { sql } from 'drizzle-orm';
+import { performance as perf } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppContext } from '../src/context.js';
+import { queryRows } from '../src/platform/db/client.js';
+import type { Principal } from '../src/platform/http/auth.js';
+import { newId } from '../src/platform/ids.js';
+import { buyerPlan, buyerToken, fireBuyers, newRunId, type LoadFigures } from './buyers.js';
+import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+
+const CONNECTIONS = 200;
+/** The measured campaign: far more than 200 connections claim in one run. */
+const LARGE_QUANTITY = 1_000_000;
+/** The sold-out run's campaign. */
+const SMALL_QUANTITY = 1_000;
+const WARMUP_QUANTITY = 1_000_000;
+/** The sold-out run is short: after its first 1,000 answers it is all the same path. */
+const SOLD_OUT_SECONDS = Math.min(duration, 3);
+/** Events per `drainOnce` pass (the default is 200). Each pass reads up to this many stale and this many new events. */
+const CONSUMER_BATCH = 500;
+/** After a timed run stops, let the server answer what was still in flight before counting. */
+const SETTLE_MS = 1000;
+
+const TARGETS = { shareOfBare: 0.4, p99Ms: 50 } as const;
+
+const ANSWERS = ['ISSUED', 'SOLD_OUT', 'ALREADY_CLAIMED', 'CLAIM_NOT_OPEN'] as const;
+type Answers = Record<string, number>;
+
+export interface ClaimRun extends LoadFigures {
+  campaignId: string;
+  quantity: number;
+  /** 201s per second (answered/s × the share of 201s among autocannon's answers). */
+  issuedPerSecond: number;
+  /** Server-side answers during the run and its settle time, by kind (from mos_coupon_claims_total). */
+  answers: Answers;
+  /** Coupons left after the run (the hot state in Redis). */
+  remaining: number;
+}
+
+export interface WalletCheck {
+  label: string;
+  campaignId: string;
+  /** 201s autocannon counted. */
+  counted201: number;
+  /** ISSUED answers of the server (each a 201 sent, read or not by autocannon). */
+  issued: number;
+  /** quantity − remaining in Redis. */
+  taken: number;
+  walletRows: number;
+  ok: boolean;
+}
+
+export interface CouponsResult {
+  database: string;
+  postgres: string;
+  redis: string;
+  redisPrefix: string;
+  warmup: ClaimRun | null;
+  /** Untimed persistence of the warm-up's coupons. */
+  warmupDrain: { events: number; seconds: number } | null;
+  large: ClaimRun;
+  soldOut: ClaimRun;
+  drain: {
+    batch: number;
+    passes: number;
+    /** What drainOnce said it handled, summed. */
+    events: number;
+    /** Wallet rows added during the drain. */
+    persisted: number;
+    seconds: number;
+    persistedPerSecond: number;
+    passMs: { p50: number; max: number };
+    /** Consumer failure and dead-letter counters (should stay 0). */
+    failed: number;
+    deadLettered: number;
+  };
+  checks: WalletCheck[];
+  walletMismatch: boolean;
+  bareRps: number;
+  targets: BenchTarget[];
+}
+
+/** Current value of a counter, per value of `label` (or under '' without labels). */
+async function counter(ctx: AppContext, name: string, label?: string): Promise<Answers> {
+  const metric = ctx.metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  const out: Answers = {};
+  for (const v of values) {
+    const k = label ? String(v.labels[label] ?? '') : '';
+    out[k] = (out[k] ?? 0) + v.value;
+  }
+  return out;
+}
+
+const claimAnswers = (ctx: AppContext) => counter(ctx, 'mos_coupon_claims_total', 'answer');
+const total = async (ctx: AppContext, name: string) => (await counter(ctx, name))[''] ?? 0;
+
+function delta(after: Answers, before: Answers): Answers {
+  const out: Answers = {};
+  for (const k of new Set([...Object.keys(after), ...Object.keys(before)])) {
+    const d = (after[k] ?? 0) - (before[k] ?? 0);
+    if (d) out[k] = d;
+  }
+  return out;
+}
+
+const walletRows = async (ctx: AppContext, campaignId?: string): Promise<number> => {
+  const [row] = await queryRows<{ n: number }>(
+    ctx.database.db,
+    campaignId ? sql`select count(*)::int as n from coupons where campaign_id = ${campaignId}` : sql`select count(*)::int as n from coupons`,
+  );
+  return row?.n ?? 0;
+};
+
+/** drainOnce until a pass handles nothing; per-pass wall times. */
+async function drain(ctx: AppContext): Promise<{ events: number; passes: number[]; seconds: number }> {
+  const passes: number[] = [];
+  let events = 0;
+  const started = perf.now();
+  for (;;) {
+    const t = perf.now();
+    const n = await ctx.coupons.consumer.drainOnce();
+    passes.push(perf.now() - t);
+    if (!n) break;
+    events += n;
+  }
+  return { events, passes, seconds: (perf.now() - started) / 1000 };
+}
+
+export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
+  const env = { COUPON_CONSUMER_BATCH: String(CONSUMER_BATCH) };
+  return withProduction(env, async ({ ctx, base, ...where }) => {
+    const jwt = tokenSettings(ctx);
+    await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
+
+    // Platform campaigns, open since a minute ago, valid for 30 days, one coupon per buyer.
+    const admin: Principal = { id: newId(), role: 'ADMIN' };
+    const now = Date.now();
+    const campaign = async (name: string, quantity: number) =>
+      (
+        await ctx.coupons.service.createCampaign(admin, {
+          name,
+          kind: 'FIXED',
+          params: { amount: 3000 },
+          appliesTo: 'ORDER',
+          quantity,
+          perUserLimit: 1,
+          claimOpensAt: new Date(now - 60_000).toISOString(),
+          validUntil: new Date(now + 30 * 86_400_000).toISOString(),
+        })
+      ).id;
+    const warmupId = warmupSeconds > 0 ? await campaign('Bench warm-up', WARMUP_QUANTITY) : undefined;
+    const largeId = await campaign('Bench 1,000,000', LARGE_QUANTITY);
+    const smallId = await campaign('Bench 1,000', SMALL_QUANTITY);
+
+    const claimRun = async (campaignId: string, quantity: number, seconds: number): Promise<ClaimRun> => {
+      const before = await claimAnswers(ctx);
+      const f = await fireBuyers({
+        url: `${base}/v1/coupons/${campaignId}/claims`,
+        method: 'POST',
+        connections: CONNECTIONS,
+        plan: buyerPlan({ kind: 'coupon-claim', ...jwt, runId: newRunId(), scheduleId: '' }),
+        ok: [201, 409],
+        seconds,
+      });
+      await sleep(SETTLE_MS);
+      const answers = delta(await claimAnswers(ctx), before);
+      const counted201 = f.statusCodes['201'] ?? 0;
+      return {
+        ...f,
+        campaignId,
+        quantity,
+        issuedPerSecond: f.requests ? f.rps * (counted201 / f.requests) : 0,
+        answers,
+        remaining: (await ctx.coupons.store.remaining(campaignId)) ?? -1,
+      };
+    };
+
+    // Warm-up: claims on a campaign of its own, then its coupons persisted (untimed).
+    let warmup: ClaimRun | null = null;
+    let warmupDrain: CouponsResult['warmupDrain'] = null;
+    if (warmupId) {
+      warmup = await claimRun(warmupId, WARMUP_QUANTITY, warmupSeconds);
+      const d = await drain(ctx);
+      warmupDrain = { events: d.events, seconds: d.seconds };
+    }
+
+    // (a) the measured run, then the sold-out run.
+    const large = await claimRun(largeId, LARGE_QUANTITY, duration);
+    const soldOut = await claimRun(smallId, SMALL_QUANTITY, SOLD_OUT_SECONDS);
+
+    // (b) the consumer, with the whole backlog of (a) waiting.
+    const rowsBefore = await walletRows(ctx);
+    const [failedBefore, deadBefore] = [await total(ctx, 'mos_coupon_events_failed_total'), await total(ctx, 'mos_coupon_events_dead_lettered_total')];
+    const d = await drain(ctx);
+    const persisted = (await walletRows(ctx)) - rowsBefore;
+    const failed = (await total(ctx, 'mos_coupon_events_failed_total')) - failedBefore;
+    const deadLettered = (await total(ctx, 'mos_coupon_events_dead_lettered_total')) - deadBefore;
+
+    // Every coupon the server issued must be in a wallet, exactly once.
+    const checks: WalletCheck[] = [];
+    for (const [label, run] of [
+      ...(warmup ? [['warm-up', warmup] as const] : []),
+      ['measured', large] as const,
+      ['sold-out', soldOut] as const,
+    ]) {
+      const issued = run.answers.ISSUED ?? 0;
+      const taken = run.quantity - run.remaining;
+      const rows = await walletRows(ctx, run.campaignId);
+      checks.push({ label, campaignId: run.campaignId, counted201: run.statusCodes['201'] ?? 0, issued, taken, walletRows: rows, ok: rows === issued && rows === taken });
+    }
+
+    return {
+      ...where,
+      warmup,
+      warmupDrain,
+      large,
+      soldOut,
+      drain: {
+        batch: ctx.config.coupons.consumerBatch,
+        passes: d.passes.length,
+        events: d.events,
+        persisted,
+        seconds: d.seconds,
+        persistedPerSecond: d.seconds > 0 ? persisted / d.seconds : 0,
+        passMs: summarize(d.passes),
+        failed,
+        deadLettered,
+      },
+      checks,
+      walletMismatch: checks.some((c) => !c.ok),
+      bareRps: bare.rps,
+      targets: [
+        shareOfBare(`claims answered/s (${CONNECTIONS} conn.)`, large.rps, TARGETS.shareOfBare, bare.rps, large.failures),
+        under(`claims p99 (${CONNECTIONS} conn.)`, large.p99, TARGETS.p99Ms, large.failures),
+      ],
+    };
+  });
+}
+
+// ---- output ----
+
+const statuses = (f: LoadFigures) =>
+  Object.entries(f.statusCodes)
+    .map(([code, n]) => `${code}×${fmtInt(n)}`)
+    .join(' ') + (f.errors ? ` err×${f.errors}` : '');
+
+const answersText = (a: Answers) =>
+  [...ANSWERS, ...Object.keys(a).filter((k) => !(ANSWERS as readonly string[]).includes(k))]
+    .filter((k) => a[k])
+    .map((k) => `${k}×${fmtInt(a[k]!)}`)
+    .join(' ') || '-';
+
+export function printCoupons(r: CouponsResult, bare: Figures): void {
+  console.log('');
+  console.log(`Coupons — production mode: PostgreSQL ${r.postgres} (throwaway database ${r.database}), Redis ${r.redis} (prefix ${r.redisPrefix})`);
+  console.log(
+    `platform campaigns (FIXED 3,000, 1 per buyer, open); a new buyer (own token) per request; ${workers || 'no'} load worker(s); ` +
+      `COUPON_CONSUMER_BATCH=${r.drain.batch}, RATE_LIMIT_MAX=100000000; no consumer runs during the claims`,
+  );
+  const row = (name: string, f: ClaimRun, run: string): string[] => [
+    name,
+    run,
+    String(f.connections),
+    fmtInt(f.requests),
+    fmtInt(f.rps),
+    fmtInt(f.issuedPerSecond),
+    f.p50.toFixed(1),
+    f.p99.toFixed(1),
+    statuses(f),
+    answersText(f.answers),
+    fmtInt(f.remaining),
+    String(f.failures),
+    (f.rps / bare.rps).toFixed(3),
+  ];
+  printTable([
+    ['POST /v1/coupons/:id/claims', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses (client)', 'answers (server)', 'left', 'failures', 'answered/s ÷ bare'],
+    row(`campaign of ${fmtInt(r.large.quantity)}`, r.large, `${duration} s`),
+    row(`campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut, `${SOLD_OUT_SECONDS} s`),
+    ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), '', bare.p50.toFixed(1), bare.p99.toFixed(1), '', '', '', String(bare.failures), '1.000'],
+  ]);
+  console.log(
+    `a 409 is an answer, not a failure. "answers (server)" come from mos_coupon_claims_total and include the requests still in flight when ` +
+      `autocannon stopped (answered by the server, unseen by the client). ` +
+      (r.warmup
+        ? `warm-up discarded: ${warmupSeconds} s on a campaign of its own (${fmtInt(r.warmup.requests)} claims, ${answersText(r.warmup.answers)}), ` +
+          `its ${fmtInt(r.warmupDrain?.events ?? 0)} coupons persisted untimed in ${(r.warmupDrain?.seconds ?? 0).toFixed(2)} s`
+        : 'no warm-up'),
+  );
+
+  const d = r.drain;
+  console.log('');
+  console.log(`Wallet consumer — coupons.consumer.drainOnce() in a loop until it handles nothing, batch ${d.batch}, backlog of the two runs above`);
+  printTable([
+    ['events handled', 'wallet rows added', 'passes', 'seconds', 'coupons persisted/s', 'pass p50 ms', 'pass max ms', 'failed', 'dead-lettered'],
+    [fmtInt(d.events), fmtInt(d.persisted), String(d.passes), d.seconds.toFixed(2), fmtInt(d.persistedPerSecond), d.passMs.p50.toFixed(1), d.passMs.max.toFixed(1), String(d.failed), String(d.deadLettered)],
+  ]);
+  console.log('');
+  console.log('Wallet check — rows in PostgreSQL per campaign vs coupons the server issued');
+  printTable([
+    ['campaign', '201s counted by client', 'ISSUED (server)', 'quantity − left (Redis)', 'wallet rows', 'result'],
+    ...r.checks.map((c) => [c.label, fmtInt(c.counted201), fmtInt(c.issued), fmtInt(c.taken), fmtInt(c.walletRows), c.ok ? 'OK' : '*** MISMATCH ***']),
+  ]);
+  if (r.walletMismatch) {
+    const bad = r.checks.filter((c) => !c.ok);
+    console.error('');
+    console.error('!'.repeat(100));
+    for (const c of bad) {
+      console.error(
+        `!!! WALLET MISMATCH (${c.label} campaign ${c.campaignId}): ${fmtInt(c.walletRows)} wallet rows, ${fmtInt(c.issued)} coupons issued by the server, ` +
+          `${fmtInt(c.taken)} taken from stock — a buyer told "issued" must end up with exactly one coupon: this is a bug`,
+      );
+    }
+    console.error('!'.repeat(100));
+  }
+  printTargets(r.targets);
+}
+
+/** The coupons part of the final JSON line. */
+export function couponsJson(r: CouponsResult) {
+  const load = (f: ClaimRun) => ({
+    quantity: f.quantity,
+    connections: f.connections,
+    requests: f.requests,
+    seconds: f.seconds,
+    rps: round(f.rps, 0),
+    issuedPerSecond: round(f.issuedPerSecond, 0),
+    p50Ms: f.p50,
+    p99Ms: f.p99,
+    statusCodes: f.statusCodes,
+    answers: f.answers,
+    remaining: f.remaining,
+    failures: f.failures,
+    ratioToBare: round(f.rps / r.bareRps, 3),
+  });
+  return {
+    mode: 'production',
+    claims: load(r.large),
+    soldOut: load(r.soldOut),
+    consumer: {
+      batch: r.drain.batch,
+      passes: r.drain.passes,
+      events: r.drain.events,
+      persisted: r.drain.persisted,
+      seconds: round(r.drain.seconds, 3),
+      persistedPerSecond: round(r.drain.persistedPerSecond, 0),
+      passP50Ms: round(r.drain.passMs.p50, 2),
+      passMaxMs: round(r.drain.passMs.max, 2),
+      failed: r.drain.failed,
+      deadLettered: r.drain.deadLettered,
+    },
+    wallet: r.checks.map((c) => ({ campaign: c.label, counted201: c.counted201, issued: c.issued, taken: c.taken, walletRows: c.walletRows, ok: c.ok })),
+    walletMismatch: r.walletMismatch,
+    targets: targetsJson(r.targets),
+  };
+}
