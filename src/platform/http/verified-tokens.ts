@@ -1,30 +1,40 @@
 /**
  * Remembers tokens already verified, until they expire: a buyer polling the waiting room every
- * second presents the same bearer token each time, and re-running the HMAC check (an async
- * WebCrypto job in jose) for identical bytes is most of an authenticated request's CPU. Only a
- * byte-identical token hits, and never past its own `exp`, so the cache cannot widen what is
- * accepted. Bounded: the oldest entries go first.
+ * second presents the same bearer token each time, and re-running the HMAC check for identical
+ * bytes is a large part of an authenticated request's CPU. Only a byte-identical token hits,
+ * and never past its own `exp`, so the cache cannot widen what is accepted.
+ *
+ * Bounded by two generations: entries go into `current`; when it is full it becomes `previous`
+ * and a fresh map starts. A hit in `previous` is copied forward. Evicting one entry at a time
+ * from a full Map instead made every insert walk the deleted slots at its front (25 µs per
+ * insert once full, measured by the coupons bench).
  */
 export class VerifiedTokenCache<V> {
-  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
-  constructor(private readonly max: number) {}
+  #current = new Map<string, { value: V; expiresAt: number }>();
+  #previous = new Map<string, { value: V; expiresAt: number }>();
+  readonly #generation: number;
+  constructor(max: number) {
+    this.#generation = Math.max(1, Math.floor(max / 2));
+  }
 
   get(token: string, now: number): V | undefined {
-    const hit = this.#entries.get(token);
-    if (!hit) return undefined;
-    if (hit.expiresAt <= now) {
-      this.#entries.delete(token);
-      return undefined;
+    let hit = this.#current.get(token);
+    if (!hit) {
+      hit = this.#previous.get(token);
+      if (hit && hit.expiresAt > now) this.#put(token, hit);
     }
-    return hit.value;
+    return hit && hit.expiresAt > now ? hit.value : undefined;
   }
 
   set(token: string, value: V, expiresAt: number): void {
-    if (this.max <= 0) return;
-    if (this.#entries.size >= this.max) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+    this.#put(token, { value, expiresAt });
+  }
+
+  #put(token: string, entry: { value: V; expiresAt: number }): void {
+    if (this.#current.size >= this.#generation) {
+      this.#previous = this.#current;
+      this.#current = new Map();
     }
-    this.#entries.set(token, { value, expiresAt });
+    this.#current.set(token, entry);
   }
 }
