@@ -16,7 +16,7 @@
 import { sql } from 'drizzle-orm';
 import { performance as perf } from 'node:perf_hooks';
 import { queryRows } from '../src/platform/db/client.js';
-import { buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, type LoadFigures } from './buyers.js';
+import { buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { atLeast, createShowtimes, fmtInt, printTargets, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
@@ -118,10 +118,6 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
   });
 }
 
-const statuses = (f: LoadFigures) =>
-  Object.entries(f.statusCodes)
-    .map(([code, n]) => `${code}×${fmtInt(n)}`)
-    .join(' ') + (f.errors ? ` err×${f.errors}` : '');
 
 export function printBooking(r: BookingResult, bare: Figures): void {
   console.log('');
@@ -138,7 +134,7 @@ export function printBooking(r: BookingResult, bare: Figures): void {
       fmtInt(r.holds.heldPerSecond),
       r.holds.p50.toFixed(1),
       r.holds.p99.toFixed(1),
-      statuses(r.holds),
+      statusesText(r.holds),
       String(r.holds.failures),
       (r.holds.rps / bare.rps).toFixed(3),
     ],
@@ -151,7 +147,7 @@ export function printBooking(r: BookingResult, bare: Figures): void {
       fmtInt(r.orders.createdPerSecond),
       r.orders.p50.toFixed(1),
       r.orders.p99.toFixed(1),
-      statuses(r.orders),
+      statusesText(r.orders),
       String(r.orders.failures),
       (r.orders.rps / bare.rps).toFixed(3),
     ],
@@ -170,17 +166,7 @@ export function printBooking(r: BookingResult, bare: Figures): void {
 
 /** The booking part of the final JSON line. */
 export function bookingJson(r: BookingResult) {
-  const load = (f: LoadFigures) => ({
-    connections: f.connections,
-    requests: f.requests,
-    seconds: f.seconds,
-    rps: round(f.rps, 0),
-    p50Ms: f.p50,
-    p99Ms: f.p99,
-    statusCodes: f.statusCodes,
-    failures: f.failures,
-    ratioToBare: round(f.rps / r.bareRps, 3),
-  });
+  const load = (f: LoadFigures) => loadJson(f, r.bareRps);
   return {
     mode: 'production',
     seats: r.seats,

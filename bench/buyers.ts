@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { workers, type Figures } from './lib.js';
+import { round, workers, type Figures } from './lib.js';
 
 /** What bench/buyer-requests.cjs does for each request; see there. */
 export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim';
@@ -63,6 +63,27 @@ export interface LoadFigures extends Figures {
   /** Wall time of the run. */
   seconds: number;
 }
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** `201×10,715 409×8,111` for a table cell. */
+export const statusesText = (f: LoadFigures): string =>
+  Object.entries(f.statusCodes)
+    .map(([code, n]) => `${code}×${fmtInt(n)}`)
+    .join(' ') + (f.errors ? ` err×${f.errors}` : '');
+
+/** A load run as it goes into the final JSON line. */
+export const loadJson = (f: LoadFigures, bareRps: number) => ({
+  connections: f.connections,
+  requests: f.requests,
+  seconds: f.seconds,
+  rps: round(f.rps, 0),
+  p50Ms: f.p50,
+  p99Ms: f.p99,
+  statusCodes: f.statusCodes,
+  failures: f.failures,
+  ratioToBare: round(f.rps / bareRps, 3),
+});
 
 export interface LoadOptions {
   url: string;

@@ -16,15 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance as perf } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createContext } from '../src/context.js';
-import { deleteByPrefix } from '../src/platform/redis/client.js';
-import { duration, listen, measure, printTable, registerCleanup, round, warmupSeconds, workers, type Figures } from './lib.js';
-
-export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+import { duration, measure, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { fmtInt, target, withProduction, type Target } from './production.js';
 
 // The connection counts are part of the targets' definitions, so they are fixed here rather
 // than taken from BENCH_CONNECTIONS.
@@ -83,32 +76,6 @@ const GRADING = {
 
 // ---- infrastructure ----
 
-/** host:port of a URL, never its credentials: this goes to the console. */
-export const where = (url: string) => {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
-};
-
-/** A database of its own on the admin URL's server (as in test/support/harness.ts), and how to drop it. */
-export async function createThrowawayDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  // Hex suffix only, so the name needs no quoting.
-  const name = `mos_bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  // `with (force)` ends whatever connections the app's pool still holds (PostgreSQL 13+).
-  return { name, url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
-
 interface Response<T> {
   json: T;
   /** Client-side wall time from sending the request to having read the whole body. */
@@ -147,18 +114,6 @@ export interface SeatMapFigures extends Figures {
   seatsInBody: number;
   /** The first request, which reads the inventory and builds the cached part; not in the figures. */
   firstRequestMs: number;
-}
-
-export interface Target {
-  name: string;
-  value: number;
-  unit: 's' | 'ms' | 'req/s';
-  limit: number;
-  /** true: the value must reach the limit; false: it must stay under it. */
-  atLeast: boolean;
-  /** Failed requests in the measurement behind the value (a target with any is not met). */
-  failures: number;
-  met: boolean;
 }
 
 export interface CatalogResult {
@@ -201,89 +156,43 @@ async function benchSeatMap(base: string, creation: Creation, conns: number): Pr
   return { ...figures, seats: creation.seats, bytes: first.bytes, seatsInBody: first.json.seats.length, firstRequestMs: first.seconds * 1000 };
 }
 
-export function target(name: string, value: number, unit: Target['unit'], limit: number, atLeast: boolean, failures = 0): Target {
-  const passes = atLeast ? value >= limit : value < limit;
-  return { name, value, unit, limit, atLeast, failures, met: passes && failures === 0 };
-}
-
 export async function benchCatalog(): Promise<CatalogResult> {
-  const redisPrefix = `mos:bench:${randomBytes(6).toString('hex')}:`;
-  const database = await createThrowawayDatabase();
-  const dropDatabase = registerCleanup(database.drop);
-  const cleanRedis = registerCleanup(async () => {
-    await deleteByPrefix(REDIS_URL, redisPrefix);
+  return withProduction({}, async ({ base, database, postgres, redis, redisPrefix }) => {
+    const email = `bench-seller-${randomBytes(4).toString('hex')}@bench.mos`;
+    const password = 'bench password 1';
+    await http(base, 'POST', '/v1/auth/signup', { body: { email, password, name: 'Bench Seller', role: 'SELLER' }, expect: 201 });
+    const { accessToken } = (await http<{ accessToken: string }>(base, 'POST', '/v1/auth/login', { body: { email, password }, expect: 200 })).json;
+
+    // The small showtime first: besides being needed for step 3, it takes the creation code
+    // path through its first (JIT-cold) run, so the timed 50,000-seat creation measures a
+    // server in its usual, warm state rather than the first request after a deploy.
+    const smallCreation = await createShowtime(base, accessToken, SMALL, 'Bench Quartet');
+    const largeCreation = await createShowtime(base, accessToken, LARGE, 'Bench Stadium Tour');
+
+    // One after the other, never concurrently: they would share the CPU and skew each other.
+    const largeMap = await benchSeatMap(base, largeCreation, LARGE_CONNECTIONS);
+    const smallMap = await benchSeatMap(base, smallCreation, SMALL_CONNECTIONS);
+
+    const createSeconds = largeCreation.venueSeconds + largeCreation.scheduleSeconds;
+    return {
+      database,
+      postgres,
+      redis,
+      redisPrefix,
+      large: { creation: largeCreation, seatMap: largeMap },
+      small: { creation: smallCreation, seatMap: smallMap },
+      targets: [
+        target(`${fmtInt(largeCreation.seats)}-seat venue + showtime POSTs`, createSeconds, 's', TARGETS.createSeconds, false),
+        target(`${fmtInt(largeMap.seats)}-seat map p99 (${LARGE_CONNECTIONS} conn.)`, largeMap.p99, 'ms', TARGETS.largeP99Ms, false, largeMap.failures),
+        target(`${fmtInt(smallMap.seats)}-seat map req/s (${SMALL_CONNECTIONS} conn.)`, smallMap.rps, 'req/s', TARGETS.smallRps, true, smallMap.failures),
+        target(`${fmtInt(smallMap.seats)}-seat map p99 (${SMALL_CONNECTIONS} conn.)`, smallMap.p99, 'ms', TARGETS.smallP99Ms, false, smallMap.failures),
+      ],
+    };
   });
-  try {
-    const config = loadConfig({
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: redisPrefix,
-      JWT_SECRET: randomBytes(33).toString('base64url'), // 44 characters
-      LOG_LEVEL: 'silent',
-      SEED_DEMO: 'false',
-      // The global per-IP limiter (default 1200/min) would answer 429 to a load test from one IP.
-      RATE_LIMIT_MAX: '100000000',
-    });
-    // A fresh database has no tables: migrate it, as `mos migrate` would before a deploy.
-    const ctx = await createContext(config, { migrate: true });
-    // Registered too, so that on Ctrl-C the app stops taking requests (which write rate-limit
-    // keys) and the Redis connection is gone before the prefix is cleaned.
-    const closeCtx = registerCleanup(() => ctx.close());
-    try {
-      const app = await buildApp(ctx);
-      const closeApp = registerCleanup(() => app.close());
-      try {
-        const base = await listen(app);
-
-        const email = `bench-seller-${randomBytes(4).toString('hex')}@bench.mos`;
-        const password = 'bench password 1';
-        await http(base, 'POST', '/v1/auth/signup', { body: { email, password, name: 'Bench Seller', role: 'SELLER' }, expect: 201 });
-        const { accessToken } = (await http<{ accessToken: string }>(base, 'POST', '/v1/auth/login', { body: { email, password }, expect: 200 })).json;
-
-        // The small showtime first: besides being needed for step 3, it takes the creation code
-        // path through its first (JIT-cold) run, so the timed 50,000-seat creation measures a
-        // server in its usual, warm state rather than the first request after a deploy.
-        const smallCreation = await createShowtime(base, accessToken, SMALL, 'Bench Quartet');
-        const largeCreation = await createShowtime(base, accessToken, LARGE, 'Bench Stadium Tour');
-
-        // One after the other, never concurrently: they would share the CPU and skew each other.
-        const largeMap = await benchSeatMap(base, largeCreation, LARGE_CONNECTIONS);
-        const smallMap = await benchSeatMap(base, smallCreation, SMALL_CONNECTIONS);
-
-        const createSeconds = largeCreation.venueSeconds + largeCreation.scheduleSeconds;
-        return {
-          database: database.name,
-          postgres: where(ADMIN_URL),
-          redis: where(REDIS_URL),
-          redisPrefix,
-          large: { creation: largeCreation, seatMap: largeMap },
-          small: { creation: smallCreation, seatMap: smallMap },
-          targets: [
-            target(`${fmtInt(largeCreation.seats)}-seat venue + showtime POSTs`, createSeconds, 's', TARGETS.createSeconds, false),
-            target(`${fmtInt(largeMap.seats)}-seat map p99 (${LARGE_CONNECTIONS} conn.)`, largeMap.p99, 'ms', TARGETS.largeP99Ms, false, largeMap.failures),
-            target(`${fmtInt(smallMap.seats)}-seat map req/s (${SMALL_CONNECTIONS} conn.)`, smallMap.rps, 'req/s', TARGETS.smallRps, true, smallMap.failures),
-            target(`${fmtInt(smallMap.seats)}-seat map p99 (${SMALL_CONNECTIONS} conn.)`, smallMap.p99, 'ms', TARGETS.smallP99Ms, false, smallMap.failures),
-          ],
-        };
-      } finally {
-        await closeApp();
-      }
-    } finally {
-      await closeCtx();
-    }
-  } finally {
-    // Both, even if the first throws.
-    try {
-      await dropDatabase();
-    } finally {
-      await cleanRedis();
-    }
-  }
 }
 
 // ---- output ----
 
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtValue = (t: Target) => (t.unit === 's' ? `${t.value.toFixed(2)} s` : t.unit === 'ms' ? `${t.value.toFixed(0)} ms` : `${fmtInt(t.value)} req/s`);
 const fmtLimit = (t: Target) => `${t.atLeast ? '≥' : '<'} ${t.unit === 'req/s' ? `${fmtInt(t.limit)} req/s` : `${t.limit} ${t.unit}`}`;
 

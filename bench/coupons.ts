@@ -25,7 +25,7 @@ import type { AppContext } from '../src/context.js';
 import { queryRows } from '../src/platform/db/client.js';
 import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
-import { buyerPlan, buyerToken, fireBuyers, newRunId, type LoadFigures } from './buyers.js';
+import { buyerPlan, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
@@ -262,10 +262,6 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
 
 // ---- output ----
 
-const statuses = (f: LoadFigures) =>
-  Object.entries(f.statusCodes)
-    .map(([code, n]) => `${code}×${fmtInt(n)}`)
-    .join(' ') + (f.errors ? ` err×${f.errors}` : '');
 
 const answersText = (a: Answers) =>
   [...ANSWERS, ...Object.keys(a).filter((k) => !(ANSWERS as readonly string[]).includes(k))]
@@ -289,7 +285,7 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
     fmtInt(f.issuedPerSecond),
     f.p50.toFixed(1),
     f.p99.toFixed(1),
-    statuses(f),
+    statusesText(f),
     answersText(f.answers),
     fmtInt(f.remaining),
     String(f.failures),
@@ -342,18 +338,10 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
 export function couponsJson(r: CouponsResult) {
   const load = (f: ClaimRun) => ({
     quantity: f.quantity,
-    connections: f.connections,
-    requests: f.requests,
-    seconds: f.seconds,
-    rps: round(f.rps, 0),
+    ...loadJson(f, r.bareRps),
     issuedPerSecond: round(f.issuedPerSecond, 0),
-    p50Ms: f.p50,
-    p99Ms: f.p99,
-    statusCodes: f.statusCodes,
     answers: f.answers,
     remaining: f.remaining,
-    failures: f.failures,
-    ratioToBare: round(f.rps / r.bareRps, 3),
   });
   return {
     mode: 'production',

@@ -6,14 +6,60 @@
  * BENCH_REDIS_URL); see there.
  */
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
 import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
 import { deleteByPrefix } from '../src/platform/redis/client.js';
-import { ADMIN_URL, createThrowawayDatabase, REDIS_URL, target, where, type Target } from './catalog.js';
 import { listen, printTable, registerCleanup, round } from './lib.js';
+
+export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+
+/** host:port of a URL, never its credentials: this goes to the console. */
+export const where = (url: string) => {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
+};
+
+/** A database of its own on the admin URL's server (as in test/support/harness.ts), and how to drop it. */
+export async function createThrowawayDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  // Hex suffix only, so the name needs no quoting.
+  const name = `mos_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  // `with (force)` ends whatever connections the app's pool still holds (PostgreSQL 13+).
+  return { name, url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+export interface Target {
+  name: string;
+  value: number;
+  unit: 's' | 'ms' | 'req/s';
+  limit: number;
+  /** true: the value must reach the limit; false: it must stay under it. */
+  atLeast: boolean;
+  /** Failed requests in the measurement behind the value (a target with any is not met). */
+  failures: number;
+  met: boolean;
+}
+
+export function target(name: string, value: number, unit: Target['unit'], limit: number, atLeast: boolean, failures = 0): Target {
+  const passes = atLeast ? value >= limit : value < limit;
+  return { name, value, unit, limit, atLeast, failures, met: passes && failures === 0 };
+}
 
 export interface Production {
   ctx: AppContext;

@@ -16,7 +16,7 @@
 import { performance as perf } from 'node:perf_hooks';
 import { key, tag } from '../src/platform/redis/keys.js';
 import type { Redis } from 'ioredis';
-import { buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, type LoadFigures } from './buyers.js';
+import { buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { createShowtimes, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
@@ -114,10 +114,6 @@ export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult
   });
 }
 
-const statuses = (f: LoadFigures) =>
-  Object.entries(f.statusCodes)
-    .map(([code, n]) => `${code}×${fmtInt(n)}`)
-    .join(' ') + (f.errors ? ` err×${f.errors}` : '');
 
 export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
   console.log('');
@@ -134,7 +130,7 @@ export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
     fmtInt(f.rps),
     f.p50.toFixed(1),
     f.p99.toFixed(1),
-    statuses(f),
+    statusesText(f),
     String(f.failures),
     (f.rps / bare.rps).toFixed(3),
   ];
@@ -159,17 +155,7 @@ export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
 
 /** The waiting-room part of the final JSON line. */
 export function waitingRoomJson(r: WaitingRoomResult) {
-  const load = (f: LoadFigures) => ({
-    connections: f.connections,
-    requests: f.requests,
-    seconds: f.seconds,
-    rps: round(f.rps, 0),
-    p50Ms: f.p50,
-    p99Ms: f.p99,
-    statusCodes: f.statusCodes,
-    failures: f.failures,
-    ratioToBare: round(f.rps / r.bareRps, 3),
-  });
+  const load = (f: LoadFigures) => loadJson(f, r.bareRps);
   return {
     mode: 'production',
     maxActive: MAX_ACTIVE,
