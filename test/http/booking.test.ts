@@ -4,11 +4,8 @@ import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import {
   givenBuyer,
   givenOpenSchedule,
-  givenPerformance,
-  givenSchedule,
-  givenSeller,
-  givenVenue,
   mintBuyer,
+  type ScheduleSpec,
 } from '../support/builders.js';
 import { createTestApp, TEST_REDIS_URL, testMode, type TestApp } from '../support/harness.js';
 
@@ -26,6 +23,7 @@ describe('booking: holds and orders', () => {
 
   // The clock moves forward across tests, past access-token lifetimes: each showtime gets a fresh seller.
   const open = (seats = 10, price = 50_000) => givenOpenSchedule(t.app, { seats, price, now: clock.now() });
+  const openWith = (schedule: ScheduleSpec) => givenOpenSchedule(t.app, { seats: 10, now: clock.now(), schedule });
   const hold = (b: Buyer, scheduleId: string, seatIds: string[], headers: Record<string, string> = {}) =>
     t.app.inject({ method: 'POST', url: `/v1/schedules/${scheduleId}/holds`, headers: { ...b.auth, ...headers }, payload: { seatIds } });
   const order = (b: Buyer, body: object, key = `key-${++keyN}`) =>
@@ -83,24 +81,15 @@ describe('booking: holds and orders', () => {
     });
 
     it('refuses holds outside the sale window and unknown seats or showtimes', async () => {
-      const seller = await givenSeller(t.app);
-      const venue = await givenVenue(t.app, seller);
-      const performance = await givenPerformance(t.app, seller, venue.id);
       const now = clock.now().getTime();
-      const later = await givenSchedule(t.app, seller, performance.id, { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now + 86_400_000) }, clock.now());
+      const startsAt = new Date(now + 5 * 86_400_000);
+      const later = await openWith({ startsAt, saleOpensAt: new Date(now + 86_400_000) });
       const a = await mintBuyer(clock.now());
-      const seat = (await seatMap(later.id))[0]!.seatId;
-      expect((await hold(a, later.id, [seat])).json().code).toBe('SALE_NOT_OPEN');
-      const closing = await givenSchedule(
-        t.app,
-        seller,
-        performance.id,
-        { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now - 1000), saleClosesAt: new Date(now + 1000) },
-        clock.now(),
-      );
-      const closingSeat = (await seatMap(closing.id))[0]!.seatId;
+      const seat = later.seatIds[0]!;
+      expect((await hold(a, later.schedule.id, [seat])).json().code).toBe('SALE_NOT_OPEN');
+      const closing = await openWith({ startsAt, saleOpensAt: new Date(now - 1000), saleClosesAt: new Date(now + 1000) });
       clock.advance(1000);
-      expect((await hold(a, closing.id, [closingSeat])).json().code).toBe('SALE_CLOSED');
+      expect((await hold(a, closing.schedule.id, [closing.seatIds[0]!])).json().code).toBe('SALE_CLOSED');
 
       const { schedule } = await open(2);
       const unknown = await hold(a, schedule.id, [seat]); // a seat of another showtime
@@ -110,19 +99,9 @@ describe('booking: holds and orders', () => {
     });
 
     it('requires admission on a showtime with a waiting room', async () => {
-      const seller = await givenSeller(t.app);
-      const venue = await givenVenue(t.app, seller);
-      const performance = await givenPerformance(t.app, seller, venue.id);
-      const now = clock.now().getTime();
-      const room = await givenSchedule(
-        t.app,
-        seller,
-        performance.id,
-        { startsAt: new Date(now + 5 * 86_400_000), saleOpensAt: new Date(now - 1000), waitingRoom: { enabled: true, maxActive: 10, admitPerTick: 10 } },
-        clock.now(),
-      );
+      const { schedule: room, seatIds } = await openWith({ waitingRoom: { enabled: true, maxActive: 10, admitPerTick: 10 } });
       const a = await givenBuyer(t.app);
-      const seat = (await seatMap(room.id))[0]!.seatId;
+      const seat = seatIds[0]!;
       expect((await hold(a, room.id, [seat])).json().code).toBe('ADMISSION_REQUIRED');
       await t.app.inject({ method: 'POST', url: `/v1/schedules/${room.id}/queue`, headers: a.auth });
       await t.ctx.waitingRoom.service.tick(1);

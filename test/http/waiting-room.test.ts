@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { givenBuyer, givenPerformance, givenSchedule, givenSeller, givenVenue, type GivenUser } from '../support/builders.js';
+import { givenBuyer, givenOpenSchedule, givenSeller, type GivenUser } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
 
 const MISSING = '01900000-0000-7000-8000-00000000beef';
@@ -34,22 +34,22 @@ describe('waiting room', () => {
   const poll = (user: GivenUser, id: string) => t.app.inject({ method: 'GET', url: `/v1/schedules/${id}/queue`, headers: user.auth });
   const leave = (user: GivenUser, id: string) => t.app.inject({ method: 'DELETE', url: `/v1/schedules/${id}/queue`, headers: user.auth });
 
-  async function givenRoom(opts: { opensInMs?: number; maxActive?: number; admitPerTick?: number; enabled?: boolean } = {}) {
-    const venue = await givenVenue(t.app, seller);
-    const performance = await givenPerformance(t.app, seller, venue.id);
+  async function givenRoom(opts: { opensInMs?: number; closesInMs?: number; maxActive?: number; admitPerTick?: number; enabled?: boolean } = {}) {
     const now = clock.now().getTime();
-    return givenSchedule(
-      t.app,
+    const { schedule } = await givenOpenSchedule(t.app, {
       seller,
-      performance.id,
-      {
+      seats: 10,
+      now: clock.now(),
+      schedule: {
         startsAt: new Date(now + 30 * 86_400_000),
         saleOpensAt: new Date(now + (opts.opensInMs ?? -1000)),
+        ...(opts.closesInMs !== undefined ? { saleClosesAt: new Date(now + opts.closesInMs) } : {}),
         waitingRoom: { enabled: opts.enabled ?? true, maxActive: opts.maxActive ?? 3, admitPerTick: opts.admitPerTick ?? 2 },
       },
-      clock.now(),
-    );
+    });
+    return schedule;
   }
+
 
   it('queues buyers FIFO after the opening, keeps a place on re-entry, and admits at the configured rate', async () => {
     const room = await givenRoom();
@@ -141,16 +141,7 @@ describe('waiting room', () => {
 
     it('409 SALE_CLOSED after the sale closed', async () => {
       const buyer = await givenBuyer(t.app);
-      const venue = await givenVenue(t.app, seller);
-      const performance = await givenPerformance(t.app, seller, venue.id);
-      const now = clock.now().getTime();
-      const room = await givenSchedule(
-        t.app,
-        seller,
-        performance.id,
-        { startsAt: new Date(now + 10 * 86_400_000), saleOpensAt: new Date(now - 1000), saleClosesAt: new Date(now + 1000), waitingRoom: { enabled: true } },
-        clock.now(),
-      );
+      const room = await givenRoom({ closesInMs: 1000 });
       clock.advance(2000);
       const res = await enter(buyer, room.id);
       expect(res.statusCode).toBe(409);

@@ -91,13 +91,14 @@ export async function givenPerformance(app: FastifyInstance, seller: GivenUser, 
   return ok<{ id: string; sellerId: string }>(res, 201, 'performance');
 }
 
-export async function givenSchedule(
-  app: FastifyInstance,
-  seller: GivenUser,
-  performanceId: string,
-  times: { startsAt?: Date; saleOpensAt?: Date; saleClosesAt?: Date; waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number } } = {},
-  now: Date = new Date(),
-) {
+export interface ScheduleSpec {
+  startsAt?: Date;
+  saleOpensAt?: Date;
+  saleClosesAt?: Date;
+  waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number };
+}
+
+export async function givenSchedule(app: FastifyInstance, seller: GivenUser, performanceId: string, times: ScheduleSpec = {}, now: Date = new Date()) {
   const startsAt = times.startsAt ?? new Date(now.getTime() + 7 * 86_400_000);
   const saleOpensAt = times.saleOpensAt ?? new Date(now.getTime() - 60_000);
   const payload: Record<string, unknown> = { startsAt: startsAt.toISOString(), saleOpensAt: saleOpensAt.toISOString() };
@@ -107,14 +108,20 @@ export async function givenSchedule(
   return ok<{ id: string; seatCount: number }>(res, 201, 'schedule');
 }
 
-/** A seller, a venue of `seats` seats (rows of 10, one section), a one-grade performance and a showtime on sale. */
-export async function givenOpenSchedule(app: FastifyInstance, opts: { seats?: number; seller?: GivenUser; now?: Date; price?: number } = {}) {
+/**
+ * A seller, a venue of `seats` seats (rows of 10, one section), a one-grade performance and a
+ * showtime — on sale since a minute ago unless `schedule` says otherwise.
+ */
+export async function givenOpenSchedule(
+  app: FastifyInstance,
+  opts: { seats?: number; seller?: GivenUser; now?: Date; price?: number; schedule?: ScheduleSpec } = {},
+) {
   const seller = opts.seller ?? (await givenSeller(app));
   const seats = opts.seats ?? 40;
   const rows = Array.from({ length: Math.ceil(seats / 10) }, (_, i) => ({ label: String(i + 1), seats: Math.min(10, seats - i * 10) }));
   const venue = await givenVenue(app, seller, [{ name: 'A', rows }]);
   const performance = await givenPerformance(app, seller, venue.id, { grades: [{ name: 'R', price: opts.price ?? 100_000 }] });
-  const schedule = await givenSchedule(app, seller, performance.id, {}, opts.now);
+  const schedule = await givenSchedule(app, seller, performance.id, opts.schedule ?? {}, opts.now);
   const map = await app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/seats` });
   const seatIds = map.json<{ seats: { seatId: string }[] }>().seats.map((s) => s.seatId);
   return { seller, venue, performance, schedule, seatIds };

@@ -1,7 +1,7 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { CatalogService } from '../catalog/index.js';
+import type { CatalogService, SaleSchedule } from '../catalog/index.js';
 import type { CouponPlan, CouponsService } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
@@ -62,7 +62,7 @@ export class OrdersService {
    */
   async placeOrder(userId: string, input: OrderInput): Promise<OrderView> {
     const schedule = await this.deps.holds.requireOnSale(input.scheduleId);
-    const { priced, plan } = await this.#price(userId, input);
+    const { priced, plan } = await this.#price(userId, input, schedule);
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + this.deps.paymentWindowSeconds * 1000);
 
@@ -156,9 +156,9 @@ export class OrdersService {
   }
 
   /** Seats priced from the showtime's inventory, with the coupon plan (best, none, or the named ones). */
-  async #price(userId: string, input: OrderInput): Promise<{ priced: Priced; plan: CouponPlan }> {
+  async #price(userId: string, input: OrderInput, known?: SaleSchedule): Promise<{ priced: Priced; plan: CouponPlan }> {
     await this.deps.holds.requireSeatsOf(input.scheduleId, input.seatIds);
-    const schedule = await this.deps.catalog.scheduleForSale(input.scheduleId);
+    const schedule = known ?? (await this.deps.catalog.scheduleForSale(input.scheduleId));
     if (!schedule) throw CommonErrors.NOT_FOUND('No such schedule');
     const seats = await this.deps.catalog.priceSeats(input.scheduleId, input.seatIds);
     const plan = await this.deps.coupons.plan(userId, { performanceId: schedule.performanceId, seats }, input.couponIds);
