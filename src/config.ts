@@ -191,6 +191,11 @@ export const configSpec = {
   }),
   COUPON_CONSUMER_MAX_DELIVERIES: entry({ doc: 'Deliveries after which a failing issue event is dead-lettered', default: '5', parse: int(1, 100) }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
+  SCHEDULE_CACHE_MS: entry({
+    doc: 'How long a process reuses a showtime\'s sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)',
+    default: '2000',
+    parse: int(0, 60_000),
+  }),
   SEAT_MAP_CACHE_SEATS: entry({
     doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
     default: '1000000',
@@ -258,6 +263,7 @@ export interface Config {
   readonly catalog: {
     readonly venueMaxSeats: number;
     readonly seatMapCacheSeats: number;
+    readonly scheduleCacheMs: number;
     readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
   };
   readonly shutdownGraceMs: number;
@@ -349,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,
       seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,
+      scheduleCacheMs: c.SCHEDULE_CACHE_MS,
       waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },
     },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

@@ -96,6 +96,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       holds: { heldSeats: (scheduleId) => holdStore.heldSeats(scheduleId, clock.now().getTime()) },
       venueMaxSeats: config.catalog.venueMaxSeats,
       seatMapCacheSeats: config.catalog.seatMapCacheSeats,
+      scheduleCacheMs: config.catalog.scheduleCacheMs,
       waitingRoomDefaults: config.catalog.waitingRoomDefaults,
     });
 

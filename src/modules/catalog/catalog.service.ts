@@ -17,6 +17,7 @@ export interface CatalogServiceDeps {
   holds: HeldSeatsReader;
   seatMaps: SeatMapCache;
   venueMaxSeats: number;
+  scheduleCacheMs: number;
   waitingRoomDefaults: { maxActive: number; admitPerTick: number };
 }
 
@@ -70,8 +71,6 @@ export interface CreateScheduleInput {
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 export type SaleSchedule = ScheduleView & { sellerId: string; title: string };
-
-const SALE_CACHE_MS = 2_000;
 
 /** Venues, performances, showtimes and their seat inventory: the catalog's use cases. */
 export class CatalogService {
@@ -303,14 +302,14 @@ export class CatalogService {
 
   /**
    * A live showtime with its sale window and waiting-room settings, or undefined — on the hot
-   * path of every queue poll, hold and order, so it is cached for SALE_CACHE_MS. Showtimes never
+   * path of every queue poll, hold and order, so it is cached for SCHEDULE_CACHE_MS. Showtimes never
    * change once created; a deletion reaches other processes within that time (and a sale of a
    * deleted showtime is refused by the database anyway: `sellSeats`, `reserveSeats`).
    */
   async scheduleForSale(id: string): Promise<SaleSchedule | undefined> {
     const now = this.deps.clock.now().getTime();
     const hit = this.#forSale.get(id);
-    if (hit && now - hit.at < SALE_CACHE_MS) return hit.schedule;
+    if (hit && now - hit.at < this.deps.scheduleCacheMs) return hit.schedule;
     // One read per expiry, shared by every request in flight: without it, all of them missed at
     // the same instant and queued two queries each on the pool (the hold bench's p99).
     const schedule = this.#readForSale(id);

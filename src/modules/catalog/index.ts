@@ -17,6 +17,7 @@ export interface CatalogModuleDeps {
   holds: HeldSeatsReader;
   venueMaxSeats: number;
   seatMapCacheSeats: number;
+  scheduleCacheMs: number;
   waitingRoomDefaults: { maxActive: number; admitPerTick: number };
 }
 
@@ -27,6 +28,7 @@ export function createCatalogModule(deps: CatalogModuleDeps) {
     holds: deps.holds,
     seatMaps: new SeatMapCache(deps.seatMapCacheSeats),
     venueMaxSeats: deps.venueMaxSeats,
+    scheduleCacheMs: deps.scheduleCacheMs,
     waitingRoomDefaults: deps.waitingRoomDefaults,
   });
   return { service, routes: catalogRoutes };
