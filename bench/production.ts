@@ -6,13 +6,13 @@
  * BENCH_REDIS_URL); see there.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
 import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
 import { deleteByPrefix } from '../src/platform/redis/client.js';
+import { createTestDatabase } from '../test/support/harness.js';
 import { listen, printTable, registerCleanup, round } from './lib.js';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -24,25 +24,8 @@ export const where = (url: string) => {
   return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
 };
 
-/** A database of its own on the admin URL's server (as in test/support/harness.ts), and how to drop it. */
-export async function createThrowawayDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  // Hex suffix only, so the name needs no quoting.
-  const name = `mos_bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  // `with (force)` ends whatever connections the app's pool still holds (PostgreSQL 13+).
-  return { name, url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
+/** A throwaway database on the admin URL's server: the tests' helper, with a bench prefix. */
+export const createThrowawayDatabase = () => createTestDatabase(ADMIN_URL, 'mos_bench_');
 
 export interface Target {
   name: string;

@@ -19,30 +19,29 @@ const suffix = () => randomBytes(6).toString('hex');
 /** The JWT key every test app signs with, so tests can mint tokens for many buyers without signing each up. */
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
 
-/** A database of its own for one test file, dropped by the returned function. */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `mos_t_${suffix()}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(TEST_PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: TEST_PG_URL });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
+/**
+ * A database of its own (for one test file, or one benchmark run) on the server of `adminUrl`,
+ * and how to drop it. Hex suffix only, so the name needs no quoting.
+ */
+export async function createTestDatabase(
+  adminUrl: string = TEST_PG_URL,
+  prefix = 'mos_t_',
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}${suffix()}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
   };
+  await admin(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  // `with (force)` ends whatever connections the app's pool still holds (PostgreSQL 13+).
+  return { name, url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
 export interface TestEnv {
