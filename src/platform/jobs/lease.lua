@@ -1,7 +1,7 @@
 -- Job leases (DESIGN.md §7: periodic jobs elect a leader). KEYS[1] = lease (owner),
 -- KEYS[2] = fencing counter; both share one hash tag. Checking the owner and writing happen in
 -- one script, so two workers can never both believe they hold the lease.
--- ARGV[1] = op (acquire | renew | release), ARGV[2] = owner, ARGV[3] = TTL ms
+-- ARGV[1] = op (acquire | release), ARGV[2] = owner, ARGV[3] = TTL ms
 local op, owner = ARGV[1], ARGV[2]
 local holder = redis.call('GET', KEYS[1])
 
@@ -12,12 +12,6 @@ if op == 'acquire' then
     return tonumber(redis.call('GET', KEYS[2]) or '0')
   end
   return redis.call('INCR', KEYS[2])
-end
-
-if op == 'renew' then
-  if holder ~= owner then return 0 end
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 1
 end
 
 if op == 'release' then

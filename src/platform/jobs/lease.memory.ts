@@ -16,14 +16,6 @@ export class MemoryLeaseStore implements LeaseStore {
     return token;
   }
 
-  async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
-    const now = this.clock.now().getTime();
-    const held = this.#leases.get(name);
-    if (!held || held.owner !== owner || held.expiresAt <= now) return false;
-    held.expiresAt = now + ttlMs;
-    return true;
-  }
-
   async release(name: string, owner: string): Promise<void> {
     if (this.#leases.get(name)?.owner === owner) this.#leases.delete(name);
   }

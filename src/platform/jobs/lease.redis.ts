@@ -15,10 +15,6 @@ export class RedisLeaseStore implements LeaseStore {
     return token === null ? null : Number(token);
   }
 
-  async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.#script(keys(name), ['renew', owner, ttlMs])) === 1;
-  }
-
   async release(name: string, owner: string): Promise<void> {
     await this.#script(keys(name), ['release', owner, 0]);
   }

@@ -4,9 +4,10 @@
  * apart from the current leader's after a pause or a partition.
  */
 export interface LeaseStore {
-  /** Takes the lease if free (or already ours) for `ttlMs`; the fencing token, or null if another holds it. */
+  /**
+   * Takes the lease if free, or extends it if already ours, for `ttlMs`: the fencing token, or
+   * null if another holds it. The job runner calls it at every run, which is also the renewal.
+   */
   acquire(name: string, owner: string, ttlMs: number): Promise<number | null>;
-  /** Extends a lease we hold; false if it was lost (expired and taken by another). */
-  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
 }
