@@ -279,5 +279,17 @@ describe('booking: holds and orders', () => {
       // The lost plain hold is free again: only PostgreSQL's facts survive a flush.
       expect((await hold(b, schedule.id, [seatIds[2]!])).statusCode).toBe(201);
     });
+
+    it.runIf(testMode() === 'production')('rebuilds a lost showtime once for many concurrent holds', async () => {
+      const { schedule, seatIds } = await open(10);
+      const loads = async () => (await t.ctx.metrics.registry.getSingleMetric('mos_seat_hold_store_loads_total')!.get()).values[0]?.value ?? 0;
+      await hold(await mintBuyer(clock.now()), schedule.id, [seatIds[0]!]);
+      await deleteByPrefix(TEST_REDIS_URL, t.redisPrefix);
+      const before = await loads();
+      const buyers = await Promise.all(seatIds.slice(1).map(() => mintBuyer(clock.now())));
+      const results = await Promise.all(buyers.map((b, i) => hold(b, schedule.id, [seatIds[i + 1]!])));
+      expect(results.map((r) => r.statusCode)).toEqual(new Array(9).fill(201));
+      expect((await loads()) - before).toBe(1);
+    });
   });
 });

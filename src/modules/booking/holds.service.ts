@@ -18,6 +18,7 @@ export interface HoldsServiceDeps {
 
 /** Seat holds: gate 1 of invariant 1, in front of the database's conditional updates. */
 export class HoldsService {
+  readonly #loading = new Map<string, Promise<void>>();
   constructor(private readonly deps: HoldsServiceDeps) {}
 
   async hold(userId: string, scheduleId: string, seatIds: readonly string[]): Promise<{ scheduleId: string; seatIds: string[]; expiresAt: string }> {
@@ -65,8 +66,21 @@ export class HoldsService {
     return this.deps.store.heldSeats(scheduleId, this.deps.clock.now().getTime());
   }
 
-  /** Rebuilds the hold store's view of a showtime from PostgreSQL: sold seats and pending orders. */
-  async load(scheduleId: string): Promise<void> {
+  /**
+   * Rebuilds the hold store's view of a showtime from PostgreSQL: sold seats and pending orders.
+   * After a flush every hold request of a busy showtime finds it unloaded at once; one load per
+   * process serves them all instead of each querying the database.
+   */
+  load(scheduleId: string): Promise<void> {
+    let loading = this.#loading.get(scheduleId);
+    if (!loading) {
+      loading = this.#load(scheduleId).finally(() => this.#loading.delete(scheduleId));
+      this.#loading.set(scheduleId, loading);
+    }
+    return loading;
+  }
+
+  async #load(scheduleId: string): Promise<void> {
     const now = this.deps.clock.now();
     const [sold, pending] = await Promise.all([this.deps.catalog.soldSeatIds(scheduleId), this.deps.orders.pendingHolds(scheduleId, now)]);
     await this.deps.store.load(scheduleId, sold, pending, now.getTime());
