@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
@@ -106,5 +108,93 @@ describe('booking races', () => {
     const soldSeats = map.seats.filter((s: { status: string }) => s.status === 'SOLD').map((s: { seatId: string }) => s.seatId);
     expect(soldSeats.sort()).toEqual([...soldTo.keys()].sort());
     expect(won.length).toBeGreaterThan(0);
+  });
+
+  it('200 concurrent order placements straight at the database over overlapping seat pairs, 20 of them naming one coupon: each seat and the coupon on one order at most, each placement all or nothing', async () => {
+    // Gate 2 alone: the hold store is bypassed, so the one statement that places an order is
+    // what keeps two orders off one seat (and one coupon off two orders).
+    const { schedule, seatIds } = await givenOpenSchedule(t.app, { seats: 50 });
+    const db = t.ctx.database.db;
+    const couponOwner = newId();
+    const campaignId = newId();
+    const couponId = newId();
+    const now = new Date();
+    await db.execute(sql`
+      insert into coupon_campaigns (id, name, kind, params, applies_to, quantity, per_user_limit, claim_opens_at, valid_until, funded_by, created_by, created_at)
+      values (${campaignId}, 'race', 'FIXED', '{"amount": 1000}'::jsonb, 'ORDER', 1, 1, ${now.toISOString()}::timestamptz,
+              ${new Date(now.getTime() + 86_400_000).toISOString()}::timestamptz, 'PLATFORM', ${couponOwner}, ${now.toISOString()}::timestamptz)`);
+    await db.execute(sql`
+      insert into coupons (id, campaign_id, user_id, seq, status, issued_at, event_id)
+      values (${couponId}, ${campaignId}, ${couponOwner}, 1, 'AVAILABLE', ${now.toISOString()}::timestamptz, ${newId()})`);
+
+    const pick = picker(7);
+    const placements = await Promise.all(
+      Array.from({ length: 200 }, async (_, n) => {
+        const a = pick(50);
+        let b = pick(50);
+        if (b === a) b = (a + 1) % 50;
+        const seats = await t.ctx.catalog.service.priceSeats(schedule.id, [seatIds[a]!, seatIds[b]!]);
+        const withCoupon = n % 10 === 0;
+        const subtotal = seats.reduce((sum, seat) => sum + seat.price, 0);
+        const discount = withCoupon ? Math.min(1000, subtotal) : 0;
+        return {
+          order: {
+            id: newId(),
+            userId: withCoupon ? couponOwner : newId(),
+            scheduleId: schedule.id,
+            subtotal,
+            discount,
+            amount: subtotal - discount,
+            orderName: 'race',
+            expiresAt: new Date(now.getTime() + 600_000),
+            createdAt: now,
+          },
+          items: seats.map((seat) => ({ seatId: seat.seatId, label: seat.label, grade: seat.grade, price: seat.price, discount: 0 })),
+          coupons: withCoupon ? [{ couponId, name: 'race', seatId: null, discount }] : [],
+        };
+      }),
+    );
+    const results = await Promise.all(placements.map((p) => t.ctx.booking.repo.placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false })));
+
+    const placed = placements.filter((_, i) => results[i]!.placed);
+    expect(placed.length).toBeGreaterThan(0);
+    expect(placed.length).toBeLessThan(200);
+    const orderOfSeat = new Map<string, string>();
+    for (const p of placed) {
+      for (const item of p.items) {
+        expect(orderOfSeat.has(item.seatId), `seat ${item.seatId} on two orders`).toBe(false);
+        orderOfSeat.set(item.seatId, p.order.id);
+      }
+    }
+    expect(placed.filter((p) => p.coupons.length).length).toBeLessThanOrEqual(1);
+
+    // The database holds exactly the placed orders, each with all its seats reserved for it.
+    const orders = await queryRows<{ id: string }>(db, sql`select id from orders where schedule_id = ${schedule.id}`);
+    expect(orders.map((o) => o.id).sort()).toEqual(placed.map((p) => p.order.id).sort());
+    const reserved = await queryRows<{ seat_id: string; order_id: string }>(
+      db,
+      sql`select seat_id, order_id from schedule_seats where schedule_id = ${schedule.id} and status = 'RESERVED'`,
+    );
+    expect(new Map(reserved.map((r) => [r.seat_id, r.order_id]))).toEqual(orderOfSeat);
+    const items = await queryRows<{ order_id: string; seat_id: string }>(
+      db,
+      sql`select i.order_id, i.seat_id from order_items i join orders o on o.id = i.order_id where o.schedule_id = ${schedule.id}`,
+    );
+    expect(new Map(items.map((r) => [r.seat_id, r.order_id]))).toEqual(orderOfSeat);
+    const [coupon] = await queryRows<{ reserved_order_id: string | null }>(db, sql`select reserved_order_id from coupons where id = ${couponId}`);
+    expect(coupon!.reserved_order_id).toBe(placed.find((p) => p.coupons.length)?.order.id ?? null);
+
+    // Every refusal is explained: a seat it asked for is on a placed order, or the coupon is.
+    placements.forEach((p, i) => {
+      const result = results[i]!;
+      if (result.placed) return;
+      const taken = p.items.filter((item) => !result.freeSeatIds.includes(item.seatId));
+      for (const item of taken) expect(orderOfSeat.get(item.seatId)).toBeDefined();
+      if (!taken.length) {
+        expect(p.coupons.length).toBe(1);
+        expect(result.freeCouponIds).toEqual([]);
+        expect(coupon!.reserved_order_id).not.toBeNull();
+      }
+    });
   });
 });

@@ -209,6 +209,26 @@ describe('coupons', () => {
       expect((await quote(buyer, { seatIds: [free[1]!.seatId] })).json()).toMatchObject({ discount: 5_000 });
     });
 
+    it('orders at full price for a buyer whose only coupon is for another performance, and leaves that coupon alone', async () => {
+      // The order's first attempt holds back because the wallet is not empty; the second reads
+      // it, finds nothing usable here, and places the order without a coupon.
+      const venue = await givenVenue(t.app, seller);
+      const other = await givenPerformance(t.app, seller, venue.id);
+      const { buyer, couponIds } = await walletWith({ name: 'elsewhere', kind: 'FIXED', params: { amount: 7_000 }, scope: { performanceId: other.id } });
+      const r = seats.filter((s) => s.grade === 'R')[4]!;
+      expect((await hold(buyer, [r.seatId])).statusCode).toBe(201);
+      const placed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...buyer.auth, 'idempotency-key': `k-${newId()}` },
+        payload: { scheduleId, seatIds: [r.seatId] },
+      });
+      expect(placed.statusCode).toBe(201);
+      expect(placed.json()).toMatchObject({ subtotal: 60_000, discount: 0, amount: 60_000, coupons: [] });
+      const wallet = (await t.app.inject({ method: 'GET', url: '/v1/me/coupons', headers: buyer.auth })).json().items;
+      expect(wallet).toEqual([expect.objectContaining({ id: couponIds[0], status: 'AVAILABLE', reservedOrderId: null })]);
+    });
+
     it('shows a coupon past its validity as EXPIRED and no longer applies it', async () => {
       const r = seats.filter((s) => s.grade === 'R')[3]!;
       const { buyer } = await walletWith({ name: 'short', kind: 'FIXED', params: { amount: 1_000 }, validUntil: new Date(clock.now().getTime() + 60_000).toISOString() });

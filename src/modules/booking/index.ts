@@ -34,7 +34,10 @@ export interface BookingModuleDeps {
 
 export function createBookingModule(deps: BookingModuleDeps) {
   const metrics = createBookingMetrics(deps.registry);
-  const repo = new OrdersRepository(deps.db);
+  const repo = new OrdersRepository(deps.db, {
+    seats: (p) => deps.catalog.seatReservation(p),
+    coupons: (p) => deps.coupons.couponReservation(p),
+  });
   const holds = new HoldsService({
     store: deps.store,
     orders: repo,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../../platform/db/client.js';
+import { parseUuidArray, type Db, type Tx } from '../../platform/db/client.js';
+import { preparedStatement, type StatementPart } from '../../platform/db/statement.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { newId } from '../../platform/ids.js';
 import { BookingErrors } from './booking.errors.js';
@@ -13,35 +14,102 @@ export type TicketRow = typeof tickets.$inferSelect;
 export type OrderCouponRow = typeof orderCoupons.$inferSelect;
 export type OrderWithItems = OrderRow & { items: OrderItemRow[]; coupons: OrderCouponRow[] };
 
+/** The other modules' parts of an order's placement, given the placeholders they are to use. */
+export interface PlacementParts {
+  seats(p: { scheduleId: string; seatIds: string; now: string; orderId: string; until: string }): StatementPart;
+  coupons(p: { userId: string; couponIds: string; orderId: string; onlyIfNoCoupons: string }): StatementPart;
+}
+
+export type NewOrder = Pick<OrderRow, 'id' | 'userId' | 'scheduleId' | 'subtotal' | 'discount' | 'amount' | 'orderName' | 'expiresAt' | 'createdAt'>;
+
+type PlacedRow = { placed: boolean; free_seats: string[] | string; free_coupons: string[] | string; coupons_check: boolean };
+
 /** Every SQL statement of the booking module. */
 export class OrdersRepository {
-  constructor(private readonly db: Db) {}
+  readonly #placeOrder: (db: Db, values: readonly unknown[]) => Promise<PlacedRow[]>;
+
+  constructor(
+    private readonly db: Db,
+    parts: PlacementParts,
+  ) {
+    const seats = parts.seats({ scheduleId: '$1::uuid', seatIds: '$2::uuid[]', now: '$3::timestamptz', orderId: '$6::uuid', until: '$7::timestamptz' });
+    const coupons = parts.coupons({ userId: '$4::uuid', couponIds: '$5::uuid[]', orderId: '$6::uuid', onlyIfNoCoupons: '$19::boolean' });
+    const go = '(select ok from go)';
+    this.#placeOrder = preparedStatement<PlacedRow>(
+      'booking_place_order',
+      `with lockable_seats as (${seats.lock}),
+            lockable_coupons as (${coupons.lock}),
+            checks as (select ${seats.check ?? 'true'} as seats, ${coupons.check ?? 'true'} as coupons),
+            go as (select (select count(*) from lockable_seats) = cardinality($2::uuid[])
+                      and (select count(*) from lockable_coupons) = cardinality($5::uuid[])
+                      and (select seats and coupons from checks) as ok),
+            reserved_seats as (${seats.apply('lockable_seats', go)}),
+            reserved_coupons as (${coupons.apply('lockable_coupons', go)}),
+            new_order as (
+              insert into orders (id, user_id, schedule_id, status, subtotal, discount, amount, order_name, expires_at, created_at, updated_at)
+              select $6::uuid, $4::uuid, $1::uuid, 'PENDING_PAYMENT', $8::int, $9::int, $10::int, $11::text, $7::timestamptz, $3::timestamptz, $3::timestamptz
+              where ${go}
+              returning id),
+            new_items as (
+              insert into order_items (order_id, seat_id, label, grade, price, discount)
+              select new_order.id, u.seat_id, u.label, u.grade, u.price, u.discount
+              from new_order, unnest($2::uuid[], $12::text[], $13::text[], $14::int[], $15::int[]) as u(seat_id, label, grade, price, discount)),
+            new_coupons as (
+              insert into order_coupons (order_id, coupon_id, name, seat_id, discount)
+              select new_order.id, u.coupon_id, u.name, u.seat_id, u.discount
+              from new_order, unnest($5::uuid[], $16::text[], $17::uuid[], $18::int[]) as u(coupon_id, name, seat_id, discount))
+       select ${go} as placed,
+              array(select seat_id from lockable_seats) as free_seats,
+              array(select id from lockable_coupons) as free_coupons,
+              (select coupons from checks) as coupons_check`,
+    );
+  }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
   }
 
-  async insertOrder(
-    order: typeof orders.$inferInsert,
-    items: (typeof orderItems.$inferInsert)[],
-    coupons: (typeof orderCoupons.$inferInsert)[],
-    tx: Tx,
-  ): Promise<void> {
-    // The order and its items in one statement: a round trip less on the hottest write path.
-    await tx.execute(sql`
-      with o as (
-        insert into orders (id, user_id, schedule_id, status, subtotal, discount, amount, order_name, expires_at, created_at, updated_at)
-        values (${order.id}, ${order.userId}, ${order.scheduleId}, ${order.status}, ${order.subtotal}, ${order.discount}, ${order.amount},
-                ${order.orderName}, ${(order.expiresAt as Date).toISOString()}::timestamptz, ${(order.createdAt as Date).toISOString()}::timestamptz,
-                ${(order.updatedAt as Date).toISOString()}::timestamptz)
-        returning id
-      )
-      insert into order_items (order_id, seat_id, label, grade, price, discount)
-      select o.id, u.seat_id, u.label, u.grade, u.price, u.discount
-      from o, unnest(${sql.param(items.map((i) => i.seatId))}::uuid[], ${sql.param(items.map((i) => i.label))}::text[],
-                     ${sql.param(items.map((i) => i.grade))}::text[], ${sql.param(items.map((i) => i.price))}::int[],
-                     ${sql.param(items.map((i) => i.discount))}::int[]) as u(seat_id, label, grade, price, discount)`);
-    if (coupons.length) await tx.insert(orderCoupons).values(coupons);
+  /**
+   * Places a pending order in one statement — one round trip, atomic without a transaction
+   * around it: locks the seats (catalog's part) and the coupons (coupons' part), and only if it
+   * got every one of both (and, with `onlyIfNoCoupons`, the buyer owns no coupon) reserves them
+   * and writes the order with its items and coupons. Otherwise it writes nothing and tells which
+   * seats and coupons were still free, and whether the coupons' check held, so the caller can
+   * say what stood in the way.
+   */
+  async placeOrder(
+    order: NewOrder,
+    items: readonly Omit<OrderItemRow, 'orderId'>[],
+    coupons: readonly Omit<OrderCouponRow, 'orderId'>[],
+    options: { onlyIfNoCoupons: boolean },
+  ): Promise<{ placed: boolean; freeSeatIds: string[]; freeCouponIds: string[]; couponsCheck: boolean }> {
+    const [row] = await this.#placeOrder(this.db, [
+      order.scheduleId,
+      items.map((i) => i.seatId),
+      order.createdAt.toISOString(),
+      order.userId,
+      coupons.map((c) => c.couponId),
+      order.id,
+      order.expiresAt.toISOString(),
+      order.subtotal,
+      order.discount,
+      order.amount,
+      order.orderName,
+      items.map((i) => i.label),
+      items.map((i) => i.grade),
+      items.map((i) => i.price),
+      items.map((i) => i.discount),
+      coupons.map((c) => c.name),
+      coupons.map((c) => c.seatId),
+      coupons.map((c) => c.discount),
+      options.onlyIfNoCoupons,
+    ]);
+    return {
+      placed: row!.placed,
+      freeSeatIds: parseUuidArray(row!.free_seats),
+      freeCouponIds: parseUuidArray(row!.free_coupons),
+      couponsCheck: row!.coupons_check,
+    };
   }
 
   /** Items and applied coupons of the given orders, attached. */

@@ -2,7 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { CatalogService, SaleSchedule } from '../catalog/index.js';
-import type { CouponPlan, CouponsService } from '../coupons/index.js';
+import { CouponErrors, type CouponPlan, type CouponsService } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
@@ -57,49 +57,75 @@ export class OrdersService {
 
   /**
    * Places an order for seats the buyer holds: extends the holds to the payment window, then in
-   * one transaction reserves the seats in PostgreSQL (re-checking each is neither sold nor
-   * reserved by another order) and records the order with its items.
+   * one statement reserves the seats in PostgreSQL (re-checking each is neither sold nor
+   * reserved by another order) and the coupons, and records the order with its items.
+   *
+   * Most buyers own no coupon. When the best coupons are to be applied (none named, none
+   * declined), the first attempt prices without reading the wallet and its statement goes ahead
+   * only if the buyer owns no coupon; a buyer who does gets a second attempt, priced with the
+   * best of them. Either way the order is what reading the wallet first would have made.
    */
   async placeOrder(userId: string, input: OrderInput): Promise<OrderView> {
     const schedule = await this.deps.holds.requireOnSale(input.scheduleId);
-    const { priced, plan } = await this.#price(userId, input, schedule);
+    const walletUnread = input.couponIds === undefined;
+    const first = await this.#price(userId, walletUnread ? { ...input, couponIds: [] } : input, schedule);
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + this.deps.paymentWindowSeconds * 1000);
 
     const extended = await this.deps.store.extend(input.scheduleId, userId, input.seatIds, expiresAt.getTime(), now.getTime());
     if (!extended.ok) throw BookingErrors.SEATS_NOT_HELD(`${extended.missing.length} of the seats are not held by you`, { seatIds: extended.missing });
 
-    const id = newId();
+    const order = { id: newId(), userId, scheduleId: input.scheduleId, expiresAt, createdAt: now };
+    const placed =
+      (await this.#place(order, schedule, first, { onlyIfNoCoupons: walletUnread })) ??
+      (await this.#place(order, schedule, await this.#price(userId, input, schedule), { onlyIfNoCoupons: false }));
+    if (!placed) throw new Error('The order statement held back for coupons it was told not to check');
+    this.deps.metrics.ordersCreated.inc();
+    return placed;
+  }
+
+  /**
+   * One attempt at the placing statement. Undefined if it held back only because the buyer owns
+   * coupons (`onlyIfNoCoupons`); a seat or coupon taken meanwhile is an error.
+   */
+  async #place(
+    order: Pick<OrderWithItems, 'id' | 'userId' | 'scheduleId' | 'expiresAt' | 'createdAt'>,
+    schedule: SaleSchedule,
+    { priced, plan }: { priced: Priced; plan: CouponPlan },
+    options: { onlyIfNoCoupons: boolean },
+  ): Promise<OrderView | undefined> {
     const row = {
-      id,
-      userId,
-      scheduleId: input.scheduleId,
-      status: 'PENDING_PAYMENT' as const,
+      ...order,
       subtotal: priced.subtotal,
       discount: priced.discount,
       amount: priced.amount,
       orderName: orderName(schedule.title, priced.items.map((i) => i.label)),
-      expiresAt,
-      createdAt: now,
-      updatedAt: now,
     };
-    const couponLines = plan.coupons.map((c) => ({ orderId: id, couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
-    const refused = await this.deps.repo.transaction(async (tx) => {
-      const taken = await this.deps.catalog.reserveSeats({ scheduleId: input.scheduleId, seatIds: input.seatIds, orderId: id, until: expiresAt }, tx);
-      if (taken.length) return taken;
-      // Coupons on a pending order are reserved; they come back if it expires or is cancelled.
-      await this.deps.coupons.reserve(userId, id, plan.coupons.map((c) => c.id), tx);
-      await this.deps.repo.insertOrder(row, priced.items.map((i) => ({ orderId: id, ...i })), couponLines, tx);
-      return [];
-    });
-    if (refused.length) {
-      // The database had these seats sold or reserved although the hold store let this buyer
-      // hold them (the hot state was lost and rebuilt meanwhile): drop those holds and refuse.
-      await this.deps.store.release(input.scheduleId, userId, refused, now.getTime());
-      throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: refused });
+    const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
+    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, options);
+    if (!result.placed) {
+      const free = new Set(result.freeSeatIds);
+      const taken = priced.items.map((i) => i.seatId).filter((seatId) => !free.has(seatId));
+      if (taken.length) {
+        // The database had these seats sold or reserved although the hold store let this buyer
+        // hold them (the hot state was lost and rebuilt meanwhile): drop those holds and refuse.
+        await this.deps.store.release(order.scheduleId, order.userId, taken, order.createdAt.getTime());
+        throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: taken });
+      }
+      if (!result.couponsCheck) return undefined;
+      const freeCoupons = new Set(result.freeCouponIds);
+      throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon went on another order meanwhile', { couponIds: couponLines.map((c) => c.couponId).filter((c) => !freeCoupons.has(c)) });
     }
-    this.deps.metrics.ordersCreated.inc();
-    return toView({ ...row, paidAt: null, cancelledAt: null, cancelReason: null, items: priced.items.map((i) => ({ orderId: id, ...i })), coupons: couponLines });
+    return toView({
+      ...row,
+      status: 'PENDING_PAYMENT',
+      updatedAt: order.createdAt,
+      paidAt: null,
+      cancelledAt: null,
+      cancelReason: null,
+      items: priced.items.map((i) => ({ orderId: order.id, ...i })),
+      coupons: couponLines.map((c) => ({ orderId: order.id, ...c })),
+    });
   }
 
   async getOrder(userId: string, id: string): Promise<OrderView> {

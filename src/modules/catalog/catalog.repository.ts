@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, ilike, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import { parseUuidArray, queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import type { StatementPart } from '../../platform/db/statement.js';
 import { performances, scheduleSeats, schedules, seats, venues, type Grade, type SeatGradeRule } from './catalog.tables.js';
 import type { SeatSpec } from './layout.js';
 
@@ -265,33 +266,25 @@ export class CatalogRepository {
   }
 
   /**
-   * Reserves seats for one pending order in the caller's transaction (the database's half of
-   * invariant 1 while the order awaits payment). Conditional: each seat must be AVAILABLE or
-   * hold a lapsed reservation; the row locks of the UPDATE make two orders racing for a seat
-   * take turns, and the loser finds it RESERVED. Returns the seats that could not be reserved;
-   * when any could not, the caller rolls back.
+   * The seat part of a pending order's one-statement placement (booking composes it; see
+   * `StatementPart`): the database's half of invariant 1 while the order awaits payment. `lock`
+   * takes, in seat order, the requested seats that can be reserved now — AVAILABLE, or RESERVED
+   * with a lapsed payment window — of a showtime that is not deleted. A seat another order
+   * reserved or sold meanwhile drops out under READ COMMITTED's re-check, so the composer sees a
+   * short count and reserves nothing. `apply` reserves the locked seats for the order.
+   * Placeholders: `scheduleId` uuid, `seatIds` uuid[], `now` and `until` timestamptz, `orderId` uuid.
    */
-  async reserveSeats(
-    input: { scheduleId: string; seatIds: readonly string[]; orderId: string; until: Date; now: Date },
-    tx: Tx,
-  ): Promise<string[]> {
-    const ids = [...new Set(input.seatIds)];
-    // One statement: a deleted showtime reserves nothing (a sale of it is refused later anyway,
-    // under the row lock in `sellSeats`).
-    const reserved = await tx
-      .update(scheduleSeats)
-      .set({ status: 'RESERVED', orderId: input.orderId, reservedUntil: input.until })
-      .where(
-        and(
-          eq(scheduleSeats.scheduleId, input.scheduleId),
-          inArray(scheduleSeats.seatId, ids),
-          sql`(${scheduleSeats.status} = 'AVAILABLE' or (${scheduleSeats.status} = 'RESERVED' and ${scheduleSeats.reservedUntil} <= ${input.now.toISOString()}::timestamptz))`,
-          sql`exists (select 1 from schedules s where s.id = ${input.scheduleId} and s.deleted_at is null)`,
-        ),
-      )
-      .returning({ seatId: scheduleSeats.seatId });
-    const got = new Set(reserved.map((r) => r.seatId));
-    return ids.filter((id) => !got.has(id));
+  seatReservation(p: { scheduleId: string; seatIds: string; now: string; orderId: string; until: string }): StatementPart {
+    return {
+      lock: `select seat_id from schedule_seats
+              where schedule_id = ${p.scheduleId} and seat_id = any(${p.seatIds})
+                and (status = 'AVAILABLE' or (status = 'RESERVED' and reserved_until <= ${p.now}))
+                and exists (select 1 from schedules s where s.id = ${p.scheduleId} and s.deleted_at is null)
+              order by seat_id
+              for update`,
+      apply: (locked, go) => `update schedule_seats set status = 'RESERVED', order_id = ${p.orderId}, reserved_until = ${p.until}
+              where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
+    };
   }
 
   /** Returns the seats of a pending order that ended (expired, cancelled) to sale. */
@@ -361,11 +354,4 @@ export class CatalogRepository {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** node-postgres parses uuid[] into an array; some drivers hand back the `{a,b}` text form. */
-function parseUuidArray(value: string[] | string): string[] {
-  if (Array.isArray(value)) return value;
-  const inner = value.slice(1, -1);
-  return inner ? inner.split(',') : [];
 }

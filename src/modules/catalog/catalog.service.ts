@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../../platform/db/client.js';
+import type { StatementPart } from '../../platform/db/statement.js';
 import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
@@ -304,7 +305,7 @@ export class CatalogService {
    * A live showtime with its sale window and waiting-room settings, or undefined — on the hot
    * path of every queue poll, hold and order, so it is cached for SCHEDULE_CACHE_MS. Showtimes never
    * change once created; a deletion reaches other processes within that time (and a sale of a
-   * deleted showtime is refused by the database anyway: `sellSeats`, `reserveSeats`).
+   * deleted showtime is refused by the database anyway: `sellSeats`, `seatReservation`).
    */
   async scheduleForSale(id: string): Promise<SaleSchedule | undefined> {
     const now = this.deps.clock.now().getTime();
@@ -339,9 +340,9 @@ export class CatalogService {
       .map((i) => base.seats[i]!);
   }
 
-  /** Reserves seats for a pending order: see `CatalogRepository#reserveSeats`. Returns the seats it could not reserve. */
-  reserveSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string; until: Date }, tx: Tx): Promise<string[]> {
-    return this.deps.repo.reserveSeats({ ...input, now: this.deps.clock.now() }, tx);
+  /** The seat part of an order's one-statement placement: see `CatalogRepository#seatReservation`. */
+  seatReservation(placeholders: Parameters<CatalogRepository['seatReservation']>[0]): StatementPart {
+    return this.deps.repo.seatReservation(placeholders);
   }
 
   releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {

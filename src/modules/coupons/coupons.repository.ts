@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import type { StatementPart } from '../../platform/db/statement.js';
 import { couponCampaigns, coupons } from './coupons.tables.js';
 
 export type CampaignRow = typeof couponCampaigns.$inferSelect;
@@ -7,7 +8,27 @@ export type WalletRow = typeof coupons.$inferSelect & { campaign: CampaignRow };
 
 /** Every SQL statement of the coupons module. */
 export class CouponsRepository {
-  constructor(private readonly db: Db) {}
+  readonly #usable;
+
+  constructor(private readonly db: Db) {
+    this.#usable = db
+      .select({ coupon: coupons, campaign: couponCampaigns })
+      .from(coupons)
+      .innerJoin(couponCampaigns, eq(couponCampaigns.id, coupons.campaignId))
+      .where(
+        and(
+          eq(coupons.userId, sql.placeholder('userId')),
+          eq(coupons.status, 'AVAILABLE'),
+          isNull(coupons.reservedOrderId),
+          sql`${couponCampaigns.validUntil} > ${sql.placeholder('now')}::timestamptz`,
+          or(isNull(couponCampaigns.scopePerformanceId), eq(couponCampaigns.scopePerformanceId, sql.placeholder('performanceId'))),
+          sql`(${sql.placeholder('ids')}::uuid[] is null or ${coupons.id} = any(${sql.placeholder('ids')}::uuid[]))`,
+        ),
+      )
+      .orderBy(asc(couponCampaigns.validUntil), asc(coupons.id))
+      .limit(100)
+      .prepare('coupons_usable');
+  }
 
   async insertCampaign(row: typeof couponCampaigns.$inferInsert): Promise<CampaignRow> {
     const [created] = await this.db.insert(couponCampaigns).values(row).returning();
@@ -65,36 +86,35 @@ export class CouponsRepository {
     return rows.map((r) => ({ ...r.coupon, campaign: r.campaign }));
   }
 
-  /** The buyer's coupons that can go on a new order for this performance now. */
+  /**
+   * The buyer's coupons that can go on a new order for this performance now (only the named
+   * ones, if `ids` is given). It runs on every order, so it is a prepared query: built once,
+   * parsed and planned once per connection.
+   */
   async usable(userId: string, performanceId: string, now: Date, ids?: readonly string[]): Promise<WalletRow[]> {
-    const rows = await this.db
-      .select({ coupon: coupons, campaign: couponCampaigns })
-      .from(coupons)
-      .innerJoin(couponCampaigns, eq(couponCampaigns.id, coupons.campaignId))
-      .where(
-        and(
-          eq(coupons.userId, userId),
-          eq(coupons.status, 'AVAILABLE'),
-          isNull(coupons.reservedOrderId),
-          gt(couponCampaigns.validUntil, now),
-          or(isNull(couponCampaigns.scopePerformanceId), eq(couponCampaigns.scopePerformanceId, performanceId)),
-          ids ? inArray(coupons.id, [...ids]) : undefined,
-        ),
-      )
-      .orderBy(asc(couponCampaigns.validUntil), asc(coupons.id))
-      .limit(100);
+    const rows = await this.#usable.execute({ userId, performanceId, now: now.toISOString(), ids: ids ? [...ids] : null });
     return rows.map((r) => ({ ...r.coupon, campaign: r.campaign }));
   }
 
-  /** Reserves coupons for a pending order, all or none (false if any was taken meanwhile). */
-  async reserve(userId: string, orderId: string, couponIds: readonly string[], tx: Tx): Promise<boolean> {
-    if (!couponIds.length) return true;
-    const rows = await tx
-      .update(coupons)
-      .set({ reservedOrderId: orderId })
-      .where(and(inArray(coupons.id, [...couponIds]), eq(coupons.userId, userId), eq(coupons.status, 'AVAILABLE'), isNull(coupons.reservedOrderId)))
-      .returning({ id: coupons.id });
-    return rows.length === couponIds.length;
+  /**
+   * The coupon part of a pending order's one-statement placement (booking composes it; see
+   * `StatementPart`): `lock` takes the named coupons that are the buyer's, unused and not on
+   * another pending order; `apply` reserves them for the order. They come back if it expires or
+   * is cancelled (`release`). With `onlyIfNoCoupons` true, the part also requires that the buyer
+   * owns no coupon that could go on an order — a wider test than `usable`, so an order priced
+   * without reading the wallet goes ahead only when reading it would have found nothing.
+   * Placeholders: `userId` uuid, `couponIds` uuid[], `orderId` uuid, `onlyIfNoCoupons` boolean.
+   */
+  couponReservation(p: { userId: string; couponIds: string; orderId: string; onlyIfNoCoupons: string }): StatementPart {
+    return {
+      lock: `select id from coupons
+              where id = any(${p.couponIds}) and user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null
+              order by id
+              for update`,
+      check: `(not ${p.onlyIfNoCoupons}
+               or not exists (select 1 from coupons where user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null))`,
+      apply: (locked, go) => `update coupons set reserved_order_id = ${p.orderId} where id in (select id from ${locked}) and ${go}`,
+    };
   }
 
   async release(orderId: string, tx: Tx): Promise<void> {

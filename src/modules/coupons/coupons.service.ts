@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../../platform/db/client.js';
+import type { StatementPart } from '../../platform/db/statement.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -193,11 +194,9 @@ export class CouponsService {
     };
   }
 
-  /** Reserves the plan's coupons for a pending order inside its transaction (all or nothing). */
-  async reserve(userId: string, orderId: string, couponIds: readonly string[], tx: Tx): Promise<void> {
-    if (!(await this.deps.repo.reserve(userId, orderId, couponIds, tx))) {
-      throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon was used by another order meanwhile', { couponIds: [...couponIds] });
-    }
+  /** The coupon part of an order's one-statement placement: see `CouponsRepository#couponReservation`. */
+  couponReservation(placeholders: Parameters<CouponsRepository['couponReservation']>[0]): StatementPart {
+    return this.deps.repo.couponReservation(placeholders);
   }
 
   /** The order expired or was cancelled: its coupons are AVAILABLE again. */

@@ -71,3 +71,10 @@ export async function queryRows<T>(db: Db | Tx, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
 }
+
+/** A uuid[] column: node-postgres parses it into an array; PGlite may hand back the `{a,b}` text form. */
+export function parseUuidArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.slice(1, -1);
+  return inner ? inner.split(',') : [];
+}

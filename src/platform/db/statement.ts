@@ -1,0 +1,35 @@
+import { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+import type { Db } from './client.js';
+
+/**
+ * A statement of fixed text with positional parameters (`$1`, `$2`, …), for the hottest write
+ * paths. PostgreSQL parses and plans it once per pooled connection (a named prepared statement),
+ * and nothing is rebuilt per call the way a query builder rebuilds its SQL. PGlite runs the same
+ * text unnamed. Runs on the root handle, in autocommit: one statement is one transaction.
+ */
+export function preparedStatement<T>(name: string, text: string): (db: Db, values: readonly unknown[]) => Promise<T[]> {
+  return async (db, values) => {
+    const client = (db as unknown as { $client: pg.Pool | PGlite }).$client;
+    if (client instanceof PGlite) return (await client.query<T>(text, values as unknown[])).rows;
+    return (await client.query<T & pg.QueryResultRow>({ name, text, values: values as unknown[] })).rows;
+  };
+}
+
+/**
+ * One module's part in a statement that several modules write together (one `WITH` query, one
+ * round trip, atomic without a transaction around it). `lock` selects and locks `FOR UPDATE` the
+ * rows the part needs, in a fixed order; `apply(locked, go)` writes them, reading the locked rows
+ * from the CTE named `locked`, only where the SQL boolean `go` holds — the composing statement
+ * decides `go` once every part has its locks. Each module writes the SQL of its own tables
+ * (DESIGN.md §3); the composer only arranges the parts. Parameters are the caller's placeholders
+ * (`$n` with their casts), so the composed text stays fixed and can be prepared.
+ */
+export interface StatementPart {
+  /** A `SELECT … FOR UPDATE` whose rows are the part's lockable rows. */
+  readonly lock: string;
+  /** A further SQL boolean the part needs to hold for the statement to go ahead (default: true). */
+  readonly check?: string;
+  /** A data-modifying statement on the rows of the CTE `locked`, effective only where `go` is true. */
+  apply(locked: string, go: string): string;
+}
