@@ -17,8 +17,9 @@ import { sql } from 'drizzle-orm';
 import { performance as perf } from 'node:perf_hooks';
 import { queryRows } from '../src/platform/db/client.js';
 import { buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
+import { CPU_HEADER, cpuJson, cpuMeter, cpuRow, type CpuPerRequest } from './cpu.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { atLeast, createShowtimes, fmtInt, printTargets, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { ADMIN_URL, atLeast, createShowtimes, fmtInt, printTargets, REDIS_URL, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
 const HOLD_CONNECTIONS = 200;
 const ORDER_CONNECTIONS = 100;
@@ -36,9 +37,9 @@ export interface BookingResult {
   redis: string;
   redisPrefix: string;
   seats: number;
-  holds: LoadFigures & { heldPerSecond: number; seatsHeld: number };
+  holds: LoadFigures & { heldPerSecond: number; seatsHeld: number; cpu: CpuPerRequest };
   prepare: { buyers: number; seconds: number };
-  orders: LoadFigures & { createdPerSecond: number; rowsInDatabase: number; buyers: number };
+  orders: LoadFigures & { createdPerSecond: number; rowsInDatabase: number; buyers: number; cpu: CpuPerRequest };
   bareRps: number;
   targets: BenchTarget[];
 }
@@ -71,7 +72,9 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
         seconds,
       });
     if (warmupSeconds > 0) await holdRun(warmupId!, warmupSeconds);
+    const holdCpu = await cpuMeter(ADMIN_URL, REDIS_URL);
     const held = await holdRun(holdId!, duration);
+    const holdsCpu = await holdCpu(held.requests);
     const holds201 = held.statusCodes['201'] ?? 0;
     const heldPerSecond = held.requests ? held.rps * (holds201 / held.requests) : 0;
 
@@ -93,20 +96,23 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
       fireBuyers({ url: `${base}/v1/orders`, method: 'POST', connections: ORDER_CONNECTIONS, plan: orderPlan, ok: [201], amount });
     if (warmupSeconds > 0) await orderRun(ORDER_WARMUP_BUYERS);
     const ordersFrom = buyersUsed(orderPlan);
+    const orderCpu = await cpuMeter(ADMIN_URL, REDIS_URL);
     const ordered = await orderRun(ORDER_BUYERS);
+    const ordersCpu = await orderCpu(ordered.requests);
     const orders201 = ordered.statusCodes['201'] ?? 0;
     const [count] = await queryRows<{ n: number }>(ctx.database.db, sql`select count(*)::int as n from orders where schedule_id = ${orderId!}`);
 
     return {
       ...where,
       seats: seatIds.length,
-      holds: { ...held, heldPerSecond, seatsHeld: 2 * holds201 },
+      holds: { ...held, heldPerSecond, seatsHeld: 2 * holds201, cpu: holdsCpu },
       prepare: { buyers: preparedBuyers, seconds: prepareSeconds },
       orders: {
         ...ordered,
         createdPerSecond: ordered.requests ? ordered.rps * (orders201 / ordered.requests) : 0,
         rowsInDatabase: count?.n ?? 0,
         buyers: buyersUsed(orderPlan) - ordersFrom,
+        cpu: ordersCpu,
       },
       bareRps: bare.rps,
       targets: [
@@ -157,6 +163,8 @@ export function printBooking(r: BookingResult, bare: Figures): void {
     `holds: a 409 (seat taken) is an answer, not a failure; ${fmtInt(r.holds.seatsHeld)} of ${fmtInt(r.seats)} seats held by the end. ` +
       `orders: ${fmtInt(r.orders.rowsInDatabase)} order rows in the database (warm-up included)`,
   );
+  console.log('');
+  printTable([CPU_HEADER, cpuRow('POST /v1/schedules/:id/holds', r.holds.cpu), cpuRow('POST /v1/orders', r.orders.cpu)]);
   console.log(
     `setup: ${fmtInt(r.prepare.buyers)} order buyers given 2 seats each in-process in ${r.prepare.seconds.toFixed(1)} s; ` +
       `warm-ups discarded: holds ${warmupSeconds} s on a showtime of their own, orders ${warmupSeconds > 0 ? fmtInt(ORDER_WARMUP_BUYERS) : 0} buyers`,
@@ -170,8 +178,14 @@ export function bookingJson(r: BookingResult) {
   return {
     mode: 'production',
     seats: r.seats,
-    holds: { ...load(r.holds), placedPerSecond: round(r.holds.heldPerSecond, 0), seatsHeld: r.holds.seatsHeld },
-    orders: { ...load(r.orders), buyers: r.orders.buyers, createdPerSecond: round(r.orders.createdPerSecond, 0), rowsInDatabase: r.orders.rowsInDatabase },
+    holds: { ...load(r.holds), placedPerSecond: round(r.holds.heldPerSecond, 0), seatsHeld: r.holds.seatsHeld, cpuMicrosPerRequest: cpuJson(r.holds.cpu) },
+    orders: {
+      ...load(r.orders),
+      buyers: r.orders.buyers,
+      createdPerSecond: round(r.orders.createdPerSecond, 0),
+      rowsInDatabase: r.orders.rowsInDatabase,
+      cpuMicrosPerRequest: cpuJson(r.orders.cpu),
+    },
     prepare: { buyers: r.prepare.buyers, seconds: round(r.prepare.seconds, 2) },
     targets: targetsJson(r.targets),
   };

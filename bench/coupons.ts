@@ -25,6 +25,8 @@ import type { AppContext } from '../src/context.js';
 import { queryRows } from '../src/platform/db/client.js';
 import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
+import { bestCoupons } from '../src/modules/coupons/best-coupon.js';
+import { optimizerWorkload } from '../test/support/coupon-specs.js';
 import { buyerPlan, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
@@ -42,7 +44,7 @@ const CONSUMER_BATCH = 500;
 /** After a timed run stops, let the server answer what was still in flight before counting. */
 const SETTLE_MS = 1000;
 
-const TARGETS = { shareOfBare: 0.4, p99Ms: 50 } as const;
+const TARGETS = { shareOfBare: 0.4, p99Ms: 50, optimizerMs: 5 } as const;
 
 const ANSWERS = ['ISSUED', 'SOLD_OUT', 'ALREADY_CLAIMED', 'CLAIM_NOT_OPEN'] as const;
 type Answers = Record<string, number>;
@@ -97,8 +99,25 @@ export interface CouponsResult {
   };
   checks: WalletCheck[];
   walletMismatch: boolean;
+  /** `bestCoupons` on 10 seats × 100 mixed coupons, in-process, after warm-up runs. */
+  optimizer: { runs: number; ms: { p50: number; max: number } };
   bareRps: number;
   targets: BenchTarget[];
+}
+
+const OPTIMIZER_RUNS = 200;
+
+/** The best-coupon optimizer on its sizing case (10 seats, 100 coupons), timed run by run. */
+function timeOptimizer(): CouponsResult['optimizer'] {
+  const { seats, coupons } = optimizerWorkload();
+  for (let k = 0; k < 20; k++) bestCoupons(seats, coupons); // warm-up (JIT)
+  const times: number[] = [];
+  for (let k = 0; k < OPTIMIZER_RUNS; k++) {
+    const start = perf.now();
+    bestCoupons(seats, coupons);
+    times.push(perf.now() - start);
+  }
+  return { runs: OPTIMIZER_RUNS, ms: summarize(times) };
 }
 
 /** Current value of a counter, per value of `label` (or under '' without labels). */
@@ -231,6 +250,8 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
       const rows = await walletRows(ctx, run.campaignId);
       checks.push({ label, campaignId: run.campaignId, counted201: run.statusCodes['201'] ?? 0, issued, taken, walletRows: rows, ok: rows === issued && rows === taken });
     }
+    // Last, with no load running: the optimizer alone.
+    const optimizer = timeOptimizer();
 
     return {
       ...where,
@@ -251,10 +272,12 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
       },
       checks,
       walletMismatch: checks.some((c) => !c.ok),
+      optimizer,
       bareRps: bare.rps,
       targets: [
         shareOfBare(`claims answered/s (${CONNECTIONS} conn.)`, large.rps, TARGETS.shareOfBare, bare.rps, large.failures),
         under(`claims p99 (${CONNECTIONS} conn.)`, large.p99, TARGETS.p99Ms, large.failures),
+        under('best-coupon optimizer, 10 seats × 100 coupons, median', optimizer.ms.p50, TARGETS.optimizerMs, 0, 3),
       ],
     };
   });
@@ -331,6 +354,11 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
     }
     console.error('!'.repeat(100));
   }
+  console.log('');
+  console.log(
+    `Best-coupon optimizer — bestCoupons on 10 seats × 100 mixed coupons (test/support/coupon-specs.ts), in-process: ` +
+      `${r.optimizer.runs} runs, median ${r.optimizer.ms.p50.toFixed(3)} ms, max ${r.optimizer.ms.max.toFixed(3)} ms`,
+  );
   printTargets(r.targets);
 }
 
@@ -361,6 +389,7 @@ export function couponsJson(r: CouponsResult) {
     },
     wallet: r.checks.map((c) => ({ campaign: c.label, counted201: c.counted201, issued: c.issued, taken: c.taken, walletRows: c.walletRows, ok: c.ok })),
     walletMismatch: r.walletMismatch,
+    optimizer: { runs: r.optimizer.runs, p50Ms: round(r.optimizer.ms.p50, 3), maxMs: round(r.optimizer.ms.max, 3) },
     targets: targetsJson(r.targets),
   };
 }

@@ -8,10 +8,12 @@
  *   waiting-room  production mode: 100,000 distinct buyers entering a waiting room, their
  *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
  *   booking  production mode: seat holds by distinct buyers on a 50,000-seat showtime, then
- *            orders by 20,000 buyers holding their seats (bench/booking.ts)
+ *            orders by 20,000 buyers holding their seats, each with the CPU time a request
+ *            costs the app, PostgreSQL and Redis (bench/booking.ts, bench/cpu.ts)
  *   coupons  production mode: first-come coupon claims by distinct buyers on a 1,000,000-coupon
  *            campaign and on a 1,000-coupon one that sells out, then the wallet consumer
- *            persisting them, checked against the wallet rows (bench/coupons.ts)
+ *            persisting them, checked against the wallet rows; and the best-coupon optimizer's
+ *            time on 10 seats × 100 coupons (bench/coupons.ts)
  * The bare Fastify route is measured in every run: it is the machine's reference, printed next
  * to the other figures so runs on different machines can be compared.
  *

@@ -22,7 +22,16 @@ export interface DatabaseHandle {
 }
 
 export function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'mos' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: 'mos',
+    // MOS's prepared statements (`preparedStatement`, drizzle's `.prepare()`) are index lookups
+    // whose best plan does not depend on the values. Left to choose, PostgreSQL plans the order
+    // statement afresh on every execution once the tables have statistics (a custom plan), and
+    // planning it costs more than running it.
+    options: '-c plan_cache_mode=force_generic_plan',
+  });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = drizzlePg(pool) as unknown as Db;

@@ -1,0 +1,136 @@
+/**
+ * CPU time per answered request, split by the parts of the system that spent it. Requests per
+ * second depend on how fast this machine's cores and system calls happen to be (one commit
+ * measured 2.2× apart on two VMs of the same kind); CPU time per request depends on that much
+ * less, and it shows where a request's cost goes. On a machine where everything shares the same
+ * cores, `cores × 1 s ÷ total` is the throughput ceiling.
+ *
+ * Read from Linux's /proc (`schedstat`: nanoseconds on a CPU) and Redis `INFO cpu`. PostgreSQL is
+ * counted only when it runs on this machine (every process named `postgres`, so anything else the
+ * server does at the time counts too); elsewhere, and off Linux, a part reads as unknown.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Redis } from 'ioredis';
+import { workers } from './lib.js';
+
+interface Sample {
+  /** The bench's main thread: the app's event loop (the load runs in worker threads; unknown if it does not). */
+  apiThread: number | null;
+  /** Every thread of this process, ended ones included: the load generator and V8's helpers too. */
+  process: number;
+  postgres: number | null;
+  redis: number | null;
+}
+
+export interface CpuPerRequest {
+  /** µs per answered request; null where unknown. */
+  apiThread: number | null;
+  otherThreads: number | null;
+  postgres: number | null;
+  redis: number | null;
+  total: number;
+  cores: number;
+  /** cores × 1 s ÷ total: requests per second the machine could answer at most. */
+  ceilingRps: number;
+}
+
+/** ns on a CPU of one task, from /proc/<path>/schedstat; null if unreadable. */
+function schedNs(path: string): number | null {
+  try {
+    return Number(readFileSync(`/proc/${path}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
+
+function postgresNs(): number | null {
+  let total = 0;
+  let seen = false;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (comm !== 'postgres') continue;
+    const ns = schedNs(pid);
+    if (ns !== null) {
+      total += ns;
+      seen = true;
+    }
+  }
+  return seen ? total : null;
+}
+
+async function redisNs(redis: Redis): Promise<number | null> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const seconds = field('used_cpu_sys') + field('used_cpu_user');
+  return Number.isFinite(seconds) ? seconds * 1e9 : null;
+}
+
+async function sample(redis: Redis, postgresIsLocal: boolean): Promise<Sample> {
+  const usage = process.cpuUsage();
+  return {
+    apiThread: workers > 0 ? schedNs(`self/task/${process.pid}`) : null,
+    process: (usage.user + usage.system) * 1000,
+    postgres: postgresIsLocal ? postgresNs() : null,
+    redis: await redisNs(redis),
+  };
+}
+
+const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
+
+/**
+ * Starts counting; the returned function stops and divides by the requests answered meanwhile.
+ * `databaseUrl` and `redisUrl` are the servers under load.
+ */
+export async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(requests: number) => Promise<CpuPerRequest>> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  await redis.connect();
+  const postgresIsLocal = isLocal(databaseUrl);
+  const before = await sample(redis, postgresIsLocal);
+  return async (requests) => {
+    const after = await sample(redis, postgresIsLocal);
+    redis.disconnect();
+    const per = (a: number | null, b: number | null) => (a === null || b === null || requests === 0 ? null : (b - a) / 1000 / requests);
+    const apiThread = per(before.apiThread, after.apiThread);
+    const processUs = per(before.process, after.process)!;
+    const postgres = per(before.postgres, after.postgres);
+    const redisUs = per(before.redis, after.redis);
+    const total = processUs + (postgres ?? 0) + (redisUs ?? 0);
+    const cores = availableParallelism();
+    return {
+      apiThread,
+      otherThreads: apiThread === null ? null : processUs - apiThread,
+      postgres,
+      redis: redisUs,
+      total,
+      cores,
+      ceilingRps: total > 0 ? (cores * 1e6) / total : 0,
+    };
+  };
+}
+
+const us = (v: number | null) => (v === null ? '?' : Math.round(v).toLocaleString('en-US'));
+
+/** One table row: label, then the parts in µs, the total and the ceiling. */
+export function cpuRow(label: string, c: CpuPerRequest): string[] {
+  return [label, us(c.apiThread), us(c.otherThreads), us(c.postgres), us(c.redis), us(c.total), `${Math.round(c.ceilingRps).toLocaleString('en-US')} on ${c.cores} cores`];
+}
+
+export const CPU_HEADER = ['CPU µs per answered request', 'app event loop', 'other threads', 'PostgreSQL', 'Redis', 'total', 'ceiling req/s'];
+
+/** The final JSON line's form: µs rounded, unknown parts null. */
+export const cpuJson = (c: CpuPerRequest) => {
+  const r = (v: number | null) => (v === null ? null : Math.round(v));
+  return { apiThread: r(c.apiThread), otherThreads: r(c.otherThreads), postgres: r(c.postgres), redis: r(c.redis), total: r(c.total), cores: c.cores, ceilingRps: r(c.ceilingRps) };
+};
