@@ -11,18 +11,21 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       {
+        extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
         },
       },
       {
+        extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
         },
       },
       {
+        extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'http:embedded',
           include: ['test/http/**/*.test.ts'],
@@ -30,6 +33,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'http:production',
           include: ['test/http/**/*.test.ts'],
