@@ -17,7 +17,7 @@ import { sql } from 'drizzle-orm';
 import { performance as perf } from 'node:perf_hooks';
 import { queryRows } from '../src/platform/db/client.js';
 import { buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
-import { CPU_HEADER, cpuJson, cpuMeter, cpuRow, type CpuPerRequest } from './cpu.js';
+import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { ADMIN_URL, atLeast, createShowtimes, fmtInt, printTargets, REDIS_URL, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
@@ -72,9 +72,7 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
         seconds,
       });
     if (warmupSeconds > 0) await holdRun(warmupId!, warmupSeconds);
-    const holdCpu = await cpuMeter(ADMIN_URL, REDIS_URL);
-    const held = await holdRun(holdId!, duration);
-    const holdsCpu = await holdCpu(held.requests);
+    const held = await withCpu(ADMIN_URL, REDIS_URL, () => holdRun(holdId!, duration));
     const holds201 = held.statusCodes['201'] ?? 0;
     const heldPerSecond = held.requests ? held.rps * (holds201 / held.requests) : 0;
 
@@ -96,23 +94,20 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
       fireBuyers({ url: `${base}/v1/orders`, method: 'POST', connections: ORDER_CONNECTIONS, plan: orderPlan, ok: [201], amount });
     if (warmupSeconds > 0) await orderRun(ORDER_WARMUP_BUYERS);
     const ordersFrom = buyersUsed(orderPlan);
-    const orderCpu = await cpuMeter(ADMIN_URL, REDIS_URL);
-    const ordered = await orderRun(ORDER_BUYERS);
-    const ordersCpu = await orderCpu(ordered.requests);
+    const ordered = await withCpu(ADMIN_URL, REDIS_URL, () => orderRun(ORDER_BUYERS));
     const orders201 = ordered.statusCodes['201'] ?? 0;
     const [count] = await queryRows<{ n: number }>(ctx.database.db, sql`select count(*)::int as n from orders where schedule_id = ${orderId!}`);
 
     return {
       ...where,
       seats: seatIds.length,
-      holds: { ...held, heldPerSecond, seatsHeld: 2 * holds201, cpu: holdsCpu },
+      holds: { ...held, heldPerSecond, seatsHeld: 2 * holds201 },
       prepare: { buyers: preparedBuyers, seconds: prepareSeconds },
       orders: {
         ...ordered,
         createdPerSecond: ordered.requests ? ordered.rps * (orders201 / ordered.requests) : 0,
         rowsInDatabase: count?.n ?? 0,
         buyers: buyersUsed(orderPlan) - ordersFrom,
-        cpu: ordersCpu,
       },
       bareRps: bare.rps,
       targets: [

@@ -29,7 +29,8 @@ import { bestCoupons } from '../src/modules/coupons/best-coupon.js';
 import { optimizerWorkload } from '../test/support/coupon-specs.js';
 import { buyerPlan, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
+import { ADMIN_URL, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, REDIS_URL, type BenchTarget } from './production.js';
 
 const CONNECTIONS = 200;
 /** The measured campaign: far more than 200 connections claim in one run. */
@@ -50,6 +51,7 @@ const ANSWERS = ['ISSUED', 'SOLD_OUT', 'ALREADY_CLAIMED', 'CLAIM_NOT_OPEN'] as c
 type Answers = Record<string, number>;
 
 export interface ClaimRun extends LoadFigures {
+  cpu: CpuPerRequest;
   campaignId: string;
   quantity: number;
   /** 201s per second (answered/s × the share of 201s among autocannon's answers). */
@@ -196,14 +198,16 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
 
     const claimRun = async (campaignId: string, quantity: number, seconds: number): Promise<ClaimRun> => {
       const before = await claimAnswers(ctx);
-      const f = await fireBuyers({
-        url: `${base}/v1/coupons/${campaignId}/claims`,
-        method: 'POST',
-        connections: CONNECTIONS,
-        plan: buyerPlan({ kind: 'coupon-claim', ...jwt, runId: newRunId(), scheduleId: '' }),
-        ok: [201, 409],
-        seconds,
-      });
+      const f = await withCpu(ADMIN_URL, REDIS_URL, () =>
+        fireBuyers({
+          url: `${base}/v1/coupons/${campaignId}/claims`,
+          method: 'POST',
+          connections: CONNECTIONS,
+          plan: buyerPlan({ kind: 'coupon-claim', ...jwt, runId: newRunId(), scheduleId: '' }),
+          ok: [201, 409],
+          seconds,
+        }),
+      );
       await sleep(SETTLE_MS);
       const answers = delta(await claimAnswers(ctx), before);
       const counted201 = f.statusCodes['201'] ?? 0;
@@ -320,6 +324,8 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
     row(`campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut, `${SOLD_OUT_SECONDS} s`),
     ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), '', bare.p50.toFixed(1), bare.p99.toFixed(1), '', '', '', String(bare.failures), '1.000'],
   ]);
+  console.log('');
+  printTable([CPU_HEADER, cpuRow(`claims, campaign of ${fmtInt(r.large.quantity)}`, r.large.cpu), cpuRow(`claims, campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut.cpu)]);
   console.log(
     `a 409 is an answer, not a failure. "answers (server)" come from mos_coupon_claims_total and include the requests still in flight when ` +
       `autocannon stopped (answered by the server, unseen by the client). ` +
@@ -370,6 +376,7 @@ export function couponsJson(r: CouponsResult) {
     issuedPerSecond: round(f.issuedPerSecond, 0),
     answers: f.answers,
     remaining: f.remaining,
+    cpuMicrosPerRequest: cpuJson(f.cpu),
   });
   return {
     mode: 'production',

@@ -19,7 +19,7 @@ interface Sample {
   apiThread: number | null;
   /** Every thread of this process, ended ones included: the load generator and V8's helpers too. */
   process: number;
-  postgres: number | null;
+  postgres: Map<string, number> | null;
   redis: number | null;
 }
 
@@ -44,15 +44,15 @@ function schedNs(path: string): number | null {
   }
 }
 
-function postgresNs(): number | null {
-  let total = 0;
-  let seen = false;
+/** ns on a CPU per `postgres` process, by pid; null if /proc cannot be read. */
+function postgresNs(): Map<string, number> | null {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
     return null;
   }
+  const byPid = new Map<string, number>();
   for (const pid of pids) {
     let comm: string;
     try {
@@ -62,12 +62,21 @@ function postgresNs(): number | null {
     }
     if (comm !== 'postgres') continue;
     const ns = schedNs(pid);
-    if (ns !== null) {
-      total += ns;
-      seen = true;
-    }
+    if (ns !== null) byPid.set(pid, ns);
   }
-  return seen ? total : null;
+  return byPid;
+}
+
+/**
+ * CPU the PostgreSQL processes spent between two readings: the growth of each process alive at
+ * the second (a new one counts whole). One that ended in between takes its share with it, so
+ * this undercounts a little rather than going negative.
+ */
+function postgresDelta(before: Map<string, number> | null, after: Map<string, number> | null): number | null {
+  if (!before || !after) return null;
+  let total = 0;
+  for (const [pid, ns] of after) total += Math.max(0, ns - (before.get(pid) ?? 0));
+  return total;
 }
 
 async function redisNs(redis: Redis): Promise<number | null> {
@@ -104,7 +113,8 @@ export async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(
     const per = (a: number | null, b: number | null) => (a === null || b === null || requests === 0 ? null : (b - a) / 1000 / requests);
     const apiThread = per(before.apiThread, after.apiThread);
     const processUs = per(before.process, after.process)!;
-    const postgres = per(before.postgres, after.postgres);
+    const pgNs = postgresDelta(before.postgres, after.postgres);
+    const postgres = pgNs === null ? null : per(0, pgNs);
     const redisUs = per(before.redis, after.redis);
     const total = processUs + (postgres ?? 0) + (redisUs ?? 0);
     const cores = availableParallelism();
@@ -118,6 +128,13 @@ export async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(
       ceilingRps: total > 0 ? (cores * 1e6) / total : 0,
     };
   };
+}
+
+/** Runs a load (anything that counts its answered `requests`) and adds the CPU it cost per request. */
+export async function withCpu<T extends { requests: number }>(databaseUrl: string, redisUrl: string, run: () => Promise<T>): Promise<T & { cpu: CpuPerRequest }> {
+  const stop = await cpuMeter(databaseUrl, redisUrl);
+  const figures = await run();
+  return { ...figures, cpu: await stop(figures.requests) };
 }
 
 const us = (v: number | null) => (v === null ? '?' : Math.round(v).toLocaleString('en-US'));

@@ -7,9 +7,10 @@
  *            the seat maps of a 50,000-seat and a 2,000-seat showtime (bench/catalog.ts)
  *   waiting-room  production mode: 100,000 distinct buyers entering a waiting room, their
  *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
+ * The load scenarios (waiting-room, booking, coupons) also print the CPU time a request costs
+ * the app, PostgreSQL and Redis, and the ceiling it implies (bench/cpu.ts).
  *   booking  production mode: seat holds by distinct buyers on a 50,000-seat showtime, then
- *            orders by 20,000 buyers holding their seats, each with the CPU time a request
- *            costs the app, PostgreSQL and Redis (bench/booking.ts, bench/cpu.ts)
+ *            orders by 20,000 buyers holding their seats (bench/booking.ts)
  *   coupons  production mode: first-come coupon claims by distinct buyers on a 1,000,000-coupon
  *            campaign and on a 1,000-coupon one that sells out, then the wallet consumer
  *            persisting them, checked against the wallet rows; and the best-coupon optimizer's

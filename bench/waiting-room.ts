@@ -18,7 +18,8 @@ import { key, tag } from '../src/platform/redis/keys.js';
 import type { Redis } from 'ioredis';
 import { buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
 import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { createShowtimes, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
+import { ADMIN_URL, createShowtimes, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, REDIS_URL, type BenchTarget } from './production.js';
 
 const BUYERS = 100_000;
 const CONNECTIONS = 100;
@@ -41,8 +42,8 @@ export interface WaitingRoomResult {
   buyers: number;
   /** ZCARD of the room's queue after entering: the check that everyone is in. */
   waitingAfterEnter: number;
-  enter: LoadFigures;
-  poll: LoadFigures;
+  enter: LoadFigures & { cpu: CpuPerRequest };
+  poll: LoadFigures & { cpu: CpuPerRequest };
   tick: { count: number; p50: number; max: number; ms: number[]; waitingAfter: number; activeAfter: number };
   bareRps: number;
   targets: BenchTarget[];
@@ -73,14 +74,16 @@ export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult
     const enterPlan = buyerPlan({ kind: 'queue-enter', ...jwt, runId, scheduleId: scheduleId! });
     if (warmupSeconds > 0) await fireBuyers({ url, method: 'POST', connections: CONNECTIONS, plan: enterPlan, ok: [200], seconds: warmupSeconds });
     const warmupBuyers = buyersUsed(enterPlan);
-    const enter = await fireBuyers({ url, method: 'POST', connections: CONNECTIONS, plan: enterPlan, ok: [200], amount: Math.max(BUYERS - warmupBuyers, CONNECTIONS) });
+    const enter = await withCpu(ADMIN_URL, REDIS_URL, () =>
+      fireBuyers({ url, method: 'POST', connections: CONNECTIONS, plan: enterPlan, ok: [200], amount: Math.max(BUYERS - warmupBuyers, CONNECTIONS) }),
+    );
     const buyers = buyersUsed(enterPlan);
     const waitingAfterEnter = await zcard(redis, scheduleId!, 'q');
 
     // (b) polls by random buyers among those who entered.
     const pollPlan = buyerPlan({ kind: 'queue-poll', ...jwt, runId, scheduleId: scheduleId!, first: 0, pool: buyers });
     if (warmupSeconds > 0) await fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: warmupSeconds });
-    const poll = await fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: duration });
+    const poll = await withCpu(ADMIN_URL, REDIS_URL, () => fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: duration }));
 
     // (c) the admission step, in-process and one at a time like the job runs it (no JobRunner
     // was started, so these are the only ticks). Each includes the store's room list, the
@@ -145,6 +148,8 @@ export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
       `waiting after entering: ${fmtInt(r.waitingAfterEnter)}`,
   );
   console.log('');
+  printTable([CPU_HEADER, cpuRow('POST /v1/schedules/:id/queue (enter)', r.enter.cpu), cpuRow('GET /v1/schedules/:id/queue (poll)', r.poll.cpu)]);
+  console.log('');
   console.log(`Admission tick — waitingRoom.service.tick(fence) in-process, ${r.tick.count} in a row, ${fmtInt(r.waitingAfterEnter)} waiting`);
   printTable([
     ['ticks', 'p50 ms', 'max ms', 'first ms', 'admitted (active after)', 'waiting after'],
@@ -162,8 +167,8 @@ export function waitingRoomJson(r: WaitingRoomResult) {
     buyers: r.buyers,
     warmupBuyers: r.warmupBuyers,
     waitingAfterEnter: r.waitingAfterEnter,
-    enter: load(r.enter),
-    poll: load(r.poll),
+    enter: { ...load(r.enter), cpuMicrosPerRequest: cpuJson(r.enter.cpu) },
+    poll: { ...load(r.poll), cpuMicrosPerRequest: cpuJson(r.poll.cpu) },
     tick: { count: r.tick.count, p50Ms: round(r.tick.p50, 3), maxMs: round(r.tick.max, 3), activeAfter: r.tick.activeAfter, waitingAfter: r.tick.waitingAfter },
     targets: targetsJson(r.targets),
   };
