@@ -50,8 +50,6 @@ function layout(sections: number, rows: number, seats: number): Layout {
 const LARGE = layout(20, 50, 50); // 50,000 seats
 const SMALL = layout(4, 20, 25); // 2,000 seats
 
-const seatCount = (l: Layout) => l.sections.reduce((n, s) => n + s.rows.reduce((m, r) => m + r.seats, 0), 0);
-
 /**
  * Three grades and a few rules, first match wins (grading.ts): the front rows of A and B are VIP,
  * the rest of A–C is R, everything else falls to the default S. Row-restricted rules exercise
