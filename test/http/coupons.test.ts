@@ -182,6 +182,24 @@ describe('coupons', () => {
       expect(refused.statusCode).toBe(409);
       expect(refused.json()).toMatchObject({ code: 'COUPON_NOT_APPLICABLE', couponIds: [vipCoupon] });
       expect((await quote(await givenBuyer(t.app), { seatIds: [r.seatId], couponIds: [vipCoupon] })).json().code).toBe('COUPON_NOT_APPLICABLE');
+
+      // Ordered, the same two coupons go on the order — one on a seat, one on the whole order —
+      // and read back from the database as they were placed.
+      expect((await hold(buyer, [vip.seatId, r.seatId])).statusCode).toBe(201);
+      const placed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...buyer.auth, 'idempotency-key': `k-${newId()}` },
+        payload: { scheduleId, seatIds: [vip.seatId, r.seatId] },
+      });
+      expect(placed.statusCode).toBe(201);
+      const order = placed.json();
+      expect(order).toMatchObject({ subtotal: 160_000, discount: 45_000, amount: 115_000 });
+      const stored = (await t.app.inject({ method: 'GET', url: `/v1/orders/${order.id}`, headers: buyer.auth })).json();
+      const lines = (o: { coupons: { id: string; seatId?: string; discount: number }[] }) => [...o.coupons].sort((a, b) => a.discount - b.discount);
+      expect(lines(stored)).toEqual(lines(best));
+      expect(lines(order)).toEqual(lines(best));
+      expect(stored.items.reduce((sum: number, i: { discount: number }) => sum + i.discount, 0)).toBe(45_000);
     });
 
     it('reserves the coupons of a pending order, and frees them when it is cancelled', async () => {
