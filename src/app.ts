@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { authPlugin } from './platform/http/auth.js';
 import { CommonErrors } from './platform/http/errors.js';
@@ -14,6 +14,7 @@ import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
 import { newId } from './platform/ids.js';
+import { AccessLogController } from './platform/observability/logger.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -29,7 +30,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
     requestIdHeader: 'x-request-id',
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => newId(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -14,7 +14,7 @@ import { MemoryLeaseStore } from './platform/jobs/lease.memory.js';
 import { RedisLeaseStore } from './platform/jobs/lease.redis.js';
 import type { LeaseStore } from './platform/jobs/lease.store.js';
 import type { PeriodicJob } from './platform/jobs/runner.js';
-import { loggerOptions } from './platform/observability/logger.js';
+import { logDestination, loggerOptions } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
@@ -64,7 +64,7 @@ export interface ContextOptions {
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
   const production = config.mode === 'production';
 
   const database = production ? openPostgres(config.db.url!, config.db.poolSize) : await openPglite(config.db.dataDir);
