@@ -124,34 +124,23 @@ export function printBooking(r: BookingResult, bare: Figures): void {
   console.log('');
   console.log(`Booking — production mode: PostgreSQL ${r.postgres} (throwaway database ${r.database}), Redis ${r.redis} (prefix ${r.redisPrefix})`);
   console.log(`${fmtInt(r.seats)}-seat showtimes on sale, no waiting room; a new buyer (own token) per request; ${workers || 'no'} load worker(s)`);
+  const row = (name: string, f: LoadFigures, run: string, createdPerSecond: number): string[] => [
+    name,
+    run,
+    String(f.connections),
+    fmtInt(f.requests),
+    fmtInt(f.rps),
+    fmtInt(createdPerSecond),
+    f.p50.toFixed(1),
+    f.p99.toFixed(1),
+    statusesText(f),
+    String(f.failures),
+    (f.rps / bare.rps).toFixed(3),
+  ];
   printTable([
     ['route', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses', 'failures', 'answered/s ÷ bare'],
-    [
-      'POST /v1/schedules/:id/holds (2 random seats)',
-      `${duration} s`,
-      String(r.holds.connections),
-      fmtInt(r.holds.requests),
-      fmtInt(r.holds.rps),
-      fmtInt(r.holds.heldPerSecond),
-      r.holds.p50.toFixed(1),
-      r.holds.p99.toFixed(1),
-      statusesText(r.holds),
-      String(r.holds.failures),
-      (r.holds.rps / bare.rps).toFixed(3),
-    ],
-    [
-      'POST /v1/orders (2 held seats)',
-      `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`,
-      String(r.orders.connections),
-      fmtInt(r.orders.requests),
-      fmtInt(r.orders.rps),
-      fmtInt(r.orders.createdPerSecond),
-      r.orders.p50.toFixed(1),
-      r.orders.p99.toFixed(1),
-      statusesText(r.orders),
-      String(r.orders.failures),
-      (r.orders.rps / bare.rps).toFixed(3),
-    ],
+    row('POST /v1/schedules/:id/holds (2 random seats)', r.holds, `${duration} s`, r.holds.heldPerSecond),
+    row('POST /v1/orders (2 held seats)', r.orders, `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`, r.orders.createdPerSecond),
     ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), '', bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.failures), '1.000'],
   ]);
   console.log(
