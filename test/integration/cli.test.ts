@@ -1,48 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import { createTestDatabase, TEST_REDIS_URL } from '../support/harness.js';
+import { exited, freePort, runMos, startMos } from '../support/processes.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = join(root, 'node_modules/.bin/tsx');
-const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn' };
-
-function mos(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(tsx, ['src/main.ts', ...args], { cwd: root, env: { ...baseEnv, ...env } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return Object.assign(child, { output: () => out });
-}
-
-function exit(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
-}
-
-async function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = mos(args, env);
-  const code = await exit(child);
-  return { code, output: child.output() };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const baseEnv = { LOG_LEVEL: 'warn' };
+const mos = (args: string[], env: Record<string, string>) => startMos(args, { ...baseEnv, ...env });
+const run = (args: string[], env: Record<string, string>) => runMos(args, { ...baseEnv, ...env });
 
 const login = (port: number, email: string, password: string) =>
   fetch(`http://127.0.0.1:${port}/v1/auth/login`, {
@@ -67,16 +34,16 @@ describe('mos CLI', () => {
     expect(first.output()).toContain('buyer@mos.local / mos-buyer-demo');
     expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
     const tokens = (await (await login(port, 'buyer@mos.local', 'mos-buyer-demo')).json()) as { accessToken: string };
-    first.kill('SIGTERM');
-    expect(await exit(first)).toBe(0);
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toBe(0);
 
     // Second start on the same data: seeding adds nothing, and the JWT secret was kept.
     const second = mos(['start'], env);
     await expect.poll(() => second.output(), { timeout: 30_000, interval: 100 }).toContain('MOS is running');
     const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
     expect(me.status).toBe(200);
-    second.kill('SIGTERM');
-    expect(await exit(second)).toBe(0);
+    second.child.kill('SIGTERM');
+    expect(await exited(second.child)).toBe(0);
   }, 90_000);
 
   it('refuses `mos api` and `mos worker` without PostgreSQL and Redis', async () => {
@@ -117,8 +84,8 @@ describe('mos CLI', () => {
         const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
         expect(((await me.json()) as { role: string }).role).toBe('ADMIN');
       } finally {
-        api.kill('SIGTERM');
-        expect(await exit(api)).toBe(0);
+        api.child.kill('SIGTERM');
+        expect(await exited(api.child)).toBe(0);
       }
     } finally {
       await db.drop();

@@ -1,26 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/db/client.js';
 import { mintBuyer } from '../support/builders.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
+import { exited, startMos } from '../support/processes.js';
 
 /**
  * Invariant 2 across a crash: a consumer that read events and died before acknowledging them,
  * and a worker killed mid-drain, lose nothing and duplicate nothing — the survivors take the
  * stale events over and the wallet ends with exactly the issued coupons.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function worker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: 'ignore',
-  });
-}
-const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+const worker = (env: Record<string, string>): ChildProcess => startMos(['worker'], env).child;
 
 describe('wallet consumer across crashes', () => {
   let env: TestEnv;

@@ -1,58 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import { createTestDatabase, TEST_REDIS_URL } from '../support/harness.js';
+import { exited, freePort, startMos, type MosProcess } from '../support/processes.js';
 
 /**
  * DESIGN.md §7 on loopback: two API processes and two workers share one PostgreSQL and one
  * Redis. The admission job must have one leader at a time; killing the leader hands the lead to
  * the other worker within two lease periods; and every buyer is admitted once, in queue order.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_SECONDS = 2;
 const TICK_MS = 200;
 const BUYERS = 24;
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function start(args: string[], env: Record<string, string>): Proc {
-  // `node --import tsx` keeps one process per command, so the pid we kill is the one that leads.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('waiting room across processes', () => {
   const prefix = `mos:test:${randomBytes(6).toString('hex')}:`;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let env: Record<string, string>;
-  const procs: Proc[] = [];
+  const procs: MosProcess[] = [];
   let apis: string[] = [];
-  const workers: Proc[] = [];
+  const workers: MosProcess[] = [];
   const redis = new Redis(TEST_REDIS_URL);
 
   beforeAll(async () => {
@@ -69,13 +37,12 @@ describe('waiting room across processes', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
     };
-    const migrate = start(['migrate'], env);
-    await exited(migrate.child);
-    expect(migrate.child.exitCode).toBe(0);
+    const migrate = startMos(['migrate'], env);
+    expect(await exited(migrate.child)).toBe(0);
     const ports = [await freePort(), await freePort()];
     apis = ports.map((p) => `http://127.0.0.1:${p}`);
-    for (const port of ports) procs.push(start(['api'], { ...env, PORT: String(port) }));
-    for (let i = 0; i < 2; i++) workers.push(start(['worker'], env));
+    for (const port of ports) procs.push(startMos(['api'], { ...env, PORT: String(port) }));
+    for (let i = 0; i < 2; i++) workers.push(startMos(['worker'], env));
     procs.push(...workers);
     const started = Date.now();
     for (const p of procs) {
