@@ -16,10 +16,10 @@
 import { sql } from 'drizzle-orm';
 import { performance as perf } from 'node:perf_hooks';
 import { queryRows } from '../src/platform/db/client.js';
-import { buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
+import { bareRow, buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { ADMIN_URL, atLeast, createShowtimes, fmtInt, printTargets, REDIS_URL, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { ADMIN_URL, atLeast, createShowtimes, printTargets, REDIS_URL, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
 const HOLD_CONNECTIONS = 200;
 const ORDER_CONNECTIONS = 100;
@@ -124,24 +124,11 @@ export function printBooking(r: BookingResult, bare: Figures): void {
   console.log('');
   console.log(`Booking — production mode: PostgreSQL ${r.postgres} (throwaway database ${r.database}), Redis ${r.redis} (prefix ${r.redisPrefix})`);
   console.log(`${fmtInt(r.seats)}-seat showtimes on sale, no waiting room; a new buyer (own token) per request; ${workers || 'no'} load worker(s)`);
-  const row = (name: string, f: LoadFigures, run: string, createdPerSecond: number): string[] => [
-    name,
-    run,
-    String(f.connections),
-    fmtInt(f.requests),
-    fmtInt(f.rps),
-    fmtInt(createdPerSecond),
-    f.p50.toFixed(1),
-    f.p99.toFixed(1),
-    statusesText(f),
-    String(f.failures),
-    (f.rps / bare.rps).toFixed(3),
-  ];
   printTable([
     ['route', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses', 'failures', 'answered/s ÷ bare'],
-    row('POST /v1/schedules/:id/holds (2 random seats)', r.holds, `${duration} s`, r.holds.heldPerSecond),
-    row('POST /v1/orders (2 held seats)', r.orders, `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`, r.orders.createdPerSecond),
-    ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), '', bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.failures), '1.000'],
+    loadRow('POST /v1/schedules/:id/holds (2 random seats)', `${duration} s`, r.holds, bare, { afterRate: [fmtInt(r.holds.heldPerSecond)] }),
+    loadRow('POST /v1/orders (2 held seats)', `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`, r.orders, bare, { afterRate: [fmtInt(r.orders.createdPerSecond)] }),
+    bareRow(bare, { afterRate: 1 }),
   ]);
   console.log(
     `holds: a 409 (seat taken) is an answer, not a failure; ${fmtInt(r.holds.seatsHeld)} of ${fmtInt(r.seats)} seats held by the end. ` +

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { round, workers, type Figures } from './lib.js';
+import { duration, fmtInt, round, workers, type Figures } from './lib.js';
 
 /** What bench/buyer-requests.cjs does for each request; see there. */
 export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim';
@@ -64,13 +64,52 @@ export interface LoadFigures extends Figures {
   seconds: number;
 }
 
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-
 /** `201×10,715 409×8,111` for a table cell. */
 export const statusesText = (f: LoadFigures): string =>
   Object.entries(f.statusCodes)
     .map(([code, n]) => `${code}×${fmtInt(n)}`)
     .join(' ') + (f.errors ? ` err×${f.errors}` : '');
+
+/** Cells a scenario adds to a results row: after req/s, and after the statuses. */
+export interface ExtraCells {
+  afterRate?: string[];
+  afterStatuses?: string[];
+}
+
+/**
+ * A results-table row of a load run: name, how it ran, connections, requests, req/s, the
+ * scenario's own cells, p50, p99, statuses, more of its own, failures, and req/s ÷ bare.
+ */
+export const loadRow = (name: string, run: string, f: LoadFigures, bare: Figures, extra: ExtraCells = {}): string[] => [
+  name,
+  run,
+  String(f.connections),
+  fmtInt(f.requests),
+  fmtInt(f.rps),
+  ...(extra.afterRate ?? []),
+  f.p50.toFixed(1),
+  f.p99.toFixed(1),
+  statusesText(f),
+  ...(extra.afterStatuses ?? []),
+  String(f.failures),
+  (f.rps / bare.rps).toFixed(3),
+];
+
+/** The bare-Fastify reference in the same columns, the scenario's own cells left blank. */
+export const bareRow = (bare: Figures, extra: { afterRate?: number; afterStatuses?: number } = {}): string[] => [
+  'bare fastify /health/live',
+  `${duration} s`,
+  String(bare.connections),
+  fmtInt(bare.requests),
+  fmtInt(bare.rps),
+  ...Array<string>(extra.afterRate ?? 0).fill(''),
+  bare.p50.toFixed(1),
+  bare.p99.toFixed(1),
+  '',
+  ...Array<string>(extra.afterStatuses ?? 0).fill(''),
+  String(bare.failures),
+  '1.000',
+];
 
 /** A load run as it goes into the final JSON line. */
 export const loadJson = (f: LoadFigures, bareRps: number) => ({

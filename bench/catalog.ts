@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance as perf } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { duration, measure, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { fmtInt, target, withProduction, type Target } from './production.js';
+import { duration, fmtInt, measure, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { target, withProduction, type Target } from './production.js';
 
 // The connection counts are part of the targets' definitions, so they are fixed here rather
 // than taken from BENCH_CONNECTIONS.

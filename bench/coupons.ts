@@ -27,10 +27,10 @@ import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
 import { bestCoupons } from '../src/modules/coupons/best-coupon.js';
 import { optimizerWorkload } from '../test/support/coupon-specs.js';
-import { buyerPlan, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
-import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { bareRow, buyerPlan, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
+import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { ADMIN_URL, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, REDIS_URL, type BenchTarget } from './production.js';
+import { ADMIN_URL, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
 const CONNECTIONS = 200;
 /** The measured campaign: far more than 200 connections claim in one run. */
@@ -303,26 +303,13 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
     `platform campaigns (FIXED 3,000, 1 per buyer, open); a new buyer (own token) per request; ${workers || 'no'} load worker(s); ` +
       `COUPON_CONSUMER_BATCH=${r.drain.batch}, RATE_LIMIT_MAX=100000000; no consumer runs during the claims`,
   );
-  const row = (name: string, f: ClaimRun, run: string): string[] => [
-    name,
-    run,
-    String(f.connections),
-    fmtInt(f.requests),
-    fmtInt(f.rps),
-    fmtInt(f.issuedPerSecond),
-    f.p50.toFixed(1),
-    f.p99.toFixed(1),
-    statusesText(f),
-    answersText(f.answers),
-    fmtInt(f.remaining),
-    String(f.failures),
-    (f.rps / bare.rps).toFixed(3),
-  ];
+  const row = (name: string, f: ClaimRun, run: string): string[] =>
+    loadRow(name, run, f, bare, { afterRate: [fmtInt(f.issuedPerSecond)], afterStatuses: [answersText(f.answers), fmtInt(f.remaining)] });
   printTable([
     ['POST /v1/coupons/:id/claims', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses (client)', 'answers (server)', 'left', 'failures', 'answered/s ÷ bare'],
     row(`campaign of ${fmtInt(r.large.quantity)}`, r.large, `${duration} s`),
     row(`campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut, `${SOLD_OUT_SECONDS} s`),
-    ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), '', bare.p50.toFixed(1), bare.p99.toFixed(1), '', '', '', String(bare.failures), '1.000'],
+    bareRow(bare, { afterRate: 1, afterStatuses: 2 }),
   ]);
   console.log('');
   printTable([CPU_HEADER, cpuRow(`claims, campaign of ${fmtInt(r.large.quantity)}`, r.large.cpu), cpuRow(`claims, campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut.cpu)]);

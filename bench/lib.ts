@@ -64,6 +64,9 @@ export async function measure(url: string, conns: number = connections): Promise
 
 export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
+/** 12,345 for a table cell. */
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
 /** Prints rows as a table: first column left-aligned, the others right-aligned. */
 export function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));

@@ -14,7 +14,7 @@ import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
 import { deleteByPrefix } from '../src/platform/redis/client.js';
 import { createTestDatabase } from '../test/support/harness.js';
-import { listen, printTable, registerCleanup, round } from './lib.js';
+import { fmtInt, listen, printTable, registerCleanup, round } from './lib.js';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -181,8 +181,6 @@ export interface BenchTarget extends Target {
   limitText: string;
   valueText: string;
 }
-
-export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** At least `share` of the bare-Fastify req/s of this run. */
 export function shareOfBare(name: string, rps: number, share: number, bareRps: number, failures: number): BenchTarget {

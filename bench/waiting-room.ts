@@ -16,10 +16,10 @@
 import { performance as perf } from 'node:perf_hooks';
 import { key, tag } from '../src/platform/redis/keys.js';
 import type { Redis } from 'ioredis';
-import { buyerPlan, buyersUsed, buyerToken, fireBuyers, newRunId, loadJson, statusesText, type LoadFigures } from './buyers.js';
-import { duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { bareRow, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
+import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { ADMIN_URL, createShowtimes, fmtInt, printTargets, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, REDIS_URL, type BenchTarget } from './production.js';
+import { ADMIN_URL, createShowtimes, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
 
 const BUYERS = 100_000;
 const CONNECTIONS = 100;
@@ -125,23 +125,11 @@ export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
     `one showtime on sale, waiting room maxActive ${MAX_ACTIVE}, admitPerTick ${ADMIT_PER_TICK}; ${fmtInt(r.buyers)} distinct buyers, a token of their own per request; ` +
       `${workers || 'no'} load worker(s)`,
   );
-  const row = (name: string, f: LoadFigures, how: string): string[] => [
-    name,
-    how,
-    String(f.connections),
-    fmtInt(f.requests),
-    fmtInt(f.rps),
-    f.p50.toFixed(1),
-    f.p99.toFixed(1),
-    statusesText(f),
-    String(f.failures),
-    (f.rps / bare.rps).toFixed(3),
-  ];
   printTable([
     ['route', 'run', 'conns', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'statuses', 'failures', 'req/s ÷ bare'],
-    row('POST /v1/schedules/:id/queue (enter)', r.enter, `${fmtInt(r.enter.requests)} new buyers, ${r.enter.seconds.toFixed(1)} s`),
-    row('GET /v1/schedules/:id/queue (poll)', r.poll, `${duration} s, random buyers`),
-    ['bare fastify /health/live', `${duration} s`, String(bare.connections), fmtInt(bare.requests), fmtInt(bare.rps), bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.failures), '1.000'],
+    loadRow('POST /v1/schedules/:id/queue (enter)', `${fmtInt(r.enter.requests)} new buyers, ${r.enter.seconds.toFixed(1)} s`, r.enter, bare),
+    loadRow('GET /v1/schedules/:id/queue (poll)', `${duration} s, random buyers`, r.poll, bare),
+    bareRow(bare),
   ]);
   console.log(
     `warm-ups: ${warmupSeconds} s each, discarded (the enter warm-up's ${fmtInt(r.warmupBuyers)} buyers are among the ${fmtInt(r.buyers)}); ` +
