@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { newId } from '../../src/platform/ids.js';
 import { givenAdmin, givenBuyer, givenPerformance, givenSchedule, givenSeller, givenVenue, mintBuyer, type GivenUser } from '../support/builders.js';
@@ -227,21 +227,43 @@ describe('coupons', () => {
       expect((await quote(buyer, { seatIds: [free[1]!.seatId] })).json()).toMatchObject({ discount: 5_000 });
     });
 
+    /** The placing statements an order ran, by whether each went ahead only for a buyer without coupons. */
+    async function placingStatements(place: () => Promise<{ statusCode: number }>) {
+      const spy = vi.spyOn(t.ctx.booking.repo, 'placeOrder');
+      try {
+        expect((await place()).statusCode).toBe(201);
+        return spy.mock.calls.map((call) => call[3].onlyIfNoCoupons);
+      } finally {
+        spy.mockRestore();
+      }
+    }
+    const order = (b: GivenUser, seatIds: string[]) =>
+      t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': `k-${newId()}` }, payload: { scheduleId, seatIds } });
+
+    it('places a coupon-less buyer\'s order in one statement, without reading the wallet first', async () => {
+      const buyer = await givenBuyer(t.app);
+      const r = seats.filter((s) => s.grade === 'VIP')[1]!;
+      expect((await hold(buyer, [r.seatId])).statusCode).toBe(201);
+      const plan = vi.spyOn(t.ctx.coupons.service, 'plan');
+      try {
+        expect(await placingStatements(() => order(buyer, [r.seatId]))).toEqual([true]);
+        // Priced with no coupons named: the plan answers without a query.
+        expect(plan.mock.calls.map((call) => call[2])).toEqual([[]]);
+      } finally {
+        plan.mockRestore();
+      }
+    });
+
     it('orders at full price for a buyer whose only coupon is for another performance, and leaves that coupon alone', async () => {
-      // The order's first attempt holds back because the wallet is not empty; the second reads
-      // it, finds nothing usable here, and places the order without a coupon.
+      // The first attempt holds back because the wallet is not empty; the second reads it,
+      // finds nothing usable here, and places the order without a coupon.
       const venue = await givenVenue(t.app, seller);
       const other = await givenPerformance(t.app, seller, venue.id);
       const { buyer, couponIds } = await walletWith({ name: 'elsewhere', kind: 'FIXED', params: { amount: 7_000 }, scope: { performanceId: other.id } });
       const r = seats.filter((s) => s.grade === 'R')[4]!;
       expect((await hold(buyer, [r.seatId])).statusCode).toBe(201);
-      const placed = await t.app.inject({
-        method: 'POST',
-        url: '/v1/orders',
-        headers: { ...buyer.auth, 'idempotency-key': `k-${newId()}` },
-        payload: { scheduleId, seatIds: [r.seatId] },
-      });
-      expect(placed.statusCode).toBe(201);
+      let placed!: Awaited<ReturnType<typeof order>>;
+      expect(await placingStatements(async () => (placed = await order(buyer, [r.seatId])))).toEqual([true, false]);
       expect(placed.json()).toMatchObject({ subtotal: 60_000, discount: 0, amount: 60_000, coupons: [] });
       const wallet = (await t.app.inject({ method: 'GET', url: '/v1/me/coupons', headers: buyer.auth })).json().items;
       expect(wallet).toEqual([expect.objectContaining({ id: couponIds[0], status: 'AVAILABLE', reservedOrderId: null })]);

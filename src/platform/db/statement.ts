@@ -10,7 +10,9 @@ import type { Db } from './client.js';
  */
 export function preparedStatement<T>(name: string, text: string): (db: Db, values: readonly unknown[]) => Promise<T[]> {
   return async (db, values) => {
-    const client = (db as unknown as { $client: pg.Pool | PGlite }).$client;
+    const client = (db as unknown as { $client?: pg.Pool | PGlite }).$client;
+    // A transaction handle has no client of its own: the statement is its own transaction.
+    if (!client) throw new Error(`${name} runs on the root database handle, not inside a transaction`);
     if (client instanceof PGlite) return (await client.query<T>(text, values as unknown[])).rows;
     return (await client.query<T & pg.QueryResultRow>({ name, text, values: values as unknown[] })).rows;
   };
