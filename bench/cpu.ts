@@ -102,7 +102,7 @@ const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].incl
  * Starts counting; the returned function stops and divides by the requests answered meanwhile.
  * `databaseUrl` and `redisUrl` are the servers under load.
  */
-export async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(requests: number) => Promise<CpuPerRequest>> {
+async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(requests: number) => Promise<CpuPerRequest>> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const postgresIsLocal = isLocal(databaseUrl);

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { parseUuidArray, type Db, type Tx } from '../../platform/db/client.js';
-import { preparedStatement, type StatementPart } from '../../platform/db/statement.js';
+import { preparedStatement } from '../../platform/db/statement.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { newId } from '../../platform/ids.js';
+import type { CatalogService } from '../catalog/index.js';
+import type { CouponsService } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import { orderCoupons, orderItems, orders, tickets, type OrderStatus } from './booking.tables.js';
 import type { PendingHold } from './seat-holds.store.js';
@@ -16,8 +18,8 @@ export type OrderWithItems = OrderRow & { items: OrderItemRow[]; coupons: OrderC
 
 /** The other modules' parts of an order's placement, given the placeholders they are to use. */
 export interface PlacementParts {
-  seats(p: { scheduleId: string; seatIds: string; now: string; orderId: string; until: string }): StatementPart;
-  coupons(p: { userId: string; couponIds: string; orderId: string; onlyIfNoCoupons: string }): StatementPart;
+  seats: CatalogService['seatReservation'];
+  coupons: CouponsService['couponReservation'];
 }
 
 export type NewOrder = Pick<OrderRow, 'id' | 'userId' | 'scheduleId' | 'subtotal' | 'discount' | 'amount' | 'orderName' | 'expiresAt' | 'createdAt'>;
