@@ -154,7 +154,7 @@ describe('booking races', () => {
         };
       }),
     );
-    const results = await Promise.all(placements.map((p) => t.ctx.booking.repo.placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false })));
+    const results = await Promise.all(placements.map((p) => t.ctx.booking.repo.placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false, idempotencyKey: null, maxSeatsPerBuyer: 4 })));
 
     const placed = placements.filter((_, i) => results[i]!.placed);
     expect(placed.length).toBeGreaterThan(0);

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
@@ -221,6 +222,72 @@ describe('booking: holds and orders', () => {
       await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] });
       const res = await t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatIds[0]}`, headers: a.auth });
       expect(res.json().code).toBe('HOLD_IN_ORDER');
+    });
+
+    it('keeps the seats of a pending order held when a second order for them is refused: the limit cannot be walked past', async () => {
+      const { schedule, seatIds } = await open(12);
+      const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      const four = seatIds.slice(0, 4);
+      expect((await hold(a, schedule.id, four)).statusCode).toBe(201);
+      expect((await order(a, { scheduleId: schedule.id, seatIds: four })).statusCode).toBe(201);
+
+      const again = await order(a, { scheduleId: schedule.id, seatIds: four });
+      expect(again.json()).toMatchObject({ code: 'SEAT_UNAVAILABLE', unavailableSeatIds: four });
+      // The refused order released nothing: the buyer still holds the four, so four more are refused…
+      const more = await hold(a, schedule.id, seatIds.slice(4, 8));
+      expect(more.json()).toMatchObject({ code: 'HOLD_LIMIT_EXCEEDED', holding: 4 });
+      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth })).json().seatIds).toEqual([...four].sort());
+      // …and nobody else can hold a seat the order has reserved.
+      expect((await hold(b, schedule.id, [seatIds[0]!])).json()).toMatchObject({ code: 'SEAT_UNAVAILABLE' });
+    });
+
+    it('counts pending orders in the per-buyer limit even when the hold store lost the holds', async () => {
+      const { schedule, seatIds } = await open(12);
+      const [a, b, c] = [await mintBuyer(clock.now()), await mintBuyer(clock.now()), await mintBuyer(clock.now())];
+      const four = seatIds.slice(0, 4);
+      await hold(a, schedule.id, four);
+      expect((await order(a, { scheduleId: schedule.id, seatIds: four })).statusCode).toBe(201);
+      // The hot state forgets the buyer's holds while PostgreSQL keeps the order (a release that
+      // raced the order, say): gate 1 now lets the buyer hold four more, and others hold the seats.
+      await t.ctx.booking.store.release(schedule.id, a.id, [], clock.now().getTime());
+      const next = seatIds.slice(4, 8);
+      expect((await hold(a, schedule.id, next)).statusCode).toBe(201);
+      const over = await order(a, { scheduleId: schedule.id, seatIds: next });
+      expect(over.json()).toMatchObject({ code: 'HOLD_LIMIT_EXCEEDED', maxSeatsPerBuyer: 4 });
+
+      expect((await hold(b, schedule.id, [seatIds[0]!])).statusCode).toBe(201);
+      expect((await order(b, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).json()).toMatchObject({ code: 'SEAT_UNAVAILABLE' });
+      // The refusal told the hold store who has the seat: a third buyer can no longer hold it.
+      expect((await hold(c, schedule.id, [seatIds[0]!])).json()).toMatchObject({ code: 'SEAT_UNAVAILABLE', unavailableSeatIds: [seatIds[0]] });
+      const reserved = await t.ctx.database.db.execute(
+        sql`select count(*)::int as n from order_items oi join orders o on o.id = oi.order_id where o.user_id = ${a.id} and o.status = 'PENDING_PAYMENT'`,
+      );
+      expect((reserved as unknown as { rows: { n: number }[] }).rows[0]!.n).toBe(4);
+    });
+
+    it('answers a retried Idempotency-Key with the order it placed when the stored response was lost', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      const body = { scheduleId: schedule.id, seatIds: [seatIds[0]!, seatIds[1]!] };
+      await hold(a, schedule.id, body.seatIds);
+      // The first request committed its order, then its process died before the response was
+      // stored: the order exists, the idempotency store knows nothing of the key.
+      const placed = await t.ctx.booking.orders.placeOrder(a.id, body, 'lost-response');
+      const retry = await order(a, body, 'lost-response');
+      expect(retry.statusCode).toBe(201);
+      expect(retry.json()).toEqual(placed);
+      // The retry released nothing either.
+      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth })).json().seatIds).toEqual([...body.seatIds].sort());
+      expect((await order(a, { ...body, seatIds: [seatIds[2]!] }, 'lost-response')).statusCode).toBe(422);
+
+      // Still the same order after it was cancelled and the seats held again (the key's unique index refuses a second order).
+      await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: a.auth, payload: {} });
+      await hold(a, schedule.id, [seatIds[3]!]);
+      expect((await t.ctx.booking.orders.placeOrder(a.id, { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again')).id).toBeDefined();
+      const retried = await t.ctx.booking.orders.placeOrder(a.id, { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again');
+      expect(retried.status).toBe('PENDING_PAYMENT');
+      const list = (await t.app.inject({ method: 'GET', url: '/v1/me/orders', headers: a.auth })).json();
+      expect(list.items).toHaveLength(2);
     });
 
     it('expires unpaid orders after the payment window and releases their seats', async () => {

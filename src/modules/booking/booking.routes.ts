@@ -74,7 +74,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
         response: { 201: Order, ...problems(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request, reply) => reply.code(201).send(await orders.placeOrder(principalOf(request).id, request.body)),
+    async (request, reply) => reply.code(201).send(await orders.placeOrder(principalOf(request).id, request.body, request.headers['idempotency-key'] as string)),
   );
 
   app.get(

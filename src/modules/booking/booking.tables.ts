@@ -23,11 +23,18 @@ export const orders = pgTable(
     paidAt: timestamp('paid_at', { withTimezone: true }),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
     cancelReason: text('cancel_reason'),
+    /**
+     * The client's Idempotency-Key of the request that placed it. If the process dies between
+     * the commit and storing the response, a retry with the key finds this order instead of
+     * refusing its own seats (the response store lost the answer, the database did not).
+     */
+    idempotencyKey: text('idempotency_key'),
   },
   (t) => [
     index('orders_user_idx').on(t.userId, t.id),
     index('orders_pending_expiry_idx').on(t.expiresAt).where(sql`status = 'PENDING_PAYMENT'`),
     index('orders_schedule_idx').on(t.scheduleId, t.status),
+    uniqueIndex('orders_idempotency_key_uq').on(t.userId, t.idempotencyKey),
     check('orders_status_check', sql`${t.status} in ('PENDING_PAYMENT', 'PAID', 'EXPIRED', 'CANCELLED', 'REFUNDED')`),
     check('orders_amount_check', sql`${t.amount} = ${t.subtotal} - ${t.discount} and ${t.amount} >= 0 and ${t.discount} >= 0`),
   ],

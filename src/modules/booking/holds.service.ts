@@ -57,8 +57,9 @@ export class HoldsService {
 
   async release(userId: string, scheduleId: string, seatId: string): Promise<void> {
     if (!(await this.deps.catalog.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
-    if (await this.deps.orders.inPendingOrder(userId, scheduleId, seatId)) throw BookingErrors.HOLD_IN_ORDER();
-    await this.deps.store.release(scheduleId, userId, [seatId], this.deps.clock.now().getTime());
+    const now = this.deps.clock.now();
+    if ((await this.deps.orders.seatsInPendingOrdersOf(userId, scheduleId, [seatId], now)).size) throw BookingErrors.HOLD_IN_ORDER();
+    await this.deps.store.release(scheduleId, userId, [seatId], now.getTime());
   }
 
   /** Every live hold of a showtime (seat → holder): the catalog's seat map reads it. */

@@ -56,11 +56,12 @@ export function createBookingModule(deps: BookingModuleDeps) {
     clock: deps.clock,
     metrics,
     paymentWindowSeconds: deps.settings.paymentWindowSeconds,
+    maxSeatsPerBuyer: deps.settings.maxSeatsPerBuyer,
   });
   const jobs: PeriodicJob[] = [
     { name: 'booking.expire-orders', intervalMs: deps.settings.expiryIntervalSeconds * 1000, run: async () => void (await orders.expireDue()) },
   ];
-  return { holds, orders, repo, routes: bookingRoutes, jobs };
+  return { holds, orders, repo, store: deps.store, routes: bookingRoutes, jobs };
 }
 
 export type BookingModule = ReturnType<typeof createBookingModule>;

@@ -24,7 +24,30 @@ export interface PlacementParts {
 
 export type NewOrder = Pick<OrderRow, 'id' | 'userId' | 'scheduleId' | 'subtotal' | 'discount' | 'amount' | 'orderName' | 'expiresAt' | 'createdAt'>;
 
-type PlacedRow = { placed: boolean; free_seats: string[] | string; free_coupons: string[] | string; coupons_check: boolean };
+type PlacedRow = { placed: boolean; free_seats: string[] | string; free_coupons: string[] | string; coupons_check: boolean; within_limit: boolean };
+
+/**
+ * Seats on the buyer's live pending orders for the showtime ($4 buyer, $1 showtime, $3 now). The
+ * per-buyer limit counts them with the seats being ordered: the hold store is gate 1 of the
+ * limit, but a hold it lost (a release racing an order, a rebuilt hot state) must not let one
+ * buyer reserve more than the limit in PostgreSQL. Under READ COMMITTED two placements of one
+ * buyer could each miss the other's uncommitted order, but the hold store lets no buyer hold
+ * more than the limit at once, and an order needs its seats held.
+ */
+const PENDING_SEATS_OF_BUYER = `select count(*) from order_items oi join orders o on o.id = oi.order_id
+   where o.user_id = $4::uuid and o.schedule_id = $1::uuid and o.status = 'PENDING_PAYMENT' and o.expires_at > $3::timestamptz`;
+
+/** What stood in the way of a placement that wrote nothing. */
+export interface PlacementRefusal {
+  placed: false;
+  /** Requested seats the database could reserve now (the others are sold or on another order). */
+  freeSeatIds: string[];
+  freeCouponIds: string[];
+  couponsCheck: boolean;
+  withinLimit: boolean;
+  /** The buyer already has an order placed with this Idempotency-Key. */
+  keyUsed: boolean;
+}
 
 /** Every SQL statement of the booking module. */
 export class OrdersRepository {
@@ -41,15 +64,16 @@ export class OrdersRepository {
       'booking_place_order',
       `with lockable_seats as (${seats.lock}),
             lockable_coupons as (${coupons.lock}),
-            checks as (select ${seats.check ?? 'true'} as seats, ${coupons.check ?? 'true'} as coupons),
+            checks as (select ${seats.check ?? 'true'} as seats, ${coupons.check ?? 'true'} as coupons,
+                              (${PENDING_SEATS_OF_BUYER}) + cardinality($2::uuid[]) <= $21::int as within_limit),
             go as (select (select count(*) from lockable_seats) = cardinality($2::uuid[])
                       and (select count(*) from lockable_coupons) = cardinality($5::uuid[])
-                      and (select seats and coupons from checks) as ok),
+                      and (select seats and coupons and within_limit from checks) as ok),
             reserved_seats as (${seats.apply('lockable_seats', go)}),
             reserved_coupons as (${coupons.apply('lockable_coupons', go)}),
             new_order as (
-              insert into orders (id, user_id, schedule_id, status, subtotal, discount, amount, order_name, expires_at, created_at, updated_at)
-              select $6::uuid, $4::uuid, $1::uuid, 'PENDING_PAYMENT', $8::int, $9::int, $10::int, $11::text, $7::timestamptz, $3::timestamptz, $3::timestamptz
+              insert into orders (id, user_id, schedule_id, status, subtotal, discount, amount, order_name, expires_at, created_at, updated_at, idempotency_key)
+              select $6::uuid, $4::uuid, $1::uuid, 'PENDING_PAYMENT', $8::int, $9::int, $10::int, $11::text, $7::timestamptz, $3::timestamptz, $3::timestamptz, $20::text
               where ${go}
               returning id),
             new_items as (
@@ -63,7 +87,8 @@ export class OrdersRepository {
        select ${go} as placed,
               array(select seat_id from lockable_seats) as free_seats,
               array(select id from lockable_coupons) as free_coupons,
-              (select coupons from checks) as coupons_check`,
+              (select coupons from checks) as coupons_check,
+              (select within_limit from checks) as within_limit`,
     );
   }
 
@@ -74,18 +99,19 @@ export class OrdersRepository {
   /**
    * Places a pending order in one statement — one round trip, atomic without a transaction
    * around it: locks the seats (catalog's part) and the coupons (coupons' part), and only if it
-   * got every one of both (and, with `onlyIfNoCoupons`, the buyer owns no coupon) reserves them
-   * and writes the order with its items and coupons. Otherwise it writes nothing and tells which
-   * seats and coupons were still free, and whether the coupons' check held, so the caller can
-   * say what stood in the way.
+   * got every one of both (and, with `onlyIfNoCoupons`, the buyer owns no coupon), and the buyer's
+   * pending orders with these seats stay within `maxSeatsPerBuyer`, reserves them and writes the
+   * order with its items, coupons and Idempotency-Key. Otherwise it writes nothing and tells
+   * which seats and coupons were still free and which checks held, so the caller can say what
+   * stood in the way.
    */
   async placeOrder(
     order: NewOrder,
     items: readonly Omit<OrderItemRow, 'orderId'>[],
     coupons: readonly Omit<OrderCouponRow, 'orderId'>[],
-    options: { onlyIfNoCoupons: boolean },
-  ): Promise<{ placed: boolean; freeSeatIds: string[]; freeCouponIds: string[]; couponsCheck: boolean }> {
-    const [row] = await this.#placeOrder(this.db, [
+    options: { onlyIfNoCoupons: boolean; idempotencyKey: string | null; maxSeatsPerBuyer: number },
+  ): Promise<{ placed: true } | PlacementRefusal> {
+    const values = [
       order.scheduleId,
       items.map((i) => i.seatId),
       order.createdAt.toISOString(),
@@ -105,13 +131,57 @@ export class OrdersRepository {
       coupons.map((c) => c.seatId),
       coupons.map((c) => c.discount),
       options.onlyIfNoCoupons,
-    ]);
+      options.idempotencyKey,
+      options.maxSeatsPerBuyer,
+    ];
+    let row: PlacedRow;
+    try {
+      [row] = (await this.#placeOrder(this.db, values)) as [PlacedRow];
+    } catch (err) {
+      // The statement is atomic: the key's unique index refusing the order refused all of it.
+      if (isUniqueViolation(err, 'orders_idempotency_key_uq')) {
+        return { placed: false, freeSeatIds: [], freeCouponIds: [], couponsCheck: true, withinLimit: true, keyUsed: true };
+      }
+      throw err;
+    }
+    if (row.placed) return { placed: true };
     return {
-      placed: row!.placed,
-      freeSeatIds: parseUuidArray(row!.free_seats),
-      freeCouponIds: parseUuidArray(row!.free_coupons),
-      couponsCheck: row!.coupons_check,
+      placed: false,
+      freeSeatIds: parseUuidArray(row.free_seats),
+      freeCouponIds: parseUuidArray(row.free_coupons),
+      couponsCheck: row.coupons_check,
+      withinLimit: row.within_limit,
+      keyUsed: false,
     };
+  }
+
+  /** The buyer's order placed with this Idempotency-Key, if any. */
+  async findByIdempotencyKey(userId: string, key: string): Promise<OrderWithItems | undefined> {
+    const rows = await this.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))
+      .limit(1);
+    return (await this.#withLines(rows))[0];
+  }
+
+  /** Of the given seats, those on the buyer's own live pending orders for the showtime. */
+  async seatsInPendingOrdersOf(userId: string, scheduleId: string, seatIds: readonly string[], now: Date): Promise<Set<string>> {
+    if (!seatIds.length) return new Set();
+    const rows = await this.db
+      .select({ seatId: orderItems.seatId })
+      .from(orders)
+      .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
+      .where(
+        and(
+          eq(orders.userId, userId),
+          eq(orders.scheduleId, scheduleId),
+          eq(orders.status, 'PENDING_PAYMENT'),
+          sql`${orders.expiresAt} > ${now.toISOString()}::timestamptz`,
+          inArray(orderItems.seatId, [...seatIds]),
+        ),
+      );
+    return new Set(rows.map((r) => r.seatId));
   }
 
   /** Items and applied coupons of the given orders, attached. */
@@ -182,17 +252,6 @@ export class OrdersRepository {
       .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
       .where(and(eq(orders.scheduleId, scheduleId), eq(orders.status, 'PENDING_PAYMENT'), sql`${orders.expiresAt} > ${now.toISOString()}::timestamptz`));
     return rows.map((r) => ({ seatId: r.seatId, userId: r.userId, expiresAt: r.expiresAt.getTime() }));
-  }
-
-  /** True if the seat is in one of the buyer's pending orders for the showtime. */
-  async inPendingOrder(userId: string, scheduleId: string, seatId: string): Promise<boolean> {
-    const rows = await this.db
-      .select({ id: orders.id })
-      .from(orders)
-      .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
-      .where(and(eq(orders.userId, userId), eq(orders.scheduleId, scheduleId), eq(orders.status, 'PENDING_PAYMENT'), eq(orderItems.seatId, seatId)))
-      .limit(1);
-    return rows.length > 0;
   }
 
   /**

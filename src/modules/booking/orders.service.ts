@@ -41,9 +41,19 @@ export interface OrdersServiceDeps {
   clock: Clock;
   metrics: BookingMetrics;
   paymentWindowSeconds: number;
+  maxSeatsPerBuyer: number;
 }
 
 const EXPIRY_BATCH = 200;
+
+/** Refusals a retried placement may meet because its first attempt succeeded. */
+const REFUSALS = [BookingErrors.SEATS_NOT_HELD, BookingErrors.SEAT_UNAVAILABLE, BookingErrors.HOLD_LIMIT_EXCEEDED, CommonErrors.IDEMPOTENCY_KEY_REUSED];
+
+/** The same showtime and seats: what the first request with a key asked for. */
+function sameRequest(order: OrderWithItems, input: OrderInput): boolean {
+  const seats = new Set(order.items.map((i) => i.seatId));
+  return order.scheduleId === input.scheduleId && seats.size === input.seatIds.length && input.seatIds.every((id) => seats.has(id));
+}
 
 /** Orders: placing, reading, cancelling and expiring them. Payment arrives with the payments module. */
 export class OrdersService {
@@ -58,14 +68,32 @@ export class OrdersService {
   /**
    * Places an order for seats the buyer holds: extends the holds to the payment window, then in
    * one statement reserves the seats in PostgreSQL (re-checking each is neither sold nor
-   * reserved by another order) and the coupons, and records the order with its items.
+   * reserved by another order, and that the buyer's pending orders stay within the per-buyer
+   * limit) and the coupons, and records the order with its items and the request's
+   * Idempotency-Key.
    *
    * Most buyers own no coupon. When the best coupons are to be applied (none named, none
    * declined), the first attempt prices without reading the wallet and its statement goes ahead
    * only if the buyer owns no coupon; a buyer who does gets a second attempt, priced with the
    * best of them. Either way the order is what reading the wallet first would have made.
+   *
+   * A refusal is never the answer to work that succeeded: if the buyer already placed an order
+   * with this key (the process died before its response was stored, and the client retried),
+   * that order is the answer.
    */
-  async placeOrder(userId: string, input: OrderInput): Promise<OrderView> {
+  async placeOrder(userId: string, input: OrderInput, idempotencyKey?: string): Promise<OrderView> {
+    try {
+      return await this.#placeOrder(userId, input, idempotencyKey ?? null);
+    } catch (err) {
+      if (idempotencyKey === undefined || !REFUSALS.some((e) => e.is(err))) throw err;
+      const earlier = await this.deps.repo.findByIdempotencyKey(userId, idempotencyKey);
+      if (!earlier) throw err;
+      if (!sameRequest(earlier, input)) throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key placed an order for other seats');
+      return toView(earlier);
+    }
+  }
+
+  async #placeOrder(userId: string, input: OrderInput, idempotencyKey: string | null): Promise<OrderView> {
     const schedule = await this.deps.holds.requireOnSale(input.scheduleId);
     const walletUnread = input.couponIds === undefined;
     const first = await this.#price(userId, walletUnread ? { ...input, couponIds: [] } : input, schedule);
@@ -75,7 +103,7 @@ export class OrdersService {
     const extended = await this.deps.store.extend(input.scheduleId, userId, input.seatIds, expiresAt.getTime(), now.getTime());
     if (!extended.ok) throw BookingErrors.SEATS_NOT_HELD(`${extended.missing.length} of the seats are not held by you`, { seatIds: extended.missing });
 
-    const order = { id: newId(), userId, scheduleId: input.scheduleId, expiresAt, createdAt: now };
+    const order = { id: newId(), userId, scheduleId: input.scheduleId, expiresAt, createdAt: now, idempotencyKey };
     const placed =
       (await this.#place(order, schedule, first, { onlyIfNoCoupons: walletUnread })) ??
       (await this.#place(order, schedule, await this.#price(userId, input, schedule), { onlyIfNoCoupons: false }));
@@ -89,7 +117,7 @@ export class OrdersService {
    * coupons (`onlyIfNoCoupons`); a seat or coupon taken meanwhile is an error.
    */
   async #place(
-    order: Pick<OrderWithItems, 'id' | 'userId' | 'scheduleId' | 'expiresAt' | 'createdAt'>,
+    order: Pick<OrderWithItems, 'id' | 'userId' | 'scheduleId' | 'expiresAt' | 'createdAt' | 'idempotencyKey'>,
     schedule: SaleSchedule,
     { priced, plan }: { priced: Priced; plan: CouponPlan },
     options: { onlyIfNoCoupons: boolean },
@@ -102,15 +130,24 @@ export class OrdersService {
       orderName: orderName(schedule.title, priced.items.map((i) => i.label)),
     };
     const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
-    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, options);
+    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, {
+      ...options,
+      idempotencyKey: order.idempotencyKey,
+      maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
+    });
     if (!result.placed) {
+      if (result.keyUsed) throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key already placed an order');
       const free = new Set(result.freeSeatIds);
       const taken = priced.items.map((i) => i.seatId).filter((seatId) => !free.has(seatId));
       if (taken.length) {
-        // The database had these seats sold or reserved although the hold store let this buyer
-        // hold them (the hot state was lost and rebuilt meanwhile): drop those holds and refuse.
-        await this.deps.store.release(order.scheduleId, order.userId, taken, order.createdAt.getTime());
+        await this.#forgetTakenHolds(order, taken);
         throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: taken });
+      }
+      if (!result.withinLimit) {
+        throw BookingErrors.HOLD_LIMIT_EXCEEDED(`At most ${this.deps.maxSeatsPerBuyer} seats per buyer per showtime, pending orders included`, {
+          maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
+          holding: priced.items.length,
+        });
       }
       if (!result.couponsCheck) return undefined;
       const freeCoupons = new Set(result.freeCouponIds);
@@ -126,6 +163,21 @@ export class OrdersService {
       items: priced.items.map((i) => ({ orderId: order.id, ...i })),
       coupons: couponLines.map((c) => ({ orderId: order.id, ...c })),
     });
+  }
+
+  /**
+   * The database has these seats sold or reserved although the hold store let this buyer hold
+   * them. Seats on the buyer's own pending orders stay held: releasing them would free the
+   * buyer's per-buyer limit (and the seats, to others) while the database keeps them reserved.
+   * The rest are someone else's: the buyer's holds on them go, and the hold store is told again
+   * who has them (sold seats, other buyers' pending orders), so nobody else holds them either.
+   */
+  async #forgetTakenHolds(order: Pick<OrderWithItems, 'userId' | 'scheduleId' | 'createdAt'>, taken: readonly string[]): Promise<void> {
+    const mine = await this.deps.repo.seatsInPendingOrdersOf(order.userId, order.scheduleId, taken, order.createdAt);
+    const others = taken.filter((seatId) => !mine.has(seatId));
+    if (!others.length) return;
+    await this.deps.store.release(order.scheduleId, order.userId, others, order.createdAt.getTime());
+    await this.deps.holds.load(order.scheduleId);
   }
 
   async getOrder(userId: string, id: string): Promise<OrderView> {
