@@ -10,6 +10,7 @@ import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
 import { metricsPlugin, operationsRoutes } from './platform/http/operations.js';
 import { problemPlugin } from './platform/http/problem.js';
+import { redisWithLocalFallback } from './platform/http/rate-limit-store.js';
 import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
@@ -56,9 +57,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     global: true,
     max: config.rateLimit.max,
     timeWindow: config.rateLimit.windowSeconds * 1000,
-    // Shared across API processes in production; one process's memory in embedded mode.
-    ...(ctx.redis ? { redis: ctx.redis, nameSpace: 'ratelimit:' } : {}),
-    skipOnError: true,
+    // Shared across API processes in production (each process's own while Redis is down);
+    // one process's memory in embedded mode.
+    ...(ctx.redis ? { store: redisWithLocalFallback(ctx.redis, 'ratelimit:', () => ctx.metrics.rateLimitFallbacks.inc()) } : {}),
     errorResponseBuilder: (_request, context) =>
       CommonErrors.RATE_LIMITED(`Rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {}, {
         'retry-after': String(Math.ceil(context.ttl / 1000)),

@@ -85,6 +85,16 @@ export const configSpec = {
     parse: url('redis:', 'rediss:'),
   }),
   DATABASE_POOL_SIZE: entry({ doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
+  DATABASE_CONNECT_TIMEOUT_MS: entry({
+    doc: 'How long a request waits for a new PostgreSQL connection before it answers 503 (production)',
+    default: '2000',
+    parse: int(100, 60_000),
+  }),
+  REDIS_COMMAND_TIMEOUT_MS: entry({
+    doc: 'How long a Redis command may take before it fails (503 at the edge); while Redis is down commands fail at once (production)',
+    default: '1000',
+    parse: int(50, 60_000),
+  }),
   DATA_DIR: entry({
     doc: 'Embedded mode: directory for the PGlite database and the generated JWT secret (`memory://` keeps nothing)',
     default: '.mos',
@@ -220,8 +230,8 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     readonly trustProxy: boolean;
   };
-  readonly db: { readonly url: string | undefined; readonly poolSize: number; readonly dataDir: string };
-  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly db: { readonly url: string | undefined; readonly poolSize: number; readonly connectTimeoutMs: number; readonly dataDir: string };
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string; readonly commandTimeoutMs: number };
   readonly logLevel: string;
   readonly auth: {
     readonly jwtSecret: string | undefined;
@@ -312,8 +322,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       corsOrigins: c.CORS_ORIGINS,
       trustProxy: c.TRUST_PROXY,
     },
-    db: { url: c.DATABASE_URL, poolSize: c.DATABASE_POOL_SIZE, dataDir: c.DATA_DIR },
-    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    db: { url: c.DATABASE_URL, poolSize: c.DATABASE_POOL_SIZE, connectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS, dataDir: c.DATA_DIR },
+    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX, commandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS },
     logLevel: c.LOG_LEVEL,
     auth: {
       jwtSecret: c.JWT_SECRET,

@@ -67,8 +67,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
   const production = config.mode === 'production';
 
-  const database = production ? openPostgres(config.db.url!, config.db.poolSize) : await openPglite(config.db.dataDir);
-  const redis = production ? createRedis(config.redis.url!, config.redis.keyPrefix) : null;
+  const database = production
+    ? openPostgres(config.db.url!, config.db.poolSize, {
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        onError: (err) => logger.warn({ reason: err.message }, 'database connection lost'),
+      })
+    : await openPglite(config.db.dataDir);
+  const redis = production
+    ? createRedis(config.redis.url!, config.redis.keyPrefix, {
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        onError: (err) => logger.warn({ reason: err.message }, 'redis connection error'),
+      })
+    : null;
   try {
     if (options.migrate ?? !production) await migrateDatabase(database);
 

@@ -21,18 +21,32 @@ export interface DatabaseHandle {
   readonly raw: { kind: 'postgres'; pool: pg.Pool } | { kind: 'pglite'; client: PGlite };
 }
 
-export function openPostgres(url: string, poolSize: number): DatabaseHandle {
+export interface PostgresOptions {
+  /** A connection not established within this fails (503 at the edge) instead of queueing the request. */
+  connectTimeoutMs?: number;
+  /** A connection's error (server restart, terminated backend); the pool replaces the connection. */
+  onError?: (err: Error) => void;
+}
+
+export function openPostgres(url: string, poolSize: number, options: PostgresOptions = {}): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     application_name: 'mos',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
     // MOS's prepared statements (`preparedStatement`, drizzle's `.prepare()`) are index lookups
     // whose best plan does not depend on the values. Left to choose, PostgreSQL plans the order
     // statement afresh on every execution once the tables have statistics (a custom plan), and
     // planning it costs more than running it.
     options: '-c plan_cache_mode=force_generic_plan',
   });
-  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  // A connection that errors must not end the process. The pool listens on idle connections
+  // only: a connection checked out for a transaction has no listener while the transaction runs,
+  // and a backend terminated then (failover, restart, pg_terminate_backend) would emit an
+  // unhandled 'error'. Every connection gets one for its whole life; the query in flight fails
+  // with the error (503 at the edge) and the pool drops the broken connection on release.
+  const onError = options.onError ?? (() => {});
+  pool.on('connect', (client) => client.on('error', onError));
   pool.on('error', () => {});
   const db = drizzlePg(pool) as unknown as Db;
   let ended: Promise<void> | undefined;

@@ -69,18 +69,25 @@ export const idempotencyPlugin = fp(
     const onSend: onSendHookHandler = async (request, reply, payload) => {
       const state = (request as unknown as Record<symbol, RequestState | undefined>)[kState];
       if (!state) return payload;
-      if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string')) {
-        await opts.store.abandon(state.key, state.owner);
-        return payload;
+      try {
+        if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string')) {
+          await opts.store.abandon(state.key, state.owner);
+          return payload;
+        }
+        const contentType = reply.getHeader('content-type');
+        await opts.store.complete(
+          state.key,
+          state.owner,
+          state.fingerprint,
+          { status: reply.statusCode, contentType: typeof contentType === 'string' ? contentType : undefined, body: payload ?? '' },
+          opts.ttlSeconds * 1000,
+        );
+      } catch (err) {
+        // The work is done and the client should hear so; only the replay is lost. The key's lock
+        // lapses after `lockSeconds`, and a retry then meets the route's own record of the work
+        // (an order records its key) rather than doing it twice.
+        request.log.warn({ reason: (err as Error).message }, 'idempotent response not stored');
       }
-      const contentType = reply.getHeader('content-type');
-      await opts.store.complete(
-        state.key,
-        state.owner,
-        state.fingerprint,
-        { status: reply.statusCode, contentType: typeof contentType === 'string' ? contentType : undefined, body: payload ?? '' },
-        opts.ttlSeconds * 1000,
-      );
       return payload;
     };
 

@@ -1,6 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { isRedisUnavailable } from '../redis/errors.js';
 import { AppError, CommonErrors, type FieldError } from './errors.js';
+
+/** What a 503 tells the client to wait: a reconnect is a matter of seconds. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = '2';
 
 /**
  * One error handler for the whole app: every error leaves as `application/problem+json`
@@ -10,8 +15,13 @@ import { AppError, CommonErrors, type FieldError } from './errors.js';
 export const problemPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-      const appError = toAppError(err, request);
-      if (appError.status >= 500) {
+      const unavailable = dependencyUnavailable(err);
+      const appError = unavailable ? CommonErrors.SERVICE_UNAVAILABLE(`The ${unavailable} is unavailable; retry shortly`, {}, { 'retry-after': UNAVAILABLE_RETRY_AFTER_SECONDS }) : toAppError(err, request);
+      if (unavailable) {
+        // Expected during an outage, one line per refused request: no stack, and the driver's
+        // message only (a query error's own message carries the statement's parameters).
+        request.log.warn({ dependency: unavailable, reason: innermost(err).message }, 'dependency unavailable');
+      } else if (appError.status >= 500) {
         request.log.error({ err }, 'unhandled error');
       } else if (!(err instanceof AppError)) {
         request.log.info({ code: appError.code, reason: err.message }, 'request refused');
@@ -46,6 +56,19 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, e: App
     .type('application/problem+json; charset=utf-8')
     .serializer((payload: unknown) => JSON.stringify(payload))
     .send(problemBody(request, e));
+}
+
+function innermost(err: Error): Error {
+  let e = err;
+  for (let i = 0; i < 4 && e.cause instanceof Error; i++) e = e.cause;
+  return e;
+}
+
+function dependencyUnavailable(err: unknown): 'database' | 'hot state' | undefined {
+  if (err instanceof AppError) return undefined;
+  if (isDatabaseUnavailable(err)) return 'database';
+  if (isRedisUnavailable(err)) return 'hot state';
+  return undefined;
 }
 
 function toAppError(err: FastifyError | AppError, request: FastifyRequest): AppError {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * One registry per process (per app in tests, so parallel apps never share counters).
@@ -7,6 +7,8 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** Rate-limit checks a process counted alone because Redis was unavailable. */
+  readonly rateLimitFallbacks: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -19,5 +21,10 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, httpDuration };
+  const rateLimitFallbacks = new Counter({
+    name: 'mos_rate_limit_local_fallback_total',
+    help: 'Rate-limit checks served by the process-local counters because Redis was unavailable',
+    registers: [registry],
+  });
+  return { registry, httpDuration, rateLimitFallbacks };
 }

@@ -1,0 +1,15 @@
+/**
+ * True when Redis could not serve a command: not connected (the client keeps no offline queue,
+ * so a command fails at once instead of waiting for a reconnect), the command timed out, or the
+ * connection dropped with it in flight. The request answers 503 with Retry-After (API.md); the
+ * client reconnects on its own.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  for (let e = err, i = 0; i < 4 && e && typeof e === 'object'; i++, e = (e as { cause?: unknown }).cause) {
+    const { name, message, code } = e as { name?: string; message?: string; code?: string };
+    if (name === 'MaxRetriesPerRequestError') return true;
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+    if (/enableOfflineQueue options is false|^Connection is closed|^Command timed out|^Stream isn't writeable|^LOADING /.test(message ?? '')) return true;
+  }
+  return false;
+}
