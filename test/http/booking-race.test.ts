@@ -78,6 +78,41 @@ describe('booking races', () => {
     expect(map.seats.filter((s: { status: string }) => s.status === 'HELD')).toHaveLength(holderOf.size);
   });
 
+  it('60 buyers releasing a hold while ordering it: every pending order keeps its seats held, nobody over the limit', async () => {
+    const { schedule, seatIds } = await givenOpenSchedule(t.app, { seats: 300 });
+    const buyers = await Promise.all(Array.from({ length: 60 }, () => mintBuyer()));
+    const seatsOf = (i: number) => seatIds.slice(i * 4, i * 4 + 4);
+    for (const [i, b] of buyers.entries()) {
+      const res = await t.app.inject({ method: 'POST', url: `/v1/schedules/${schedule.id}/holds`, headers: b.auth, payload: { seatIds: seatsOf(i) } });
+      expect(res.statusCode).toBe(201);
+    }
+    const raced = await Promise.all(
+      buyers.map((b, i) =>
+        Promise.all([
+          t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': `race-${i}` }, payload: { scheduleId: schedule.id, seatIds: seatsOf(i) } }),
+          // Spread over the order's own steps, so every interleaving of check, release and placement occurs.
+          new Promise((r) => setTimeout(r, i % 12)).then(() =>
+            t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatsOf(i)[0]}`, headers: b.auth }),
+          ),
+        ]),
+      ),
+    );
+    let ordered = 0;
+    for (const [i, [order, release]] of raced.entries()) {
+      expect([201, 409]).toContain(order.statusCode);
+      expect([204, 409]).toContain(release.statusCode);
+      const held = (await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: buyers[i]!.auth })).json().seatIds as string[];
+      if (order.statusCode === 201) {
+        ordered++;
+        // The order won: its four seats are still the buyer's in the hot state, so no fifth can be held.
+        expect(held.sort()).toEqual([...seatsOf(i)].sort());
+        const more = await t.app.inject({ method: 'POST', url: `/v1/schedules/${schedule.id}/holds`, headers: buyers[i]!.auth, payload: { seatIds: [seatIds[240 + i]!] } });
+        expect(more.json().code).toBe('HOLD_LIMIT_EXCEEDED');
+      }
+    }
+    expect(ordered).toBeGreaterThan(0);
+  });
+
   it('200 concurrent sales of overlapping seat pairs: each seat sold once, each sale all or nothing', async () => {
     const { schedule, seatIds } = await givenOpenSchedule(t.app, { seats: 50 });
     const pick = picker(42);

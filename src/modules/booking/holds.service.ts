@@ -58,8 +58,16 @@ export class HoldsService {
   async release(userId: string, scheduleId: string, seatId: string): Promise<void> {
     if (!(await this.deps.catalog.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
     const now = this.deps.clock.now();
-    if ((await this.deps.orders.seatsInPendingOrdersOf(userId, scheduleId, [seatId], now)).size) throw BookingErrors.HOLD_IN_ORDER();
+    const inOrder = async () => (await this.deps.orders.seatsInPendingOrdersOf(userId, scheduleId, [seatId], now)).size > 0;
+    if (await inOrder()) throw BookingErrors.HOLD_IN_ORDER();
     await this.deps.store.release(scheduleId, userId, [seatId], now.getTime());
+    // An order placed between the check and the release has the seat now: the hold store learns
+    // it back, or the buyer's limit and the seat would be free in the hot state while PostgreSQL
+    // keeps the seat reserved.
+    if (await inOrder()) {
+      await this.load(scheduleId);
+      throw BookingErrors.HOLD_IN_ORDER();
+    }
   }
 
   /** Every live hold of a showtime (seat → holder): the catalog's seat map reads it. */
