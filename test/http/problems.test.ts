@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +198,53 @@ describe('problem+json on every failure', () => {
       expect(hall.json()).toMatchObject({ name: 'Hall', sections: [{ name: 'B' }] });
       const patched = await t.app.inject({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: ' Encore ' }, headers: fx.seller.auth });
       expect(patched.json().title).toBe('Encore');
+    });
+  });
+
+  describe('answers from below the routes are problem+json too', () => {
+    it('414 URI_TOO_LONG for a path parameter over the router limit', async () => {
+      expectProblem(await t.app.inject({ method: 'GET', url: `/v1/performances/${'a'.repeat(200)}` }), 414, 'URI_TOO_LONG');
+    });
+
+    it('400 VALIDATION_FAILED for a path that is not valid percent-encoding', async () => {
+      expectProblem(await t.app.inject({ method: 'GET', url: '/v1/performances/%E0%A4%A' }), 400, 'VALIDATION_FAILED');
+    });
+
+    describe('over a real socket', () => {
+      let port: number;
+      beforeAll(async () => {
+        await t.app.listen({ port: 0, host: '127.0.0.1' });
+        port = (t.app.server.address() as AddressInfo).port;
+      });
+
+      it('431 HEADERS_TOO_LARGE for headers over the server limit', async () => {
+        const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+          const req = httpRequest({ port, host: '127.0.0.1', path: '/health/live', headers: { 'x-big': 'a'.repeat(20_000) } }, (r) => {
+            let body = '';
+            r.setEncoding('utf8');
+            r.on('data', (c: string) => (body += c));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expectProblem({ statusCode: res.status, headers: res.headers, json: () => JSON.parse(res.body) }, 431, 'HEADERS_TOO_LARGE');
+      });
+
+      it('400 VALIDATION_FAILED for a request that is not HTTP', async () => {
+        const raw = await new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+          let data = '';
+          socket.setEncoding('utf8');
+          socket.on('data', (c: string) => (data += c));
+          socket.on('close', () => resolve(data));
+          socket.on('error', reject);
+        });
+        const [head = '', body = ''] = raw.split('\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 400 /);
+        expect(head).toMatch(/content-type: application\/problem\+json/i);
+        expect(JSON.parse(body)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      });
     });
   });
 
