@@ -9,7 +9,7 @@ import { authPlugin } from './platform/http/auth.js';
 import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
 import { metricsPlugin, operationsRoutes } from './platform/http/operations.js';
-import { problemPlugin } from './platform/http/problem.js';
+import { clientErrorHandler, frameworkErrors, problemPlugin } from './platform/http/problem.js';
 import { redisWithLocalFallback } from './platform/http/rate-limit-store.js';
 import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
@@ -36,6 +36,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/platform/observability/logger.js';
-import { givenBuyer } from '../support/builders.js';
+import { givenBuyer, uniqueEmail } from '../support/builders.js';
 import { createTestApp, testMode, type TestApp } from '../support/harness.js';
 
 describe('operations', () => {
@@ -87,6 +88,24 @@ describe('operations', () => {
     expect(all).not.toContain(buyer.password);
     expect(all).not.toContain(buyer.accessToken);
     expect(all).not.toContain(buyer.refreshToken);
+  });
+
+  it('logs a failed query without its parameter values: no password hash, email or password', async () => {
+    // The insert of a user named "boom" fails at the database, after the password is hashed.
+    await t.ctx.database.db.execute(sql`alter table users add constraint t_no_boom check (name <> 'boom')`);
+    const email = uniqueEmail('boom');
+    const password = 'boom password 1';
+    const res = await t.app.inject({ method: 'POST', url: '/v1/auth/signup', payload: { email, password, name: 'boom' }, headers: { 'x-request-id': 'boom-signup' } });
+    expect(res.statusCode).toBe(500);
+    const logged = lines.filter((l) => l.requestId === 'boom-signup');
+    // The failure is still logged, with the statement and the database's reason.
+    const failure = JSON.stringify(logged.find((l) => l.msg === 'unhandled error'));
+    expect(failure).toContain('insert into \\"users\\"');
+    expect(failure).toContain('t_no_boom');
+    const all = JSON.stringify(logged);
+    expect(all).not.toContain('$argon2id$');
+    expect(all).not.toContain(email);
+    expect(all).not.toContain(password);
   });
 });
 

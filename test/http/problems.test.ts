@@ -1,7 +1,10 @@
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { givenAdmin, givenBuyer, givenSeller, type GivenUser } from '../support/builders.js';
+import { givenAdmin, givenBuyer, givenOpenSchedule, givenSeller, uniqueEmail, type GivenUser } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
 
 const PROBLEM_KEYS = ['type', 'title', 'status', 'code', 'detail', 'requestId'];
@@ -82,6 +85,167 @@ describe('problem+json on every failure', () => {
 
   it('answers a number sent as a string with 400, not a coerced value', async () => {
     expectProblem(await t.app.inject({ method: 'POST', url: '/test/echo', payload: { n: '5' } }), 400, 'VALIDATION_FAILED');
+  });
+
+  describe('text the database would refuse answers 400 naming the field, never 500', () => {
+    const NUL = 'a\u0000b';
+    const LONE = 'a\ud800b';
+    const LEAP = '2030-06-30T23:59:60Z';
+    const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    let fx: { venueId: string; performanceId: string; orderId: string; seller: GivenUser; buyer: GivenUser };
+
+    beforeAll(async () => {
+      const { seller, venue, performance, schedule, seatIds } = await givenOpenSchedule(t.app, { seats: 10 });
+      const buyer = await givenBuyer(t.app);
+      const held = await t.app.inject({ method: 'POST', url: `/v1/schedules/${schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: seatIds.slice(0, 1) } });
+      expect(held.statusCode).toBe(201);
+      const placed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...buyer.auth, 'idempotency-key': 'problems-order' },
+        payload: { scheduleId: schedule.id, seatIds: seatIds.slice(0, 1), couponIds: [] },
+      });
+      expect(placed.statusCode).toBe(201);
+      fx = { venueId: venue.id, performanceId: performance.id, orderId: placed.json().id, seller, buyer };
+    });
+
+    const signup = (over: object) => ({ email: uniqueEmail('text'), password: 'long enough 1', name: 'Ann', ...over });
+    const venue = (over: object = {}, section: object = {}, row: object = {}) => ({
+      name: 'Hall',
+      sections: [{ name: 'A', rows: [{ label: '1', seats: 2, ...row }], ...section }],
+      ...over,
+    });
+    const performance = (over: object = {}, grade: object = {}) => ({
+      title: 'Show',
+      venueId: fx.venueId,
+      runningMinutes: 90,
+      grades: [{ name: 'R', price: 1000, ...grade }],
+      seatGrades: [],
+      defaultGrade: 'R',
+      ...over,
+    });
+    const schedule = (over: object) => ({ startsAt: '2030-07-01T10:00:00Z', saleOpensAt: '2030-06-01T10:00:00Z', ...over });
+    const campaign = (over: object) => ({
+      name: 'Promo',
+      kind: 'FIXED',
+      params: { amount: 1000 },
+      appliesTo: 'ORDER',
+      quantity: 10,
+      claimOpensAt: '2030-01-01T00:00:00Z',
+      validUntil: '2030-12-31T00:00:00Z',
+      ...over,
+    });
+
+    type Case = [label: string, request: () => { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object; auth?: Record<string, string> }, path: string];
+    const cases: Case[] = [
+      ['NUL in the signup name', () => ({ method: 'POST', url: '/v1/auth/signup', payload: signup({ name: NUL }) }), '/body/name'],
+      ['NUL in a venue name', () => ({ method: 'POST', url: '/v1/venues', payload: venue({ name: NUL }), auth: fx.seller.auth }), '/body/name'],
+      ['NUL in a venue address', () => ({ method: 'POST', url: '/v1/venues', payload: venue({ address: NUL }), auth: fx.seller.auth }), '/body/address'],
+      ['NUL in a section name', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: NUL }), auth: fx.seller.auth }), '/body/sections/0/name'],
+      ['NUL in a row label', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, {}, { label: NUL }), auth: fx.seller.auth }), '/body/sections/0/rows/0/label'],
+      ['a lone surrogate in a section name (stored as JSON)', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: LONE }), auth: fx.seller.auth }), '/body/sections/0/name'],
+      ['NUL in a performance title', () => ({ method: 'POST', url: '/v1/performances', payload: performance({ title: NUL }), auth: fx.seller.auth }), '/body/title'],
+      ['NUL in a performance description', () => ({ method: 'POST', url: '/v1/performances', payload: performance({ description: NUL }), auth: fx.seller.auth }), '/body/description'],
+      ['NUL in a grade name', () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: NUL }), auth: fx.seller.auth }), '/body/grades/0/name'],
+      ['a lone surrogate in a grade name (stored as JSON)', () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: LONE }), auth: fx.seller.auth }), '/body/grades/0/name'],
+      ['NUL in an updated title', () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: NUL }, auth: fx.seller.auth }), '/body/title'],
+      ['NUL in an updated description', () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { description: NUL }, auth: fx.seller.auth }), '/body/description'],
+      ['a leap second in startsAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: LEAP }), auth: fx.seller.auth }), '/body/startsAt'],
+      ['a leap second in saleOpensAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ saleOpensAt: LEAP }), auth: fx.seller.auth }), '/body/saleOpensAt'],
+      ['a startsAt past the year 9999 once in UTC', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: '9999-12-31T23:00:00-05:00' }), auth: fx.seller.auth }), '/body/startsAt'],
+      ['an hour-only offset in startsAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: '2030-07-01T10:00:00+09' }), auth: fx.seller.auth }), '/body/startsAt'],
+      ['NUL in a coupon name', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ name: NUL }), auth: users.ADMIN.auth }), '/body/name'],
+      ['NUL in a coupon scope grade', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ scope: { grade: NUL } }), auth: users.ADMIN.auth }), '/body/scope/grade'],
+      ['NUL in a coupon kind parameter (stored as JSON)', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: NUL, amount: 100 } }), auth: users.ADMIN.auth }), '/body/params/grade'],
+      ['a lone surrogate in a coupon kind parameter (stored as JSON)', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: LONE, amount: 100 } }), auth: users.ADMIN.auth }), '/body/params/grade'],
+      ['a leap second in claimOpensAt', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ claimOpensAt: LEAP }), auth: users.ADMIN.auth }), '/body/claimOpensAt'],
+      ['a leap second in validUntil', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ validUntil: LEAP }), auth: users.ADMIN.auth }), '/body/validUntil'],
+      ['NUL in a cancel reason', () => ({ method: 'POST', url: `/v1/orders/${fx.orderId}/cancel`, payload: { reason: NUL }, auth: fx.buyer.auth }), '/body/reason'],
+      ['NUL in the search text', () => ({ method: 'GET', url: '/v1/performances?q=a%00b' }), '/querystring/q'],
+      ['a performances cursor that is not an id', () => ({ method: 'GET', url: `/v1/performances?cursor=${cursorOf(['nope'])}` }), '/querystring/cursor'],
+      ['an orders cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/orders?cursor=${cursorOf(['nope'])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
+      ['a tickets cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/tickets?cursor=${cursorOf([12])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
+      ['a coupons cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/coupons?cursor=${cursorOf(['a\u0000'])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
+      ['an id in URN form', () => ({ method: 'GET', url: '/v1/performances/urn:uuid:01900000-0000-7000-8000-000000000000' }), '/params/id'],
+    ];
+
+    it.each(cases)('%s', async (_label, make, path) => {
+      const { method, url, payload, auth } = make();
+      const res = await t.app.inject({ method, url, ...(payload ? { payload } : {}), headers: auth ?? {} });
+      const body = expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(body.errors.map((e: { path: string }) => e.path)).toContain(path);
+    });
+
+    it.each([
+      ['signup name', () => ({ url: '/v1/auth/signup', payload: signup({ name: '   ' }) }), '/body/name'],
+      ['venue name', () => ({ url: '/v1/venues', payload: venue({ name: ' \t ' }), auth: fx.seller.auth }), '/body/name'],
+      ['row label', () => ({ url: '/v1/venues', payload: venue({}, {}, { label: '  ' }), auth: fx.seller.auth }), '/body/sections/0/rows/0/label'],
+      ['performance title', () => ({ url: '/v1/performances', payload: performance({ title: '  ' }), auth: fx.seller.auth }), '/body/title'],
+      ['grade name', () => ({ url: '/v1/performances', payload: performance({}, { name: ' ' }), auth: fx.seller.auth }), '/body/grades/0/name'],
+      ['coupon name', () => ({ url: '/v1/coupons', payload: campaign({ name: '   ' }), auth: users.ADMIN.auth }), '/body/name'],
+    ] as const)('refuses a %s of only spaces', async (_label, make, path) => {
+      const { url, payload, auth } = make() as { url: string; payload: object; auth?: Record<string, string> };
+      const body = expectProblem(await t.app.inject({ method: 'POST', url, payload, headers: auth ?? {} }), 400, 'VALIDATION_FAILED');
+      expect(body.errors.map((e: { path: string }) => e.path)).toContain(path);
+    });
+
+    it('stores names trimmed', async () => {
+      const user = await t.app.inject({ method: 'POST', url: '/v1/auth/signup', payload: signup({ name: '  Ann Lee \n' }) });
+      expect(user.statusCode).toBe(201);
+      expect(user.json().name).toBe('Ann Lee');
+      const hall = await t.app.inject({ method: 'POST', url: '/v1/venues', payload: venue({ name: ' Hall ' }, { name: 'B ' }), headers: fx.seller.auth });
+      expect(hall.statusCode).toBe(201);
+      expect(hall.json()).toMatchObject({ name: 'Hall', sections: [{ name: 'B' }] });
+      const patched = await t.app.inject({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: ' Encore ' }, headers: fx.seller.auth });
+      expect(patched.json().title).toBe('Encore');
+    });
+  });
+
+  describe('answers from below the routes are problem+json too', () => {
+    it('414 URI_TOO_LONG for a path parameter over the router limit', async () => {
+      expectProblem(await t.app.inject({ method: 'GET', url: `/v1/performances/${'a'.repeat(200)}` }), 414, 'URI_TOO_LONG');
+    });
+
+    it('400 VALIDATION_FAILED for a path that is not valid percent-encoding', async () => {
+      expectProblem(await t.app.inject({ method: 'GET', url: '/v1/performances/%E0%A4%A' }), 400, 'VALIDATION_FAILED');
+    });
+
+    describe('over a real socket', () => {
+      let port: number;
+      beforeAll(async () => {
+        await t.app.listen({ port: 0, host: '127.0.0.1' });
+        port = (t.app.server.address() as AddressInfo).port;
+      });
+
+      it('431 HEADERS_TOO_LARGE for headers over the server limit', async () => {
+        const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+          const req = httpRequest({ port, host: '127.0.0.1', path: '/health/live', headers: { 'x-big': 'a'.repeat(20_000) } }, (r) => {
+            let body = '';
+            r.setEncoding('utf8');
+            r.on('data', (c: string) => (body += c));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expectProblem({ statusCode: res.status, headers: res.headers, json: () => JSON.parse(res.body) }, 431, 'HEADERS_TOO_LARGE');
+      });
+
+      it('400 VALIDATION_FAILED for a request that is not HTTP', async () => {
+        const raw = await new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+          let data = '';
+          socket.setEncoding('utf8');
+          socket.on('data', (c: string) => (data += c));
+          socket.on('close', () => resolve(data));
+          socket.on('error', reject);
+        });
+        const [head = '', body = ''] = raw.split('\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 400 /);
+        expect(head).toMatch(/content-type: application\/problem\+json/i);
+        expect(JSON.parse(body)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      });
+    });
   });
 
   describe('bad input on every route with a body answers 400, never 500', () => {

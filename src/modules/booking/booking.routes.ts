@@ -94,9 +94,8 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
     { onRequest: buyer, schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(Order), ...problems(400, 401, 403) } } },
     async (request) => {
       const { limit, cursor } = request.query;
-      const before = decodeCursor(cursor)?.[0];
-      const rows = await orders.myOrders(principalOf(request).id, limit + 1, typeof before === 'string' ? before : undefined);
-      return toPage(rows, limit, (o) => [o.id], (o) => o);
+      const rows = await orders.myOrders(principalOf(request).id, limit + 1, decodeCursor(cursor));
+      return toPage(rows, limit, (o) => o);
     },
   );
 
@@ -105,9 +104,8 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
     { onRequest: buyer, schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(Ticket), ...problems(400, 401, 403) } } },
     async (request) => {
       const { limit, cursor } = request.query;
-      const before = decodeCursor(cursor)?.[0];
-      const rows = await orders.myTickets(principalOf(request).id, limit + 1, typeof before === 'string' ? before : undefined);
-      return toPage(rows, limit, (t) => [t.id], (t) => t);
+      const rows = await orders.myTickets(principalOf(request).id, limit + 1, decodeCursor(cursor));
+      return toPage(rows, limit, (t) => t);
     },
   );
 };

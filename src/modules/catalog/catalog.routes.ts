@@ -54,9 +54,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     { schema: { tags, querystring: PerformanceListQuery, response: { 200: PerformanceList, ...problems(400) } } },
     async (request) => {
       const { q, limit, cursor } = request.query;
-      const after = decodeCursor(cursor)?.[0];
-      const rows = await service.listPerformances({ q, limit, after: typeof after === 'string' ? after : undefined });
-      return toPage(rows, limit, (r) => [r.id], (r) => r);
+      const rows = await service.listPerformances({ q, limit, after: decodeCursor(cursor) });
+      return toPage(rows, limit, (r) => r);
     },
   );
 

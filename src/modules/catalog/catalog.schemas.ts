@@ -1,15 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, Page } from '../../platform/http/pagination.js';
-import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
+import { DateTime, Name, StrictObject, Uuid } from '../../platform/http/schemas.js';
 
 // Section names and row labels make up seat labels `<section>-<row>-<number>`, so no dash.
-const SectionName = Type.String({ minLength: 1, maxLength: 20, pattern: '^[^-\\s][^-]*$', description: 'No "-": it separates label parts' });
-const RowLabel = Type.String({ minLength: 1, maxLength: 10, pattern: '^[^-\\s][^-]*$' });
-const GradeName = Type.String({ minLength: 1, maxLength: 20 });
+const SectionName = Name(20, { pattern: '^[^-\\s][^-]*$', description: 'No "-": it separates label parts' });
+const RowLabel = Name(10, { pattern: '^[^-\\s][^-]*$' });
+const GradeName = Name(20);
 const Price = Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'KRW' });
 
 export const CreateVenueBody = StrictObject({
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: Name(200),
   address: Type.Optional(Type.String({ maxLength: 500 })),
   sections: Type.Array(
     StrictObject({
@@ -52,7 +52,7 @@ const SeatGradeRuleSchema = StrictObject({
 });
 
 export const CreatePerformanceBody = StrictObject({
-  title: Type.String({ minLength: 1, maxLength: 200 }),
+  title: Name(200),
   description: Type.Optional(Type.String({ maxLength: 5000 })),
   venueId: Uuid,
   runningMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
@@ -63,7 +63,7 @@ export const CreatePerformanceBody = StrictObject({
 
 export const UpdatePerformanceBody = StrictObject(
   {
-    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    title: Type.Optional(Name(200)),
     description: Type.Optional(Type.String({ maxLength: 5000 })),
   },
   { minProperties: 1 },

@@ -47,9 +47,8 @@ export const couponsRoutes: FastifyPluginAsyncTypebox<{ service: CouponsService 
     { onRequest: app.requireRole('BUYER'), schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(WalletCoupon), ...problems(400, 401, 403) } } },
     async (request) => {
       const { limit, cursor } = request.query;
-      const before = decodeCursor(cursor)?.[0];
-      const rows = await service.wallet(principalOf(request).id, limit + 1, typeof before === 'string' ? before : undefined);
-      return toPage(rows, limit, (r) => [r.id], (r) => r);
+      const rows = await service.wallet(principalOf(request).id, limit + 1, decodeCursor(cursor));
+      return toPage(rows, limit, (r) => r);
     },
   );
 };

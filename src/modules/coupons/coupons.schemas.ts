@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
+import { DateTime, Name, StrictObject, Uuid } from '../../platform/http/schemas.js';
 import { couponKinds } from './coupon-kinds/index.js';
 
 const AppliesTo = Type.Union([Type.Literal('ORDER'), Type.Literal('TICKET')]);
 
 export const CreateCampaignBody = StrictObject({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: Name(100),
   kind: Type.Union(
     couponKinds.map((k) => Type.Literal(k.name)),
     { description: 'A coupon kind of the registry' },
@@ -13,7 +13,7 @@ export const CreateCampaignBody = StrictObject({
   params: Type.Object({}, { additionalProperties: true, description: couponKinds.map((k) => `${k.name}: ${JSON.stringify(k.params)}`).join('; ') }),
   appliesTo: AppliesTo,
   minOrderAmount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
-  scope: Type.Optional(StrictObject({ performanceId: Type.Optional(Uuid), grade: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) })),
+  scope: Type.Optional(StrictObject({ performanceId: Type.Optional(Uuid), grade: Type.Optional(Name(20)) })),
   quantity: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
   perUserLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1 })),
   claimOpensAt: DateTime,

@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { StrictObject, Uuid } from '../../platform/http/schemas.js';
+import { Name, StrictObject, Uuid } from '../../platform/http/schemas.js';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
 export const SignupBody = StrictObject({
   email: Email,
   password: Type.String({ minLength: 8, maxLength: 128 }),
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: Name(100),
   role: Type.Optional(Type.Union([Type.Literal('BUYER'), Type.Literal('SELLER')])),
 });
 export type SignupBody = Static<typeof SignupBody>;

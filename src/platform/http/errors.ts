@@ -58,10 +58,13 @@ export const CommonErrors = {
   UNAUTHENTICATED: defineError('UNAUTHENTICATED', 401, 'Authentication required'),
   FORBIDDEN: defineError('FORBIDDEN', 403, 'Forbidden'),
   NOT_FOUND: defineError('NOT_FOUND', 404, 'Not found'),
+  REQUEST_TIMEOUT: defineError('REQUEST_TIMEOUT', 408, 'Request timeout'),
+  URI_TOO_LONG: defineError('URI_TOO_LONG', 414, 'URI too long'),
   UNSUPPORTED_MEDIA_TYPE: defineError('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type'),
   IDEMPOTENCY_KEY_REUSED: defineError('IDEMPOTENCY_KEY_REUSED', 422, 'Idempotency-Key reused with another request'),
   REQUEST_IN_PROGRESS: defineError('REQUEST_IN_PROGRESS', 409, 'A request with this Idempotency-Key is in progress'),
   RATE_LIMITED: defineError('RATE_LIMITED', 429, 'Too many requests'),
+  HEADERS_TOO_LARGE: defineError('HEADERS_TOO_LARGE', 431, 'Request header fields too large'),
   INTERNAL_ERROR: defineError('INTERNAL_ERROR', 500, 'Internal server error'),
   SERVICE_UNAVAILABLE: defineError('SERVICE_UNAVAILABLE', 503, 'Service unavailable'),
 } as const;

@@ -1,6 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
+import { newId } from '../ids.js';
 import { isRedisUnavailable } from '../redis/errors.js';
 import { AppError, CommonErrors, type FieldError } from './errors.js';
 
@@ -14,20 +17,7 @@ const UNAVAILABLE_RETRY_AFTER_SECONDS = '2';
  */
 export const problemPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-      const unavailable = dependencyUnavailable(err);
-      const appError = unavailable ? CommonErrors.SERVICE_UNAVAILABLE(`The ${unavailable} is unavailable; retry shortly`, {}, { 'retry-after': UNAVAILABLE_RETRY_AFTER_SECONDS }) : toAppError(err, request);
-      if (unavailable) {
-        // Expected during an outage, one line per refused request: no stack, and the driver's
-        // message only (a query error's own message carries the statement's parameters).
-        request.log.warn({ dependency: unavailable, reason: innermost(err).message }, 'dependency unavailable');
-      } else if (appError.status >= 500) {
-        request.log.error({ err }, 'unhandled error');
-      } else if (!(err instanceof AppError)) {
-        request.log.info({ code: appError.code, reason: err.message }, 'request refused');
-      }
-      return sendProblem(reply, request, appError);
-    });
+    app.setErrorHandler(handleError);
 
     app.setNotFoundHandler((request, reply) =>
       sendProblem(reply, request, CommonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`)),
@@ -36,26 +26,82 @@ export const problemPlugin = fp(
   { name: 'mos-problem' },
 );
 
-export function problemBody(request: FastifyRequest, e: AppError): Record<string, unknown> {
+function handleError(err: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const unavailable = dependencyUnavailable(err);
+  const appError = unavailable
+    ? CommonErrors.SERVICE_UNAVAILABLE(`The ${unavailable} is unavailable; retry shortly`, {}, { 'retry-after': UNAVAILABLE_RETRY_AFTER_SECONDS })
+    : toAppError(err, request);
+  if (unavailable) {
+    // Expected during an outage, one line per refused request: no stack, and the driver's
+    // message only (a query error's own message carries the statement's parameters).
+    request.log.warn({ dependency: unavailable, reason: innermost(err).message }, 'dependency unavailable');
+  } else if (appError.status >= 500) {
+    request.log.error({ err }, 'unhandled error');
+  } else if (!(err instanceof AppError)) {
+    request.log.info({ code: appError.code, reason: err.message }, 'request refused');
+  }
+  return sendProblem(reply, request, appError);
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route or error handler runs —
+ * a path parameter longer than its limit (414), a path that is not valid percent-encoding (400).
+ * Without it Fastify answers those in a JSON shape of its own.
+ */
+export const frameworkErrors = (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+  handleError(err, request, reply);
+};
+
+/**
+ * Node's `clientError`, through Fastify's `clientErrorHandler`: a request refused before it is a
+ * request — headers over the server's limit (431), a client too slow to send them (408), bytes
+ * that are not HTTP (400). There is no request or reply object yet, so the answer is written to
+ * the socket, with a request id of its own so the problem still points at a log line.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  // A reset or already-closed connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? CommonErrors.HEADERS_TOO_LARGE()
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? CommonErrors.REQUEST_TIMEOUT()
+        : CommonErrors.VALIDATION_FAILED('The request is not valid HTTP', { errors: [{ path: '/', message: 'malformed HTTP request' }] });
+  const requestId = newId();
+  this.log.info({ requestId, code: problem.code, reason: err.code ?? err.message }, 'connection refused');
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody(requestId, problem));
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+        `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+export function problemBody(requestId: string, e: AppError): Record<string, unknown> {
   return {
     type: `/problems/${e.code.toLowerCase().replaceAll('_', '-')}`,
     title: e.title,
     status: e.status,
     code: e.code,
     detail: e.detail,
-    requestId: request.id,
+    requestId,
     ...e.extras,
   };
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, e: AppError): FastifyReply {
   for (const [name, value] of Object.entries(e.headers)) reply.header(name, value);
+  // Also set by app.ts's onSend hook, but the router's refusals (frameworkErrors) run no hooks.
+  reply.header('x-request-id', request.id);
   // The body is serialized here so no response schema can strip problem members.
   return reply
     .code(e.status)
     .type('application/problem+json; charset=utf-8')
     .serializer((payload: unknown) => JSON.stringify(payload))
-    .send(problemBody(request, e));
+    .send(problemBody(request.id, e));
 }
 
 function innermost(err: Error): Error {
@@ -84,6 +130,12 @@ function toAppError(err: FastifyError | AppError, request: FastifyRequest): AppE
   const status = fe.statusCode ?? 500;
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return CommonErrors.UNSUPPORTED_MEDIA_TYPE(`Unsupported Content-Type: ${request.headers['content-type'] ?? 'none'}`);
+  }
+  if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') return CommonErrors.URI_TOO_LONG('A path parameter is longer than the server accepts');
+  if (fe.code === 'FST_ERR_BAD_URL') {
+    return CommonErrors.VALIDATION_FAILED('The request path could not be read', {
+      errors: [{ path: '/params', message: 'not valid percent-encoding' }],
+    });
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     // The issue asks for 400 on oversized bodies so that every malformed request has one answer.

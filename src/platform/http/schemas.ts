@@ -1,8 +1,22 @@
-import { Type, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type StringOptions, type TProperties, type TSchema } from '@sinclair/typebox';
 
 /** A request object that refuses unknown fields (400 VALIDATION_FAILED). */
 export const StrictObject = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
   Type.Object(properties, { additionalProperties: false, ...options });
+
+/** The hyphenated form only: ajv-formats would also take `urn:uuid:…`, which PostgreSQL refuses. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
+
+/** The keyword that trims a string before its length and pattern rules run (validation.ts). */
+export const TRIM = 'x-trim';
+
+/**
+ * A name-like field (a person's or venue's name, a title, a label): surrounding whitespace is
+ * trimmed, then it must still be 1 to `maxLength` characters — a name of only spaces is refused
+ * rather than stored as "".
+ */
+export const Name = (maxLength: number, options: StringOptions = {}) =>
+  Type.String({ minLength: 1, maxLength, ...options, [TRIM]: true });
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUIDv7' });
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });

@@ -3,7 +3,8 @@ import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 
 /**
  * JSON logs for an ELK/Loki shipper. Credentials and tokens never reach a log line: the paths
- * below are censored wherever a request, a reply or a body is logged.
+ * below are censored wherever a request, a reply or a body is logged, and a failed query's
+ * values are cut from every logged error (`errSerializer`).
  */
 export const redactPaths = [
   'req.headers.authorization',
@@ -24,8 +25,71 @@ export function loggerOptions(level: string): LoggerOptions {
     base: { service: 'mos' },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     redact: { paths: redactPaths, censor: '[redacted]' },
+    serializers: { err: errSerializer },
+    hooks: {
+      // Logged with no message, an error's own message becomes the line's — the scrubbed one.
+      logMethod(args, method) {
+        const [first] = args;
+        const err = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
+        if (args.length === 1 && isErrorLike(err)) return method.call(this, first, scrubText(err.message, paramsTails(err, new Set())));
+        return method.apply(this, args);
+      },
+    },
     formatters: { level: (label) => ({ level: label }) },
   };
+}
+
+const REDACTED = '[redacted]';
+const PARAMS_LINE = '\nparams: ';
+
+/**
+ * pino's err serializer without the values of a failed query. drizzle's DrizzleQueryError holds
+ * every SQL parameter — a password hash, an email — in `params` and at the end of its message
+ * ("params: …"), which pino copies into the logged message and stack along with the causes'; the
+ * database's own error repeats the row in `detail` ("Failing row contains (…)") and a bad
+ * parameter in `where`. The statement text, the SQLSTATE, the constraint and the database's
+ * message stay: they are what a failure is debugged from.
+ */
+export function errSerializer(err: unknown): unknown {
+  const serialized: unknown = pino.stdSerializers.err(err as Error);
+  if (serialized === err || serialized === null || typeof serialized !== 'object') return serialized;
+  const leaks = paramsTails(err, new Set());
+  scrub(serialized as Record<string, unknown>, leaks, new Set());
+  return serialized;
+}
+
+const isErrorLike = (v: unknown): v is Record<string, unknown> & { message: string } =>
+  v !== null && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string';
+
+/** The "\nparams: …" tail of the message of every error with `params` in the chain (causes, aggregated errors, error-valued fields). */
+function paramsTails(err: unknown, seen: Set<unknown>): string[] {
+  if (!isErrorLike(err) || seen.has(err)) return [];
+  seen.add(err);
+  const own = 'params' in err && err.message.includes(PARAMS_LINE) ? [err.message.slice(err.message.indexOf(PARAMS_LINE))] : [];
+  const nested = [err.cause, ...(Array.isArray(err.errors) ? err.errors : []), ...Object.values(err)];
+  return [...own, ...nested.flatMap((e) => paramsTails(e, seen))];
+}
+
+const scrubText = (text: string, leaks: string[]) => leaks.reduce((t, leak) => t.replaceAll(leak, `${PARAMS_LINE}${REDACTED}`), text);
+
+function scrub(out: Record<string, unknown>, leaks: string[], seen: Set<unknown>): void {
+  if (seen.has(out)) return;
+  seen.add(out);
+  for (const field of ['message', 'stack'] as const) {
+    const text = out[field];
+    if (typeof text === 'string') out[field] = scrubText(text, leaks);
+  }
+  if ('params' in out) out.params = REDACTED;
+  // A database error (pg's and PGlite's carry `severity`) quotes values in these two.
+  if (typeof out.severity === 'string') {
+    if (typeof out.detail === 'string') out.detail = REDACTED;
+    if (typeof out.where === 'string') out.where = REDACTED;
+  }
+  for (const value of Object.values(out)) {
+    for (const nested of Array.isArray(value) ? value : [value]) {
+      if (isErrorLike(nested)) scrub(nested, leaks, seen);
+    }
+  }
 }
 
 /**
