@@ -1,11 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppContext } from '../../src/context.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import { givenAdmin, givenBuyer, mintBuyer, type GivenUser } from '../support/builders.js';
-import { createTestApp, TEST_REDIS_URL, type TestApp } from '../support/harness.js';
+import { createTestApp, createTestEnv, TEST_REDIS_URL, type TestApp } from '../support/harness.js';
+import { runMos } from '../support/processes.js';
 
 /**
  * Invariant 2 across a loss of Redis (issue 10, item 7): buyers told ISSUED whose events the
@@ -165,5 +171,114 @@ describe('coupon hot state lost in Redis (production mode)', () => {
     expect(count(codes(await claimAll(holders.slice(3), id)), 'ISSUED')).toBe(2); // sold out; 2 events unpersisted
     await wipeRedis();
     expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['SERVICE_UNAVAILABLE']);
+  });
+
+  it('waits for the events of a surviving stream before reconciling (a partial loss: the stock and buyers went, the stream stayed)', async () => {
+    const id = await createCampaign(10);
+    const told = await Promise.all(Array.from({ length: 4 }, () => mintBuyer()));
+    expect(count(codes(await claimAll(told, id)), 'ISSUED')).toBe(4);
+    const raw = new Redis(TEST_REDIS_URL);
+    try {
+      await raw.del(`${t.redisPrefix}cpn:{cpn_${id}}:meta`, `${t.redisPrefix}cpn:{cpn_${id}}:stock`, `${t.redisPrefix}cpn:{cpn_${id}}:users`);
+    } finally {
+      raw.disconnect();
+    }
+    expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['SERVICE_UNAVAILABLE']);
+    const early = await reconcile(id);
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toMatchObject({ code: 'NOT_RECONCILABLE' });
+    expect(Number(early.headers['retry-after'])).toBeGreaterThan(0);
+
+    await drain(); // the worker persists what the stream still held
+    expect((await reconcile(id)).json()).toMatchObject({ issued: 4, remaining: 6 });
+    expect(codes(await claimAll(told, id))).toEqual(new Array(4).fill('ALREADY_CLAIMED'));
+  });
+
+  it('is reconciled by `mos coupons reconcile <campaignId>`', async () => {
+    const id = await createCampaign(3);
+    expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['ISSUED']);
+    await wipeRedis();
+    expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['SERVICE_UNAVAILABLE']);
+    const env = { DATABASE_URL: t.config.db.url!, REDIS_URL: t.config.redis.url!, REDIS_KEY_PREFIX: t.redisPrefix, JWT_SECRET: t.config.auth.jwtSecret!, LOG_LEVEL: 'warn' };
+    const run = await runMos(['coupons', 'reconcile', id], env);
+    expect(run.output).toContain(`campaign ${id} reconciled: epoch 2, 0 coupons in wallets, 3 offered again`);
+    expect(run.code).toBe(0);
+    const again = await runMos(['coupons', 'reconcile', id], env);
+    expect(again.output).toMatch(/reconcile refused \(NOT_RECONCILABLE\)/);
+    expect(again.code).toBe(1);
+    expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['ISSUED']);
+  }, 60_000);
+});
+
+/**
+ * Embedded mode: the memory store cannot lose state apart from its process, but a restart on the
+ * same data directory starts without it. A graceful stop persists the last events and seals the
+ * campaign (the next start rebuilds it); a stop that could not hand over is a loss like Redis's.
+ */
+describe('coupon hot state across an embedded restart', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const admin = { id: '01900000-0000-7000-8000-0000000000ad', role: 'ADMIN' as const };
+
+  async function campaignWithClaims(ctx: AppContext, quantity: number, buyers: string[]) {
+    const now = Date.now();
+    const c = await ctx.coupons.service.createCampaign(admin, {
+      name: 'Restart test',
+      kind: 'FIXED',
+      params: { amount: 1000 },
+      appliesTo: 'ORDER',
+      quantity,
+      claimOpensAt: new Date(now - 1000).toISOString(),
+      validUntil: new Date(now + 86_400_000).toISOString(),
+    });
+    for (const b of buyers) await ctx.coupons.service.claim(b, c.id); // no consumer runs: events wait in memory
+    return c.id;
+  }
+  const answer = (p: Promise<void>) =>
+    p.then(
+      () => 'ISSUED',
+      (err: { code?: string }) => err.code ?? 'ERROR',
+    );
+  const newBuyers = (n: number) => Promise.all(Array.from({ length: n }, async () => (await mintBuyer()).id));
+
+  it('rebuilds a campaign after a graceful stop persisted and sealed it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mos-coupon-restart-'));
+    dirs.push(dir);
+    const told = await newBuyers(3);
+    const first = await createTestEnv('embedded', { DATA_DIR: dir });
+    const id = await campaignWithClaims(first.ctx, 5, told);
+    await first.cleanup(); // ctx.close: the hand-over drains the 3 events and seals
+
+    const second = await createTestEnv('embedded', { DATA_DIR: dir });
+    try {
+      const svc = second.ctx.coupons.service;
+      expect((await svc.getCampaign(id)).remaining).toBe(2);
+      expect(await answer(svc.claim(told[0]!, id))).toBe('ALREADY_CLAIMED');
+      const answers = await Promise.all((await newBuyers(4)).map((b) => answer(svc.claim(b, id))));
+      expect(answers.sort()).toEqual(['ISSUED', 'ISSUED', 'SOLD_OUT', 'SOLD_OUT']);
+    } finally {
+      await second.cleanup();
+    }
+  });
+
+  it('freezes a campaign whose last events could not be persisted at the stop, until reconciled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mos-coupon-restart-'));
+    dirs.push(dir);
+    const told = await newBuyers(3);
+    const first = await createTestEnv('embedded', { DATA_DIR: dir });
+    const id = await campaignWithClaims(first.ctx, 5, told);
+    vi.spyOn(first.ctx.coupons.service, 'handOver').mockResolvedValue(); // as if the process died
+    await first.cleanup();
+
+    const second = await createTestEnv('embedded', { DATA_DIR: dir });
+    try {
+      const svc = second.ctx.coupons.service;
+      expect(await answer(svc.claim((await newBuyers(1))[0]!, id))).toBe('SERVICE_UNAVAILABLE');
+      expect(await answer(svc.claim(told[0]!, id))).toBe('SERVICE_UNAVAILABLE');
+      expect(await svc.reconcile(id)).toEqual({ campaignId: id, epoch: 2, issued: 0, remaining: 5 });
+      expect(await answer(svc.claim(told[0]!, id))).toBe('ISSUED');
+    } finally {
+      await second.cleanup();
+    }
   });
 });

@@ -76,6 +76,27 @@ if op == 'status' then
   return {1, tonumber(m[1]) or 1, tonumber(redis.call('GET', stock) or '0')}
 end
 
+if op == 'unconsumed' then
+  -- Events of the stream the wallet group has not acknowledged: pending (delivered, not
+  -- persisted) plus not yet delivered (`lag`; when Redis cannot tell it, any gap between the last
+  -- delivered id and the stream's last id counts as one). A reconcile waits for 0.
+  if redis.call('EXISTS', events) == 0 then return 0 end
+  local function field(flat, name)
+    for i = 1, #flat, 2 do if flat[i] == name then return flat[i + 1] end end
+    return false
+  end
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', events)) do
+    if field(g, 'name') == 'wallet' then
+      local lag = field(g, 'lag')
+      if not lag then
+        lag = (field(redis.call('XINFO', 'STREAM', events), 'last-generated-id') == field(g, 'last-delivered-id')) and 0 or 1
+      end
+      return field(g, 'pending') + lag
+    end
+  end
+  return redis.call('XLEN', events)
+end
+
 if op == 'remaining' then
   if redis.call('EXISTS', meta) == 0 then return -1 end
   return tonumber(redis.call('GET', stock) or '0')

@@ -73,18 +73,8 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
   }
 
   async unconsumed(campaignId: string): Promise<number> {
-    const stream = keysOf(campaignId).events;
-    const groups = (await this.redis.xinfo('GROUPS', stream).catch(skipMissingStream)) as unknown[][] | null;
-    const group = groups?.map(pairsOf).find((g) => g.name === GROUP);
-    if (!group) return Number(await this.redis.xlen(stream));
-    // `lag` (Redis 7) is the entries not yet delivered to the group; null when Redis cannot tell,
-    // then compare the last delivered id with the stream's last one.
-    let lag = group.lag === null || group.lag === undefined ? null : Number(group.lag);
-    if (lag === null) {
-      const info = pairsOf((await this.redis.xinfo('STREAM', stream)) as unknown[]);
-      lag = info['last-generated-id'] === group['last-delivered-id'] ? 0 : 1;
-    }
-    return Number(group.pending) + lag;
+    const k = keysOf(campaignId);
+    return Number(await this.#script([k.meta, k.stock, k.users, k.events], ['unconsumed']));
   }
 
   async read(consumer: string, count: number): Promise<IssuedEvent[]> {
@@ -149,19 +139,6 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
 function skipMissingGroup(err: Error): null {
   if (err.message.includes('NOGROUP')) return null;
   throw err;
-}
-
-/** A stream that does not exist has nothing unconsumed. */
-function skipMissingStream(err: Error): null {
-  if (/no such key/i.test(err.message)) return null;
-  throw err;
-}
-
-function pairsOf(flat: unknown): Record<string, unknown> {
-  const a = flat as unknown[];
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < a.length; i += 2) out[String(a[i])] = a[i + 1];
-  return out;
 }
 
 function pairs(fields: string[]): Record<string, string> {
