@@ -179,7 +179,9 @@ export class CouponsService {
    * (the buyers were told ISSUED; their 201s are in the request logs); the rebuilt stock offers
    * them again. Refused while the hot state is live (there is nothing to rebuild, and replacing
    * it would drop its unconsumed events) or while a surviving stream still holds unconsumed
-   * events (the wallet is not complete yet: rebuilding now would over-issue).
+   * events (the wallet is not complete yet: rebuilding now would over-issue). A stream lost
+   * whole cannot say what a consumer had read from it just before: a batch in flight then lands
+   * within a pass (milliseconds), long before an operator acts on the alert.
    */
   async reconcile(campaignId: string): Promise<Reconciled> {
     const out = await this.deps.repo.withCampaignLocked(campaignId, async (row, tx) => {
