@@ -14,6 +14,15 @@
  *      nothing, COUPON_CONSUMER_BATCH = 500) persisting every coupon issued in (a), timed; then
  *      the wallet rows in PostgreSQL are checked against the coupons the server issued.
  *
+ *   c. Redis persistence: the claim run of (a) again — a new app and database, a warm-up, then the
+ *      measured run — against a throwaway `redis-server` (bench/redis-server.ts) per setting,
+ *      `appendonly yes` with `appendfsync always`, then with `appendfsync everysec`, on a
+ *      campaign of 1,000,000. Invariant 2 holds across a crash of the Redis host only for what
+ *      Redis made durable before it answered: with `always`, every acknowledged claim (its issue
+ *      event included); with `everysec`, all but up to about the last second of them. The
+ *      figures say what that durability costs next to the runs of (a), whose Redis is the one
+ *      of BENCH_REDIS_URL with whatever persistence it has (printed).
+ *
  * The claim warm-up runs on a campaign of its own (its coupons are persisted, untimed, before
  * the measured run, which also warms the consumer up); no consumer runs during the claims (the
  * bench never starts the context's consumers), so (b) starts with the whole backlog.
@@ -31,6 +40,8 @@ import { bareRow, buyerPlan, buyerToken, fireBuyers, loadJson, loadRow, newRunId
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
 import { ADMIN_URL, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { REDIS_SERVER_BIN, startRedis } from './redis-server.js';
+import { Redis } from 'ioredis';
 
 const CONNECTIONS = 200;
 /** The measured campaign: far more than 200 connections claim in one run. */
@@ -75,11 +86,24 @@ export interface WalletCheck {
   ok: boolean;
 }
 
+/** The claim run against a throwaway redis-server with AOF on and this fsync policy. */
+export interface AofRun {
+  appendfsync: 'always' | 'everysec';
+  /** Where its AOF was written (must be a real disk). */
+  dir: string;
+  run: ClaimRun | null;
+  /** Why there is no run (no redis-server binary, it did not start…). */
+  skipped?: string;
+}
+
 export interface CouponsResult {
   database: string;
   postgres: string;
   redis: string;
   redisPrefix: string;
+  /** appendonly / appendfsync of the Redis of (a), as CONFIG GET reports them. */
+  redisPersistence: string;
+  aof: AofRun[];
   warmup: ClaimRun | null;
   /** Untimed persistence of the warm-up's coupons. */
   warmupDrain: { events: number; seconds: number } | null;
@@ -170,70 +194,108 @@ async function drain(ctx: AppContext): Promise<{ events: number; passes: number[
   return { events, passes, seconds: (perf.now() - started) / 1000 };
 }
 
+const createBenchCampaign = async (ctx: AppContext, name: string, quantity: number): Promise<string> => {
+  // A platform campaign, open since a minute ago, valid for 30 days, one coupon per buyer.
+  const admin: Principal = { id: newId(), role: 'ADMIN' };
+  const now = Date.now();
+  const created = await ctx.coupons.service.createCampaign(admin, {
+    name,
+    kind: 'FIXED',
+    params: { amount: 3000 },
+    appliesTo: 'ORDER',
+    quantity,
+    perUserLimit: 1,
+    claimOpensAt: new Date(now - 60_000).toISOString(),
+    validUntil: new Date(now + 30 * 86_400_000).toISOString(),
+  });
+  return created.id;
+};
+
+/** One timed claim run by new buyers on a campaign, with the server's answers and CPU per request. */
+async function claimRun(ctx: AppContext, base: string, redisUrl: string, campaignId: string, quantity: number, seconds: number): Promise<ClaimRun> {
+  const jwt = tokenSettings(ctx);
+  const before = await claimAnswers(ctx);
+  const f = await withCpu(ADMIN_URL, redisUrl, () =>
+    fireBuyers({
+      url: `${base}/v1/coupons/${campaignId}/claims`,
+      method: 'POST',
+      connections: CONNECTIONS,
+      plan: buyerPlan({ kind: 'coupon-claim', ...jwt, runId: newRunId(), scheduleId: '' }),
+      ok: [201, 409],
+      seconds,
+    }),
+  );
+  await sleep(SETTLE_MS);
+  const answers = delta(await claimAnswers(ctx), before);
+  const counted201 = f.statusCodes['201'] ?? 0;
+  return {
+    ...f,
+    campaignId,
+    quantity,
+    issuedPerSecond: f.requests ? f.rps * (counted201 / f.requests) : 0,
+    answers,
+    remaining: (await ctx.coupons.store.remaining(campaignId)) ?? -1,
+  };
+}
+
+/** appendonly / appendfsync of a Redis, or why they cannot be read (CONFIG may be disabled). */
+async function persistenceOf(url: string): Promise<string> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const [, aof] = (await r.config('GET', 'appendonly')) as string[];
+    const [, fsync] = (await r.config('GET', 'appendfsync')) as string[];
+    return aof === 'yes' ? `appendonly yes, appendfsync ${fsync}` : 'appendonly no (no AOF)';
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** (c): a warm-up then the measured claim run, on a fresh app whose Redis is a throwaway redis-server with AOF and `appendfsync`. */
+async function aofRun(appendfsync: AofRun['appendfsync']): Promise<AofRun> {
+  let server;
+  try {
+    server = await startRedis({ appendonly: 'yes', appendfsync });
+  } catch (err) {
+    return { appendfsync, dir: '', run: null, skipped: `${REDIS_SERVER_BIN}: ${(err as Error).message}` };
+  }
+  try {
+    const url = server.url;
+    const run = await withProduction({ REDIS_URL: url, COUPON_CONSUMER_BATCH: String(CONSUMER_BATCH) }, async ({ ctx, base }) => {
+      const id = await createBenchCampaign(ctx, `Bench AOF ${appendfsync}`, LARGE_QUANTITY);
+      if (warmupSeconds > 0) await claimRun(ctx, base, url, id, LARGE_QUANTITY, warmupSeconds);
+      return claimRun(ctx, base, url, id, LARGE_QUANTITY, duration);
+    });
+    return { appendfsync, dir: server.dir, run };
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
   const env = { COUPON_CONSUMER_BATCH: String(CONSUMER_BATCH) };
-  return withProduction(env, async ({ ctx, base, ...where }) => {
+  const main = await withProduction(env, async ({ ctx, base, ...where }) => {
     const jwt = tokenSettings(ctx);
     await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
 
-    // Platform campaigns, open since a minute ago, valid for 30 days, one coupon per buyer.
-    const admin: Principal = { id: newId(), role: 'ADMIN' };
-    const now = Date.now();
-    const campaign = async (name: string, quantity: number) =>
-      (
-        await ctx.coupons.service.createCampaign(admin, {
-          name,
-          kind: 'FIXED',
-          params: { amount: 3000 },
-          appliesTo: 'ORDER',
-          quantity,
-          perUserLimit: 1,
-          claimOpensAt: new Date(now - 60_000).toISOString(),
-          validUntil: new Date(now + 30 * 86_400_000).toISOString(),
-        })
-      ).id;
-    const warmupId = warmupSeconds > 0 ? await campaign('Bench warm-up', WARMUP_QUANTITY) : undefined;
-    const largeId = await campaign('Bench 1,000,000', LARGE_QUANTITY);
-    const smallId = await campaign('Bench 1,000', SMALL_QUANTITY);
-
-    const claimRun = async (campaignId: string, quantity: number, seconds: number): Promise<ClaimRun> => {
-      const before = await claimAnswers(ctx);
-      const f = await withCpu(ADMIN_URL, REDIS_URL, () =>
-        fireBuyers({
-          url: `${base}/v1/coupons/${campaignId}/claims`,
-          method: 'POST',
-          connections: CONNECTIONS,
-          plan: buyerPlan({ kind: 'coupon-claim', ...jwt, runId: newRunId(), scheduleId: '' }),
-          ok: [201, 409],
-          seconds,
-        }),
-      );
-      await sleep(SETTLE_MS);
-      const answers = delta(await claimAnswers(ctx), before);
-      const counted201 = f.statusCodes['201'] ?? 0;
-      return {
-        ...f,
-        campaignId,
-        quantity,
-        issuedPerSecond: f.requests ? f.rps * (counted201 / f.requests) : 0,
-        answers,
-        remaining: (await ctx.coupons.store.remaining(campaignId)) ?? -1,
-      };
-    };
+    const warmupId = warmupSeconds > 0 ? await createBenchCampaign(ctx, 'Bench warm-up', WARMUP_QUANTITY) : undefined;
+    const largeId = await createBenchCampaign(ctx, 'Bench 1,000,000', LARGE_QUANTITY);
+    const smallId = await createBenchCampaign(ctx, 'Bench 1,000', SMALL_QUANTITY);
+    const run = (campaignId: string, quantity: number, seconds: number) => claimRun(ctx, base, REDIS_URL, campaignId, quantity, seconds);
 
     // Warm-up: claims on a campaign of its own, then its coupons persisted (untimed).
     let warmup: ClaimRun | null = null;
     let warmupDrain: CouponsResult['warmupDrain'] = null;
     if (warmupId) {
-      warmup = await claimRun(warmupId, WARMUP_QUANTITY, warmupSeconds);
+      warmup = await run(warmupId, WARMUP_QUANTITY, warmupSeconds);
       const d = await drain(ctx);
       warmupDrain = { events: d.events, seconds: d.seconds };
     }
 
     // (a) the measured run, then the sold-out run.
-    const large = await claimRun(largeId, LARGE_QUANTITY, duration);
-    const soldOut = await claimRun(smallId, SMALL_QUANTITY, SOLD_OUT_SECONDS);
-
+    const large = await run(largeId, LARGE_QUANTITY, duration);
+    const soldOut = await run(smallId, SMALL_QUANTITY, SOLD_OUT_SECONDS);
     // (b) the consumer, with the whole backlog of (a) waiting.
     const rowsBefore = await walletRows(ctx);
     const [failedBefore, deadBefore] = [await total(ctx, 'mos_coupon_events_failed_total'), await total(ctx, 'mos_coupon_events_dead_lettered_total')];
@@ -285,6 +347,11 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
       ],
     };
   });
+  // (c) after (a) and (b) are over, one setting after the other: never two loads at once.
+  const redisPersistence = await persistenceOf(REDIS_URL);
+  const aof: AofRun[] = [];
+  for (const fsync of ['always', 'everysec'] as const) aof.push(await aofRun(fsync));
+  return { ...main, redisPersistence, aof };
 }
 
 // ---- output ----
@@ -313,6 +380,29 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
   ]);
   console.log('');
   printTable([CPU_HEADER, cpuRow(`claims, campaign of ${fmtInt(r.large.quantity)}`, r.large.cpu), cpuRow(`claims, campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut.cpu)]);
+
+  console.log('');
+  console.log(
+    `Redis persistence — the same claims (campaign of ${fmtInt(LARGE_QUANTITY)}, ${CONNECTIONS} connections, a new buyer per request) against a throwaway ` +
+      `redis-server per AOF setting (own port and data directory, after a ${warmupSeconds} s warm-up), next to the run above on ${r.redis} (${r.redisPersistence})`,
+  );
+  const aofRows = r.aof.map((a) =>
+    a.run
+      ? row(`appendonly yes, appendfsync ${a.appendfsync}`, a.run, `${duration} s`)
+      : [`appendonly yes, appendfsync ${a.appendfsync}`, `skipped: ${a.skipped ?? ''}`],
+  );
+  printTable([
+    ['POST /v1/coupons/:id/claims', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses (client)', 'answers (server)', 'left', 'failures', 'answered/s ÷ bare'],
+    row(`${r.redis}: ${r.redisPersistence}`, r.large, `${duration} s`),
+    ...aofRows,
+  ]);
+  const aofCpu = r.aof.filter((a) => a.run).map((a) => cpuRow(`claims, appendfsync ${a.appendfsync}`, a.run!.cpu));
+  if (aofCpu.length) printTable([CPU_HEADER, cpuRow(`claims, ${r.redisPersistence}`, r.large.cpu), ...aofCpu]);
+  console.log(
+    'window of loss on a crash of the Redis host (README "Redis persistence"): appendfsync always — none for an acknowledged claim, bar the loss of the disk; ' +
+      'everysec — up to about the last second of acknowledged claims, rolled back with their stock and buyer records, so the restarted state looks whole and is not flagged. ' +
+      `AOF directories: ${r.aof.map((a) => a.dir || '-').join(', ')} (must be a real disk: on tmpfs an fsync costs nothing)`,
+  );
   console.log(
     `a 409 is an answer, not a failure. "answers (server)" come from mos_coupon_claims_total and include the requests still in flight when ` +
       `autocannon stopped (answered by the server, unseen by the client). ` +
@@ -384,6 +474,8 @@ export function couponsJson(r: CouponsResult) {
     wallet: r.checks.map((c) => ({ campaign: c.label, counted201: c.counted201, issued: c.issued, taken: c.taken, walletRows: c.walletRows, ok: c.ok })),
     walletMismatch: r.walletMismatch,
     optimizer: { runs: r.optimizer.runs, p50Ms: round(r.optimizer.ms.p50, 3), maxMs: round(r.optimizer.ms.max, 3) },
+    redisPersistence: r.redisPersistence,
+    aof: r.aof.map((a) => ({ appendfsync: a.appendfsync, ...(a.run ? { claims: load(a.run) } : { skipped: a.skipped }) })),
     targets: targetsJson(r.targets),
   };
 }

@@ -13,8 +13,10 @@
  *            orders by 20,000 buyers holding their seats (bench/booking.ts)
  *   coupons  production mode: first-come coupon claims by distinct buyers on a 1,000,000-coupon
  *            campaign and on a 1,000-coupon one that sells out, then the wallet consumer
- *            persisting them, checked against the wallet rows; and the best-coupon optimizer's
- *            time on 10 seats × 100 coupons (bench/coupons.ts)
+ *            persisting them, checked against the wallet rows; the same claims against a throwaway
+ *            redis-server with AOF `appendfsync always` and then `everysec` (bench/redis-server.ts;
+ *            BENCH_REDIS_SERVER, BENCH_REDIS_DIR); and the best-coupon optimizer's time on
+ *            10 seats × 100 coupons (bench/coupons.ts)
  * The bare Fastify route is measured in every run: it is the machine's reference, printed next
  * to the other figures so runs on different machines can be compared.
  *
@@ -117,7 +119,7 @@ console.log(
 // Failed requests are fast, so a run with any would overstate throughput: say so in the exit
 // code. A missed target is a finding, not a failure of the bench: it does not change the code.
 // (A hold refused with 409 is an answer, not a failure: LoadFigures count only the unexpected.)
-const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders, coupons?.large, coupons?.soldOut].reduce(
+const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders, coupons?.large, coupons?.soldOut, ...(coupons?.aof.map((a) => a.run) ?? [])].reduce(
   (n, f) => n + (f?.failures ?? 0),
   0,
 );

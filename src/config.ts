@@ -200,6 +200,11 @@ export const configSpec = {
     parse: int(10, 3_600_000),
   }),
   COUPON_CONSUMER_MAX_DELIVERIES: entry({ doc: 'Deliveries after which a failing issue event is dead-lettered', default: '5', parse: int(1, 100) }),
+  COUPON_FROZEN_RETRY_AFTER_SECONDS: entry({
+    doc: 'Retry-After of a claim refused (503) while its campaign\'s lost hot state awaits `mos coupons reconcile`',
+    default: '60',
+    parse: int(1, 86_400),
+  }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
   SCHEDULE_CACHE_MS: entry({
     doc: 'How long a process reuses a showtime\'s sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)',
@@ -269,6 +274,7 @@ export interface Config {
     readonly consumerIdleMs: number;
     readonly consumerStaleMs: number;
     readonly consumerMaxDeliveries: number;
+    readonly frozenRetryAfterSeconds: number;
   };
   readonly catalog: {
     readonly venueMaxSeats: number;
@@ -361,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       consumerIdleMs: c.COUPON_CONSUMER_IDLE_MS,
       consumerStaleMs: c.COUPON_CONSUMER_STALE_MS,
       consumerMaxDeliveries: c.COUPON_CONSUMER_MAX_DELIVERIES,
+      frozenRetryAfterSeconds: c.COUPON_FROZEN_RETRY_AFTER_SECONDS,
     },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,

@@ -135,6 +135,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         maxDeliveries: config.coupons.consumerMaxDeliveries,
         idleMs: config.coupons.consumerIdleMs,
       },
+      frozenRetryAfterSeconds: config.coupons.frozenRetryAfterSeconds,
     });
 
     const booking = createBookingModule({
@@ -172,7 +173,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs],
       readiness,
       close: async () => {
-        await coupons.consumer.stop();
+        // Before the database closes: embedded mode persists and seals the coupon hot state here.
+        await coupons.close().catch((err: unknown) => logger.error({ err }, 'coupon hot state hand-over failed; its campaigns will need `mos coupons reconcile`'));
         waitingRoom.watcher.close();
         redis?.disconnect();
         await database.close();

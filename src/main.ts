@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { seedDemo } from './demo.js';
 import { migrateDatabase } from './platform/db/migrate.js';
+import { AppError } from './platform/http/errors.js';
 import { JobRunner } from './platform/jobs/runner.js';
 
 const usage = `mos — reserved-seat ticketing backend
@@ -18,6 +19,9 @@ Usage:
   mos seed                     add the demo data (idempotent)
   mos admin create --email <e> --password <p> [--name <n>]
                                create an ADMIN account (or reset its password)
+  mos coupons reconcile <campaignId>
+                               after a coupon campaign's hot state was lost (claims answer 503):
+                               rebuild its stock from the wallet and resume claims
 
 Configuration comes from the environment; see README.md.`;
 
@@ -43,6 +47,9 @@ async function main(argv: string[]): Promise<void> {
     case 'admin':
       if (sub !== 'create') break;
       return adminCreate(argv.slice(2));
+    case 'coupons':
+      if (sub !== 'reconcile' || !argv[2] || argv.length > 3) break;
+      return couponsReconcile(argv[2]);
     case undefined:
     case 'help':
     case '--help':
@@ -157,6 +164,25 @@ async function adminCreate(args: string[]): Promise<void> {
   await once(loadConfig(), async (ctx) => {
     const user = await ctx.identity.service.upsertUser({ email, password, name: values.name ?? 'Administrator', role: 'ADMIN' });
     process.stdout.write(`admin ready: ${user.email} (${user.id})\n`);
+  });
+}
+
+/**
+ * The operator's step after `coupon hot state ... lost` was logged (mos_coupon_hot_state_lost_total
+ * went up). In production it acts on the shared Redis and PostgreSQL; in embedded mode run it with
+ * MOS stopped (or use POST /v1/admin/coupons/:id/reconcile on the running process).
+ */
+async function couponsReconcile(campaignId: string): Promise<void> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(campaignId)) throw new ConfigError(`not a campaign id: ${campaignId}`);
+  await once(loadConfig(), async (ctx) => {
+    try {
+      const done = await ctx.coupons.service.reconcile(campaignId);
+      process.stdout.write(`campaign ${done.campaignId} reconciled: epoch ${done.epoch}, ${done.issued} coupons in wallets, ${done.remaining} offered again\n`);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      process.stderr.write(`reconcile refused (${err.code}): ${err.detail}\n`);
+      process.exitCode = 1;
+    }
   });
 }
 

@@ -105,4 +105,78 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     expect((await store.claimStale('alive', 200, 10)).filter((e) => e.campaignId === r.campaignId)).toEqual([]);
     expect(await store.deadLetters()).toContainEqual({ eventId: stale[1]!.eventId, reason: 'poison' });
   });
+
+  it('says what it holds: nothing, a live state of an epoch with its stock, or a frozen one', async () => {
+    const { store } = make();
+    const r = rules({ epoch: 3 });
+    expect(await store.status(r.campaignId)).toEqual({ state: 'MISSING' });
+    await store.load(r, new Map([['a', 1]]));
+    expect(await store.status(r.campaignId)).toEqual({ state: 'LIVE', epoch: 3, remaining: 2 });
+    const lost = randomUUID();
+    await store.freeze(lost, 2);
+    expect(await store.status(lost)).toEqual({ state: 'FROZEN', epoch: 2 });
+  });
+
+  it('refuses every claim of a frozen campaign, and offers no stock, until a newer epoch is loaded', async () => {
+    const { store } = make();
+    const r = rules({ quantity: 5 });
+    await store.freeze(r.campaignId, 1);
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'FROZEN' });
+    expect(await store.remaining(r.campaignId)).toBe(0);
+    await store.load({ ...r, epoch: 1 }, new Map()); // the lost epoch itself does not lift it...
+    expect(await store.status(r.campaignId)).toMatchObject({ state: 'LIVE', epoch: 1 });
+    await store.freeze(r.campaignId, 1); // ...but a freeze never touches a live state
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED' });
+  });
+
+  it('replaces a frozen or older state on a newer load, never a newer one on an older freeze', async () => {
+    const { store } = make();
+    const r = rules({ quantity: 5, perUserLimit: 1 });
+    await store.load({ ...r, epoch: 1 }, new Map());
+    await store.claim(r.campaignId, 'a', NOW, ev());
+    // A newer epoch (a reconcile) rebuilds from what it is given, whatever was there.
+    await store.load({ ...r, epoch: 2 }, new Map([['b', 1]]));
+    expect(await store.status(r.campaignId)).toEqual({ state: 'LIVE', epoch: 2, remaining: 4 });
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED' });
+    expect(await store.claim(r.campaignId, 'b', NOW, ev())).toEqual({ answer: 'ALREADY_CLAIMED' });
+    await store.load({ ...r, epoch: 1 }, new Map()); // a late loader of an older epoch changes nothing
+    expect(await store.status(r.campaignId)).toEqual({ state: 'LIVE', epoch: 2, remaining: 3 });
+
+    const lost = randomUUID();
+    await store.freeze(lost, 4);
+    await store.freeze(lost, 3); // a late detector of an older loss changes nothing
+    expect(await store.status(lost)).toEqual({ state: 'FROZEN', epoch: 4 });
+    await store.load({ ...rules({ campaignId: lost }), epoch: 5 }, new Map());
+    expect(await store.status(lost)).toEqual({ state: 'LIVE', epoch: 5, remaining: 3 });
+  });
+
+  it('counts a campaign\'s events not acknowledged yet, delivered or not', async () => {
+    const { store } = make();
+    const r = rules({ quantity: 5 });
+    await store.load(r, new Map());
+    expect(await store.unconsumed(r.campaignId)).toBe(0);
+    for (const u of ['a', 'b', 'c']) await store.claim(r.campaignId, u, NOW, ev());
+    expect(await store.unconsumed(r.campaignId)).toBe(3);
+    const mine = [];
+    for (let batch = await store.read('c1', 100); batch.length; batch = await store.read('c1', 100)) mine.push(...batch.filter((e) => e.campaignId === r.campaignId));
+    expect(await store.unconsumed(r.campaignId)).toBe(3); // delivered, not persisted
+    await store.ack(mine.slice(0, 2));
+    expect(await store.unconsumed(r.campaignId)).toBe(1);
+    await store.ack(mine.slice(2));
+    expect(await store.unconsumed(r.campaignId)).toBe(0);
+    expect(await store.unconsumed(randomUUID())).toBe(0);
+  });
+
+  it('at hand-over, either outlives the process (null) or stops issuing and names what it held', async () => {
+    const { store } = make();
+    const r = rules({ epoch: 2 });
+    await store.load(r, new Map());
+    const held = await store.handOver();
+    if (held === null) {
+      expect(await store.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED' });
+    } else {
+      expect(held).toContainEqual({ campaignId: r.campaignId, epoch: 2 });
+      expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'FROZEN' });
+    }
+  });
 });

@@ -35,6 +35,9 @@ export const orders = pgTable(
     index('orders_pending_expiry_idx').on(t.expiresAt).where(sql`status = 'PENDING_PAYMENT'`),
     index('orders_schedule_idx').on(t.scheduleId, t.status),
     uniqueIndex('orders_idempotency_key_uq').on(t.userId, t.idempotencyKey),
+    // The per-buyer limit counts the buyer's pending seats in every placement: this index keeps
+    // that a lookup of a few rows, where the showtime's index would scan every pending order.
+    index('orders_pending_by_buyer_idx').on(t.userId, t.scheduleId).where(sql`status = 'PENDING_PAYMENT'`),
     check('orders_status_check', sql`${t.status} in ('PENDING_PAYMENT', 'PAID', 'EXPIRED', 'CANCELLED', 'REFUNDED')`),
     check('orders_amount_check', sql`${t.amount} = ${t.subtotal} - ${t.discount} and ${t.amount} >= 0 and ${t.discount} >= 0`),
   ],

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, IssuedEvent } from './coupon-claims.store.js';
+import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, HotState, IssuedEvent } from './coupon-claims.store.js';
 
 interface Entry {
   event: Omit<IssuedEvent, 'deliveries'>;
@@ -14,7 +14,7 @@ interface Entry {
  * in-process event log with the consumer-group semantics the wallet consumer relies on.
  */
 export class MemoryCouponStore implements CouponClaimStore, CouponEventLog {
-  readonly #campaigns = new Map<string, { rules: CampaignRules; stock: number; users: Map<string, number> }>();
+  readonly #campaigns = new Map<string, { rules: CampaignRules; epoch: number; frozen: boolean; stock: number; users: Map<string, number> }>();
   readonly #log: Entry[] = [];
   readonly #dead: { eventId: string; reason: string }[] = [];
   #next = 0;
@@ -23,6 +23,7 @@ export class MemoryCouponStore implements CouponClaimStore, CouponEventLog {
   async claim(campaignId: string, userId: string, now: number, event: { eventId: string; occurredAt: string }): Promise<ClaimResult> {
     const c = this.#campaigns.get(campaignId);
     if (!c) return { answer: 'NOT_LOADED' };
+    if (c.frozen) return { answer: 'FROZEN' };
     const { claimOpensAt, claimClosesAt, perUserLimit } = c.rules;
     if (now < claimOpensAt || (claimClosesAt !== null && now >= claimClosesAt)) return { answer: 'CLAIM_NOT_OPEN' };
     const had = c.users.get(userId) ?? 0;
@@ -41,13 +42,45 @@ export class MemoryCouponStore implements CouponClaimStore, CouponEventLog {
   }
 
   async load(rules: CampaignRules, issuedByUser: ReadonlyMap<string, number>): Promise<void> {
-    if (this.#campaigns.has(rules.campaignId)) return;
+    const epoch = rules.epoch ?? 1;
+    const c = this.#campaigns.get(rules.campaignId);
+    if (c && !c.frozen && c.epoch >= epoch) return;
     const issued = [...issuedByUser.values()].reduce((a, b) => a + b, 0);
-    this.#campaigns.set(rules.campaignId, { rules, stock: rules.quantity - issued, users: new Map(issuedByUser) });
+    this.#campaigns.set(rules.campaignId, { rules, epoch, frozen: false, stock: rules.quantity - issued, users: new Map(issuedByUser) });
   }
 
   async remaining(campaignId: string): Promise<number | null> {
-    return this.#campaigns.get(campaignId)?.stock ?? null;
+    const c = this.#campaigns.get(campaignId);
+    return c ? (c.frozen ? 0 : c.stock) : null;
+  }
+
+  async status(campaignId: string): Promise<HotState> {
+    const c = this.#campaigns.get(campaignId);
+    if (!c) return { state: 'MISSING' };
+    return c.frozen ? { state: 'FROZEN', epoch: c.epoch } : { state: 'LIVE', epoch: c.epoch, remaining: c.stock };
+  }
+
+  async freeze(campaignId: string, epoch: number): Promise<void> {
+    const c = this.#campaigns.get(campaignId);
+    if (c && (!c.frozen || c.epoch >= epoch)) return;
+    this.#campaigns.set(campaignId, { rules: { campaignId, quantity: 0, perUserLimit: 0, claimOpensAt: 0, claimClosesAt: null }, epoch, frozen: true, stock: 0, users: new Map() });
+  }
+
+  /**
+   * This state dies with the process: stop issuing (every campaign answers FROZEN from here on)
+   * and say what was held, so the caller can seal each campaign once its events are persisted.
+   */
+  async handOver(): Promise<{ campaignId: string; epoch: number }[]> {
+    const held: { campaignId: string; epoch: number }[] = [];
+    for (const [campaignId, c] of this.#campaigns) {
+      if (!c.frozen) held.push({ campaignId, epoch: c.epoch });
+      c.frozen = true;
+    }
+    return held;
+  }
+
+  async unconsumed(campaignId: string): Promise<number> {
+    return this.#log.filter((e) => !e.acked && e.event.campaignId === campaignId).length;
   }
 
   async read(consumer: string, count: number): Promise<IssuedEvent[]> {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
-import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, IssuedEvent } from './coupon-claims.store.js';
+import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, HotState, IssuedEvent } from './coupon-claims.store.js';
 
 const GROUP = 'wallet';
 /** Campaigns whose event streams the consumer group reads (outside any campaign's hash slot). */
@@ -31,6 +31,8 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
         return { answer: 'ALREADY_CLAIMED' };
       case 3:
         return { answer: 'SOLD_OUT' };
+      case 5:
+        return { answer: 'FROZEN' };
       default:
         return { answer: 'NOT_LOADED' };
     }
@@ -42,7 +44,7 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
     const issued = [...issuedByUser.values()].reduce((a, b) => a + b, 0);
     await this.#script(
       [k.meta, k.stock, k.users, k.events],
-      ['load', rules.perUserLimit, rules.claimOpensAt, rules.claimClosesAt ?? 0, rules.quantity, issued, ...[...issuedByUser].flat()],
+      ['load', rules.epoch ?? 1, rules.perUserLimit, rules.claimOpensAt, rules.claimClosesAt ?? 0, rules.quantity, issued, ...[...issuedByUser].flat()],
     );
   }
 
@@ -50,6 +52,29 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
     const k = keysOf(campaignId);
     const left = (await this.#script([k.meta, k.stock, k.users, k.events], ['remaining'])) as number;
     return left < 0 ? null : left;
+  }
+
+  async status(campaignId: string): Promise<HotState> {
+    const k = keysOf(campaignId);
+    const res = (await this.#script([k.meta, k.stock, k.users, k.events], ['status'])) as number[];
+    if (res[0] === 1) return { state: 'LIVE', epoch: res[1]!, remaining: res[2]! };
+    if (res[0] === 2) return { state: 'FROZEN', epoch: res[1]! };
+    return { state: 'MISSING' };
+  }
+
+  async freeze(campaignId: string, epoch: number): Promise<void> {
+    const k = keysOf(campaignId);
+    await this.#script([k.meta, k.stock, k.users, k.events], ['freeze', epoch]);
+  }
+
+  /** Redis outlives every MOS process: nothing to hand over. */
+  async handOver(): Promise<null> {
+    return null;
+  }
+
+  async unconsumed(campaignId: string): Promise<number> {
+    const k = keysOf(campaignId);
+    return Number(await this.#script([k.meta, k.stock, k.users, k.events], ['unconsumed']));
   }
 
   async read(consumer: string, count: number): Promise<IssuedEvent[]> {

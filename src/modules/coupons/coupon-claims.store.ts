@@ -1,6 +1,17 @@
 export type ClaimAnswer = 'ISSUED' | 'SOLD_OUT' | 'ALREADY_CLAIMED' | 'CLAIM_NOT_OPEN';
 
-export type ClaimResult = { answer: 'ISSUED'; seq: number; remaining: number } | { answer: Exclude<ClaimAnswer, 'ISSUED'> } | { answer: 'NOT_LOADED' };
+/**
+ * NOT_LOADED: no hot state here (a first load, or a loss: PostgreSQL tells which). FROZEN: the hot
+ * state was lost and the campaign awaits reconciliation; nothing is offered meanwhile.
+ */
+export type ClaimResult =
+  | { answer: 'ISSUED'; seq: number; remaining: number }
+  | { answer: Exclude<ClaimAnswer, 'ISSUED'> }
+  | { answer: 'NOT_LOADED' }
+  | { answer: 'FROZEN' };
+
+/** What the hot state holds for a campaign. */
+export type HotState = { state: 'LIVE'; epoch: number; remaining: number } | { state: 'FROZEN'; epoch: number } | { state: 'MISSING' };
 
 export interface CampaignRules {
   campaignId: string;
@@ -8,6 +19,8 @@ export interface CampaignRules {
   perUserLimit: number;
   claimOpensAt: number;
   claimClosesAt: number | null;
+  /** Which load of the campaign this is (coupon_campaigns.hot_epoch); 1 when omitted. */
+  epoch?: number;
 }
 
 /** One issued coupon, as the claim step appended it to the campaign's event stream. */
@@ -27,10 +40,22 @@ export interface IssuedEvent {
 export interface CouponClaimStore {
   /** One atomic step: window, per-user limit, stock, record, event. */
   claim(campaignId: string, userId: string, now: number, event: { eventId: string; occurredAt: string }): Promise<ClaimResult>;
-  /** Builds a campaign's hot state (from PostgreSQL's issued coupons) unless it exists already. */
+  /**
+   * Builds a campaign's hot state (from PostgreSQL's issued coupons) unless a live one of this
+   * epoch or a newer one exists already; a frozen or older one is replaced.
+   */
   load(rules: CampaignRules, issuedByUser: ReadonlyMap<string, number>): Promise<void>;
-  /** Coupons left, or null if the campaign has no hot state here. */
+  /** Coupons left, or null if the campaign has no hot state here (0 while frozen). */
   remaining(campaignId: string): Promise<number | null>;
+  status(campaignId: string): Promise<HotState>;
+  /** Marks a lost hot state of `epoch`: claims answer FROZEN. Never touches a live state. */
+  freeze(campaignId: string, epoch: number): Promise<void>;
+  /**
+   * The process is ending (graceful shutdown). A store whose state dies with the process (memory)
+   * stops issuing and returns the campaigns it held, so they can be sealed once their events are
+   * persisted; a store that outlives the process (Redis) returns null and changes nothing.
+   */
+  handOver(): Promise<{ campaignId: string; epoch: number }[] | null>;
 }
 
 /**
@@ -45,6 +70,8 @@ export interface CouponEventLog {
   ack(events: readonly IssuedEvent[]): Promise<void>;
   /** Moves an event that keeps failing to the dead-letter stream (and acknowledges it). */
   deadLetter(event: IssuedEvent, reason: string): Promise<void>;
+  /** Events of a campaign not yet acknowledged (delivered or not): 0 when all are persisted. */
+  unconsumed(campaignId: string): Promise<number>;
   /** Dead-lettered events (operations and tests). */
   deadLetters(): Promise<{ eventId: string; reason: string }[]>;
 }

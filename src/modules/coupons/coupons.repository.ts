@@ -57,12 +57,48 @@ export class CouponsRepository {
   }
 
   /** Coupons issued so far per buyer (from the wallet), to rebuild a campaign's hot state. */
-  async issuedByUser(campaignId: string): Promise<Map<string, number>> {
+  async issuedByUser(campaignId: string, tx: Db | Tx = this.db): Promise<Map<string, number>> {
     const rows = await queryRows<{ user_id: string; n: number }>(
-      this.db,
+      tx,
       sql`select user_id, max(seq)::int as n from coupons where campaign_id = ${campaignId} group by user_id`,
     );
     return new Map(rows.map((r) => [r.user_id, r.n]));
+  }
+
+  /**
+   * Runs `fn` holding the campaign's row lock (`for update`), or with `undefined` if there is no
+   * such campaign. Whoever decides what a missing hot state means (first load, loss, safe
+   * rebuild) and acts on it holds this lock, so two processes never decide it differently: the
+   * second one waits, then finds what the first did.
+   */
+  async withCampaignLocked<T>(id: string, fn: (row: CampaignRow | undefined, tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(couponCampaigns).where(eq(couponCampaigns.id, id)).for('update');
+      return fn(row, tx);
+    });
+  }
+
+  /** Records what the campaign's hot state is now (see `coupon_campaigns.hot_status`). */
+  async setHotState(id: string, state: { epoch: number; status: 'LIVE' | 'LOST'; lostAt: Date | null }, tx: Tx): Promise<void> {
+    await tx.update(couponCampaigns).set({ hotEpoch: state.epoch, hotStatus: state.status, hotLostAt: state.lostAt }).where(eq(couponCampaigns.id, id));
+  }
+
+  /**
+   * The hot states of these campaigns ended with every event they appended persisted: a rebuild
+   * from the wallet is exact. Only where PostgreSQL still has that epoch LIVE — a campaign
+   * reloaded or found lost meanwhile keeps what it says.
+   */
+  async seal(held: readonly { campaignId: string; epoch: number }[]): Promise<number> {
+    let sealed = 0;
+    for (const { campaignId, epoch } of held) {
+      const rows = await this.db
+        .update(couponCampaigns)
+        .set({ hotStatus: 'SEALED' })
+        .where(and(eq(couponCampaigns.id, campaignId), eq(couponCampaigns.hotEpoch, epoch), eq(couponCampaigns.hotStatus, 'LIVE')))
+        .returning({ id: couponCampaigns.id });
+      sealed += rows.length;
+    }
+    return sealed;
   }
 
   /**

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../../platform/http/auth.js';
 import { decodeCursor, Page, PageQuerySchema, toPage } from '../../platform/http/pagination.js';
 import { IdParams, problems } from '../../platform/http/schemas.js';
-import { Campaign, CampaignList, CampaignListQuery, Claimed, CreateCampaignBody, WalletCoupon } from './coupons.schemas.js';
+import { Campaign, CampaignList, CampaignListQuery, Claimed, CreateCampaignBody, Reconciled, WalletCoupon } from './coupons.schemas.js';
 import type { CouponsService } from './coupons.service.js';
 
 const tags = ['coupons'];
@@ -34,12 +34,28 @@ export const couponsRoutes: FastifyPluginAsyncTypebox<{ service: CouponsService 
     '/v1/coupons/:id/claims',
     {
       onRequest: app.requireRole('BUYER'),
-      schema: { tags, security, params: IdParams, response: { 201: Claimed, ...problems(401, 403, 404, 409) } },
+      // 503 (with Retry-After) while the campaign's lost hot state awaits reconciliation.
+      schema: { tags, security, params: IdParams, response: { 201: Claimed, ...problems(401, 403, 404, 409, 503) } },
     },
     async (request, reply) => {
       await service.claim(principalOf(request).id, request.params.id);
       return reply.code(201).send({ status: 'ISSUED' as const });
     },
+  );
+
+  app.post(
+    '/v1/admin/coupons/:id/reconcile',
+    {
+      onRequest: app.requireRole('ADMIN'),
+      schema: {
+        tags,
+        security,
+        summary: 'Rebuild a campaign\'s lost hot state from the wallet and resume its claims (operator action; also `mos coupons reconcile <id>`)',
+        params: IdParams,
+        response: { 200: Reconciled, ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request) => service.reconcile(request.params.id),
   );
 
   app.get(

@@ -43,6 +43,13 @@ export const CampaignList = Type.Object({ items: Type.Array(Campaign), nextCurso
 
 export const Claimed = Type.Object({ status: Type.Literal('ISSUED') });
 
+export const Reconciled = Type.Object({
+  campaignId: Uuid,
+  epoch: Type.Integer({ description: 'The rebuilt hot state\'s epoch (loads of the campaign\'s stock so far)' }),
+  issued: Type.Integer({ description: 'Coupons in wallets, subtracted from the rebuilt stock' }),
+  remaining: Type.Integer(),
+});
+
 export const WalletCoupon = Type.Object({
   id: Uuid,
   campaignId: Uuid,

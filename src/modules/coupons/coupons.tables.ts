@@ -20,10 +20,26 @@ export const couponCampaigns = pgTable(
     fundedBy: text('funded_by', { enum: ['SELLER', 'PLATFORM'] }).notNull(),
     createdBy: uuid('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    /**
+     * Invariant 2 across a loss of the hot state (Redis flushed, failed over without the stream,
+     * a process restart in embedded mode). The hot state is loaded before this row says so, so a
+     * campaign found without hot state while PostgreSQL has it loaded is a loss, never a first
+     * load. `hot_epoch` counts the loads (the hot state carries it, so a late writer of an older
+     * epoch cannot freeze or replace a newer one). `hot_status`: LIVE — the hot state of
+     * `hot_epoch` may be issuing, and its unconsumed events are only there; SEALED — it stopped
+     * issuing and every event it appended is in the wallet, so rebuilding from the wallet is
+     * exact; LOST — it vanished while it may have held unpersisted issues: claims are refused
+     * until an operator reconciles. Existing campaigns were all loaded at creation, hence the
+     * defaults.
+     */
+    hotEpoch: integer('hot_epoch').notNull().default(1),
+    hotStatus: text('hot_status', { enum: ['LIVE', 'SEALED', 'LOST'] }).notNull().default('LIVE'),
+    hotLostAt: timestamp('hot_lost_at', { withTimezone: true }),
   },
   (t) => [
     index('coupon_campaigns_performance_idx').on(t.scopePerformanceId),
     check('coupon_campaigns_quantity_check', sql`${t.quantity} >= 1 and ${t.perUserLimit} >= 1`),
+    check('coupon_campaigns_hot_status_check', sql`${t.hotStatus} in ('LIVE', 'SEALED', 'LOST')`),
   ],
 );
 

@@ -23,6 +23,8 @@ export interface CouponsModuleDeps {
   registry: Registry;
   logger: Logger;
   consumer: ConsumerSettings;
+  /** Retry-After of a claim refused while its campaign awaits reconciliation. */
+  frozenRetryAfterSeconds: number;
 }
 
 export function createCouponsModule(deps: CouponsModuleDeps) {
@@ -30,9 +32,33 @@ export function createCouponsModule(deps: CouponsModuleDeps) {
   const repo = new CouponsRepository(deps.db);
   // One object is both the claim store and the event log: the claim step appends the event.
   const store = deps.redis ? new RedisCouponStore(deps.redis) : new MemoryCouponStore(deps.clock);
-  const service = new CouponsService({ repo, store, catalog: deps.catalog, clock: deps.clock, metrics });
+  const service = new CouponsService({
+    repo,
+    store,
+    catalog: deps.catalog,
+    clock: deps.clock,
+    metrics,
+    logger: deps.logger.child({ module: 'coupons' }),
+    frozenRetryAfterSeconds: deps.frozenRetryAfterSeconds,
+  });
   const consumer = new CouponIssuedConsumer(store, repo, deps.consumer, metrics, deps.logger.child({ consumer: 'coupon.issued' }));
-  return { service, consumer, store, routes: couponsRoutes };
+  return {
+    service,
+    consumer,
+    store,
+    routes: couponsRoutes,
+    /**
+     * After the process stopped taking requests: stop the consumer, and if the hot state dies
+     * with the process (embedded mode), persist its last events and seal the campaigns whose
+     * events all reached the wallet, so the next start rebuilds them instead of freezing them.
+     */
+    close: async () => {
+      await consumer.stop();
+      await service.handOver(async () => {
+        while ((await consumer.drainOnce()) > 0);
+      });
+    },
+  };
 }
 
 export type CouponsModule = ReturnType<typeof createCouponsModule>;
