@@ -18,6 +18,13 @@ describe('config', () => {
     expect(Object.isFrozen(c) && Object.isFrozen(c.http)).toBe(true);
   });
 
+  it('binds embedded mode to this machine and production to every interface unless HOST says otherwise', () => {
+    expect(loadConfig({}).http.host).toBe('127.0.0.1');
+    expect(loadConfig(production).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '10.0.0.5' }).http.host).toBe('10.0.0.5');
+  });
+
   it('runs in production mode when both DATABASE_URL and REDIS_URL are set', () => {
     const c = loadConfig({ ...production, DATABASE_POOL_SIZE: '25' });
     expect(c.mode).toBe('production');

@@ -75,7 +75,10 @@ function entry<T>(e: Entry<T>): Entry<T> {
 
 export const configSpec = {
   PORT: entry({ doc: 'HTTP port the API listens on', default: '3000', parse: int(0, 65535) }),
-  HOST: entry({ doc: 'Interface the API binds to', default: '0.0.0.0', parse: str() }),
+  HOST: entry({
+    doc: 'Interface the API binds to. Unset: `127.0.0.1` in embedded mode (this machine only: its demo accounts are known to whoever reads the start output), `0.0.0.0` in production (containers and load balancers reach it)',
+    parse: str((v) => (v.trim() === '' ? 'must not be blank' : undefined)),
+  }),
   DATABASE_URL: entry({
     doc: 'PostgreSQL URL. Set together with REDIS_URL for production mode; unset = embedded PGlite',
     parse: url('postgres:', 'postgresql:'),
@@ -307,7 +310,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mode,
     http: {
       port: c.PORT,
-      host: c.HOST,
+      host: c.HOST ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
       bodyLimit: c.BODY_LIMIT_BYTES,
       corsOrigins: c.CORS_ORIGINS,
       trustProxy: c.TRUST_PROXY,
