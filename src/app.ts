@@ -28,6 +28,16 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimit,
+    // Fastify leaves the request timeout off: a client trickling its headers or body would hold
+    // its connection (and a slot of the process) for as long as it likes.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node enforces both timeouts by sweeping connections at this interval (30 s by default),
+      // so a sweep a few times per timeout keeps a configured timeout close to what happens.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
     trustProxy: config.http.trustProxy,
     requestIdHeader: 'x-request-id',
     logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),

@@ -43,6 +43,7 @@ describe('config', () => {
     [{ DATABASE_URL: production.DATABASE_URL }, 'REDIS_URL'],
     [{ REDIS_URL: production.REDIS_URL }, 'DATABASE_URL'],
     [{ DATABASE_URL: production.DATABASE_URL, REDIS_URL: production.REDIS_URL }, 'JWT_SECRET'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
   ])('refuses %o naming %s', (env, key) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));

@@ -115,6 +115,21 @@ export const configSpec = {
     default: '1209600',
     parse: int(60, 31_536_000),
   }),
+  HTTP_HEADERS_TIMEOUT_MS: entry({
+    doc: 'A client must send its request headers within this time of connecting (or of its previous request), else 408 and the connection is closed: a slow-headers client cannot hold a connection',
+    default: '10000',
+    parse: int(100, 600_000),
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: entry({
+    doc: 'A client must send its whole request (headers and body) within this time, else 408 and the connection is closed; at least HTTP_HEADERS_TIMEOUT_MS. Responses, event streams included, are not limited by it',
+    default: '30000',
+    parse: int(100, 3_600_000),
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: entry({
+    doc: 'An idle keep-alive connection is closed after this long. Behind a load balancer keep it above the balancer\'s idle timeout (60 s for nginx and AWS ALB), or the balancer may reuse a connection as it closes',
+    default: '72000',
+    parse: int(100, 3_600_000),
+  }),
   BODY_LIMIT_BYTES: entry({ doc: 'Largest accepted request body; larger answers 400', default: '262144', parse: int(1024, 50_000_000) }),
   CORS_ORIGINS: entry({
     doc: 'Comma-separated origins allowed by CORS; empty = CORS off, `*` = any origin',
@@ -220,6 +235,9 @@ export interface Config {
     readonly port: number;
     readonly host: string;
     readonly bodyLimit: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
     readonly corsOrigins: readonly string[];
     readonly trustProxy: boolean;
   };
@@ -302,6 +320,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`,
     );
   }
+  if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration — HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
   const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
   if (mode === 'production' && !c.JWT_SECRET) {
     throw new ConfigError('Invalid configuration — JWT_SECRET: required in production mode');
@@ -312,6 +333,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: c.PORT,
       host: c.HOST ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
       bodyLimit: c.BODY_LIMIT_BYTES,
+      headersTimeoutMs: c.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       corsOrigins: c.CORS_ORIGINS,
       trustProxy: c.TRUST_PROXY,
     },

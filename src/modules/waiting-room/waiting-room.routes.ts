@@ -7,6 +7,11 @@ import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
 
 const tags = ['waiting-room'];
 const security = [{ bearerAuth: [] }];
+/**
+ * The server's own timeouts bound receiving a request, never a response, so a stream outlives
+ * them (test/http/timeouts.test.ts proves it); the heartbeat is for proxies and load balancers
+ * in between, which close a response that stays silent for their read timeout (60 s in nginx).
+ */
 const KEEPALIVE_MS = 15_000;
 
 export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoomService; watcher: QueueWatcher }> = async (app, { service, watcher }) => {
