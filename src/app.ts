@@ -18,6 +18,17 @@ import { AccessLogController } from './platform/observability/logger.js';
 
 export const API_VERSION = '0.1.0';
 
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * A load balancer's request id ties our logs to its own, so a client's `X-Request-Id` is kept —
+ * but it lands in every log line, in response headers and in problem bodies, so only a short
+ * id of plain characters is: anything else (line breaks, quotes, kilobytes) gets an id of ours.
+ */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : newId();
+}
+
 /**
  * Builds the whole HTTP app from a context without listening: `main.ts` listens, tests use
  * `app.inject`. Plugin order matters: errors and validation first, then the cross-cutting
@@ -39,9 +50,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.http.headersTimeoutMs / 4))),
     },
     trustProxy: config.http.trustProxy,
-    requestIdHeader: 'x-request-id',
+    // Off: Fastify would take the header as is. `requestIdOf` takes it only in a safe form.
+    requestIdHeader: false,
     logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
-    genReqId: () => newId(),
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },

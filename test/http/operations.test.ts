@@ -71,6 +71,29 @@ describe('operations', () => {
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it.each([
+    ['a line break', 'lb-1\nlevel=fatal msg=forged'],
+    ['a CRLF and a header', 'lb-1\r\nSet-Cookie: a=b'],
+    ['10 KB', 'x'.repeat(10_240)],
+    ['quotes', '"},{"admin":true'],
+    ['markup', '<script>alert(1)</script>'],
+    ['65 characters', 'a'.repeat(65)],
+    ['an empty string', ''],
+  ])('replaces a client request id with %s by one of its own, everywhere', async (_label, hostile) => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { 'x-request-id': hostile } });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.json().requestId).toBe(res.headers['x-request-id']);
+    if (hostile) expect(JSON.stringify(lines)).not.toContain(JSON.stringify(hostile).slice(1, -1));
+  });
+
+  it('keeps a client request id of up to 64 plain characters', async () => {
+    const id = `lb.Req_42:${'z'.repeat(54)}`;
+    expect(id).toHaveLength(64);
+    const res = await t.app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': id } });
+    expect(res.headers['x-request-id']).toBe(id);
+  });
+
   it('sets the security headers', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
