@@ -108,7 +108,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     lockSeconds: config.idempotency.lockSeconds,
   });
 
-  await app.register(operationsRoutes, { metrics: ctx.metrics, readiness: ctx.readiness });
+  await app.register(operationsRoutes, { metrics: ctx.metrics, readiness: ctx.readiness, metricsToken: config.metricsToken });
   await app.register(ctx.identity.routes, {
     service: ctx.identity.service,
     login: {

@@ -152,6 +152,10 @@ export const configSpec = {
     default: '60',
     parse: int(1, 3600),
   }),
+  METRICS_TOKEN: entry({
+    doc: 'When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset = /metrics is public, so keep it off the public load balancer',
+    parse: str((v) => (v.length < 16 ? 'must be at least 16 characters' : undefined)),
+  }),
   SHUTDOWN_GRACE_MS: entry({ doc: 'How long shutdown waits for in-flight requests and jobs', default: '10000', parse: int(0, 600_000) }),
   JOB_LEASE_SECONDS: entry({ doc: 'Lease a worker takes at each run of a periodic job; another worker takes over once it lapses', default: '15', parse: int(2, 3600) }),
   REFRESH_TOKEN_PURGE_INTERVAL_SECONDS: entry({
@@ -287,6 +291,7 @@ export interface Config {
     readonly scheduleCacheMs: number;
     readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
   };
+  readonly metricsToken: string | undefined;
   readonly shutdownGraceMs: number;
   readonly seedDemo: boolean;
 }
@@ -385,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       scheduleCacheMs: c.SCHEDULE_CACHE_MS,
       waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },
     },
+    metricsToken: c.METRICS_TOKEN,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     seedDemo: c.SEED_DEMO,
   });

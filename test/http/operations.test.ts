@@ -128,3 +128,41 @@ describe('readiness when a dependency is down', () => {
     expect(res.json()).toMatchObject({ status: 'unavailable', checks: t.ctx.redis ? { redis: 'down' } : { database: 'down' } });
   });
 });
+
+describe('/metrics with METRICS_TOKEN', () => {
+  const token = 'scrape-token-0123456789abcdef';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { METRICS_TOKEN: token } });
+  });
+  afterAll(() => t.cleanup());
+
+  const scrape = (authorization?: string) =>
+    t.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+
+  it.each([
+    ['no credentials', undefined],
+    ['a wrong token', 'Bearer scrape-token-0123456789abcdeX'],
+    ['a prefix of the token', `Bearer ${token.slice(0, -1)}`],
+    ['the token with another scheme', `Basic ${token}`],
+    ["a user's access token", 'Bearer abc.def.ghi'],
+  ])('refuses %s with 401 UNAUTHENTICATED and no metrics', async (_label, authorization) => {
+    const res = await scrape(authorization);
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+    expect(res.json().code).toBe('UNAUTHENTICATED');
+    expect(res.body).not.toContain('mos_http_request_duration_seconds');
+  });
+
+  it('serves the metrics to the bearer of the token', async () => {
+    const res = await scrape(`Bearer ${token}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('mos_process_cpu_user_seconds_total');
+  });
+
+  it('leaves the health checks open to the load balancer', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+  });
+});
