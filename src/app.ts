@@ -112,6 +112,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(ctx.identity.routes, {
     service: ctx.identity.service,
     login: {
+      maxPerEmailIp: config.rateLimit.loginMaxPerEmailIp,
       maxPerEmail: config.rateLimit.loginMaxPerEmail,
       maxPerIp: config.rateLimit.loginMaxPerIp,
       windowSeconds: config.rateLimit.loginWindowSeconds,

@@ -143,7 +143,16 @@ export const configSpec = {
   }),
   RATE_LIMIT_MAX: entry({ doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
   RATE_LIMIT_WINDOW_SECONDS: entry({ doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
-  LOGIN_MAX_PER_EMAIL: entry({ doc: 'Login attempts per email per login window', default: '10', parse: int(1) }),
+  LOGIN_MAX_PER_EMAIL_IP: entry({
+    doc: 'Login attempts per email from one client IP per login window: what slows one guesser without locking the owner out (the owner signs in from another address)',
+    default: '5',
+    parse: int(1),
+  }),
+  LOGIN_MAX_PER_EMAIL: entry({
+    doc: 'Login attempts per email from all addresses per login window: the ceiling a guesser spread over many addresses meets (it locks the account for everyone until the window passes)',
+    default: '20',
+    parse: int(1),
+  }),
   LOGIN_MAX_PER_IP: entry({ doc: 'Login attempts per client IP per login window', default: '30', parse: int(1) }),
   LOGIN_WINDOW_SECONDS: entry({ doc: 'Window of the login rate limits', default: '300', parse: int(1, 86_400) }),
   IDEMPOTENCY_TTL_SECONDS: entry({ doc: 'How long a stored response is replayed for its Idempotency-Key', default: '86400', parse: int(60) }),
@@ -258,6 +267,7 @@ export interface Config {
   readonly rateLimit: {
     readonly max: number;
     readonly windowSeconds: number;
+    readonly loginMaxPerEmailIp: number;
     readonly loginMaxPerEmail: number;
     readonly loginMaxPerIp: number;
     readonly loginWindowSeconds: number;
@@ -357,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: {
       max: c.RATE_LIMIT_MAX,
       windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
+      loginMaxPerEmailIp: c.LOGIN_MAX_PER_EMAIL_IP,
       loginMaxPerEmail: c.LOGIN_MAX_PER_EMAIL,
       loginMaxPerIp: c.LOGIN_MAX_PER_IP,
       loginWindowSeconds: c.LOGIN_WINDOW_SECONDS,
