@@ -222,6 +222,15 @@ export const configSpec = {
   }),
   COUPON_CONSUMER_MAX_DELIVERIES: entry({ doc: 'Deliveries after which a failing issue event is dead-lettered', default: '5', parse: int(1, 100) }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
+  SELLER_MAX_VENUES: entry({ doc: 'Venues one seller may create (admins are exempt from every catalog quota)', default: '50', parse: int(1, 1_000_000) }),
+  SELLER_MAX_VENUE_SEATS: entry({ doc: 'Seats one seller may create across all their venues', default: '500000', parse: int(1, 1_000_000_000) }),
+  SELLER_MAX_PERFORMANCES: entry({ doc: 'Live (not deleted) performances one seller may have', default: '200', parse: int(1, 1_000_000) }),
+  PERFORMANCE_MAX_SCHEDULES: entry({ doc: 'Live showtimes one performance may have', default: '100', parse: int(1, 100_000) }),
+  SELLER_MAX_SCHEDULE_SEATS: entry({
+    doc: 'Seats across all live showtimes of one seller: each showtime copies its venue\'s seats into its inventory, so this bounds the rows a seller can make',
+    default: '5000000',
+    parse: int(1, 1_000_000_000),
+  }),
   SCHEDULE_CACHE_MS: entry({
     doc: 'How long a process reuses a showtime\'s sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)',
     default: '2000',
@@ -297,6 +306,13 @@ export interface Config {
   };
   readonly catalog: {
     readonly venueMaxSeats: number;
+    readonly quotas: {
+      readonly venuesPerSeller: number;
+      readonly venueSeatsPerSeller: number;
+      readonly performancesPerSeller: number;
+      readonly schedulesPerPerformance: number;
+      readonly scheduleSeatsPerSeller: number;
+    };
     readonly seatMapCacheSeats: number;
     readonly scheduleCacheMs: number;
     readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
@@ -397,6 +413,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,
+      quotas: {
+        venuesPerSeller: c.SELLER_MAX_VENUES,
+        venueSeatsPerSeller: c.SELLER_MAX_VENUE_SEATS,
+        performancesPerSeller: c.SELLER_MAX_PERFORMANCES,
+        schedulesPerPerformance: c.PERFORMANCE_MAX_SCHEDULES,
+        scheduleSeatsPerSeller: c.SELLER_MAX_SCHEDULE_SEATS,
+      },
       seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,
       scheduleCacheMs: c.SCHEDULE_CACHE_MS,
       waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },

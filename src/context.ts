@@ -94,6 +94,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       holds: { heldSeats: (scheduleId) => holdStore.heldSeats(scheduleId, clock.now().getTime()) },
       venueMaxSeats: config.catalog.venueMaxSeats,
+      quotas: config.catalog.quotas,
       seatMapCacheSeats: config.catalog.seatMapCacheSeats,
       scheduleCacheMs: config.catalog.scheduleCacheMs,
       waitingRoomDefaults: config.catalog.waitingRoomDefaults,
