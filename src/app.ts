@@ -120,7 +120,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
-  await app.register(ctx.waitingRoom.routes, { service: ctx.waitingRoom.service, watcher: ctx.waitingRoom.watcher });
+  await app.register(ctx.waitingRoom.routes, {
+    service: ctx.waitingRoom.service,
+    watcher: ctx.waitingRoom.watcher,
+    maxStreamsPerUser: config.waitingRoom.maxStreamsPerUser,
+  });
   await app.register(ctx.coupons.routes, { service: ctx.coupons.service });
   await app.register(ctx.booking.routes, {
     holds: ctx.booking.holds,

@@ -199,6 +199,11 @@ export const configSpec = {
     default: '1000',
     parse: int(100, 60_000),
   }),
+  WAITING_ROOM_MAX_STREAMS_PER_USER: entry({
+    doc: 'Open queue streams (GET …/queue/stream) one buyer may hold per API process; more answer 429 RATE_LIMITED. Per process: behind N API processes a buyer may reach N times this',
+    default: '4',
+    parse: int(1, 1000),
+  }),
   WAITING_ROOM_AUDIT_CAP: entry({ doc: 'Admissions kept per showtime in the admission log', default: '200000', parse: int(0, 10_000_000) }),
   ADMISSION_TOKEN_TTL_SECONDS: entry({
     doc: 'Lifetime of an admission token (X-Admission-Token); polling the queue renews it while admitted',
@@ -289,6 +294,7 @@ export interface Config {
     readonly abandonAfterSeconds: number;
     readonly maxDropsPerTick: number;
     readonly streamIntervalMs: number;
+    readonly maxStreamsPerUser: number;
     readonly auditCap: number;
     readonly tokenTtlSeconds: number;
   };
@@ -396,6 +402,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       abandonAfterSeconds: c.WAITING_ROOM_ABANDON_AFTER_SECONDS,
       maxDropsPerTick: c.WAITING_ROOM_MAX_DROPS_PER_TICK,
       streamIntervalMs: c.WAITING_ROOM_STREAM_INTERVAL_MS,
+      maxStreamsPerUser: c.WAITING_ROOM_MAX_STREAMS_PER_USER,
       auditCap: c.WAITING_ROOM_AUDIT_CAP,
       tokenTtlSeconds: c.ADMISSION_TOKEN_TTL_SECONDS,
     },
