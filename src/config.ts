@@ -89,7 +89,7 @@ export const configSpec = {
   }),
   DATABASE_POOL_SIZE: entry({ doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
   DATA_DIR: entry({
-    doc: 'Embedded mode: directory for the PGlite database and the generated JWT secret (`memory://` keeps nothing)',
+    doc: 'Embedded mode: directory for the PGlite database, the generated JWT secret and the demo passwords (`demo-accounts.json`); `memory://` keeps nothing',
     default: '.mos',
     parse: str((v) => (v.length === 0 ? 'must not be empty' : undefined)),
   }),
