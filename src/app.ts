@@ -19,6 +19,17 @@ import { AccessLogController } from './platform/observability/logger.js';
 
 export const API_VERSION = '0.1.0';
 
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * A load balancer's request id ties our logs to its own, so a client's `X-Request-Id` is kept —
+ * but it lands in every log line, in response headers and in problem bodies, so only a short
+ * id of plain characters is: anything else (line breaks, quotes, kilobytes) gets an id of ours.
+ */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : newId();
+}
+
 /**
  * Builds the whole HTTP app from a context without listening: `main.ts` listens, tests use
  * `app.inject`. Plugin order matters: errors and validation first, then the cross-cutting
@@ -29,10 +40,21 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimit,
+    // Fastify leaves the request timeout off: a client trickling its headers or body would hold
+    // its connection (and a slot of the process) for as long as it likes.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node enforces both timeouts by sweeping connections at this interval (30 s by default),
+      // so a sweep a few times per timeout keeps a configured timeout close to what happens.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
     trustProxy: config.http.trustProxy,
-    requestIdHeader: 'x-request-id',
+    // Off: Fastify would take the header as is. `requestIdOf` takes it only in a safe form.
+    requestIdHeader: false,
     logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
-    genReqId: () => newId(),
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
@@ -89,10 +111,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     lockSeconds: config.idempotency.lockSeconds,
   });
 
-  await app.register(operationsRoutes, { metrics: ctx.metrics, readiness: ctx.readiness });
+  await app.register(operationsRoutes, { metrics: ctx.metrics, readiness: ctx.readiness, metricsToken: config.metricsToken });
   await app.register(ctx.identity.routes, {
     service: ctx.identity.service,
     login: {
+      maxPerEmailIp: config.rateLimit.loginMaxPerEmailIp,
       maxPerEmail: config.rateLimit.loginMaxPerEmail,
       maxPerIp: config.rateLimit.loginMaxPerIp,
       windowSeconds: config.rateLimit.loginWindowSeconds,
@@ -100,7 +123,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
-  await app.register(ctx.waitingRoom.routes, { service: ctx.waitingRoom.service, watcher: ctx.waitingRoom.watcher });
+  await app.register(ctx.waitingRoom.routes, {
+    service: ctx.waitingRoom.service,
+    watcher: ctx.waitingRoom.watcher,
+    maxStreamsPerUser: config.waitingRoom.maxStreamsPerUser,
+  });
   await app.register(ctx.coupons.routes, { service: ctx.coupons.service });
   await app.register(ctx.booking.routes, {
     holds: ctx.booking.holds,

@@ -18,6 +18,13 @@ describe('config', () => {
     expect(Object.isFrozen(c) && Object.isFrozen(c.http)).toBe(true);
   });
 
+  it('binds embedded mode to this machine and production to every interface unless HOST says otherwise', () => {
+    expect(loadConfig({}).http.host).toBe('127.0.0.1');
+    expect(loadConfig(production).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '10.0.0.5' }).http.host).toBe('10.0.0.5');
+  });
+
   it('runs in production mode when both DATABASE_URL and REDIS_URL are set', () => {
     const c = loadConfig({ ...production, DATABASE_POOL_SIZE: '25' });
     expect(c.mode).toBe('production');
@@ -36,6 +43,7 @@ describe('config', () => {
     [{ DATABASE_URL: production.DATABASE_URL }, 'REDIS_URL'],
     [{ REDIS_URL: production.REDIS_URL }, 'DATABASE_URL'],
     [{ DATABASE_URL: production.DATABASE_URL, REDIS_URL: production.REDIS_URL }, 'JWT_SECRET'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
   ])('refuses %o naming %s', (env, key) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));

@@ -75,7 +75,10 @@ function entry<T>(e: Entry<T>): Entry<T> {
 
 export const configSpec = {
   PORT: entry({ doc: 'HTTP port the API listens on', default: '3000', parse: int(0, 65535) }),
-  HOST: entry({ doc: 'Interface the API binds to', default: '0.0.0.0', parse: str() }),
+  HOST: entry({
+    doc: 'Interface the API binds to. Unset: `127.0.0.1` in embedded mode (this machine only: its demo accounts are known to whoever reads the start output), `0.0.0.0` in production (containers and load balancers reach it)',
+    parse: str((v) => (v.trim() === '' ? 'must not be blank' : undefined)),
+  }),
   DATABASE_URL: entry({
     doc: 'PostgreSQL URL. Set together with REDIS_URL for production mode; unset = embedded PGlite',
     parse: url('postgres:', 'postgresql:'),
@@ -96,7 +99,7 @@ export const configSpec = {
     parse: int(50, 60_000),
   }),
   DATA_DIR: entry({
-    doc: 'Embedded mode: directory for the PGlite database and the generated JWT secret (`memory://` keeps nothing)',
+    doc: 'Embedded mode: directory for the PGlite database, the generated JWT secret and the demo passwords (`demo-accounts.json`); `memory://` keeps nothing',
     default: '.mos',
     parse: str((v) => (v.length === 0 ? 'must not be empty' : undefined)),
   }),
@@ -122,6 +125,21 @@ export const configSpec = {
     default: '1209600',
     parse: int(60, 31_536_000),
   }),
+  HTTP_HEADERS_TIMEOUT_MS: entry({
+    doc: 'A client must send its request headers within this time of connecting (or of its previous request), else 408 and the connection is closed: a slow-headers client cannot hold a connection',
+    default: '10000',
+    parse: int(100, 600_000),
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: entry({
+    doc: 'A client must send its whole request (headers and body) within this time, else 408 and the connection is closed; at least HTTP_HEADERS_TIMEOUT_MS. Responses, event streams included, are not limited by it',
+    default: '30000',
+    parse: int(100, 3_600_000),
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: entry({
+    doc: 'An idle keep-alive connection is closed after this long. Behind a load balancer keep it above the balancer\'s idle timeout (60 s for nginx and AWS ALB), or the balancer may reuse a connection as it closes',
+    default: '72000',
+    parse: int(100, 3_600_000),
+  }),
   BODY_LIMIT_BYTES: entry({ doc: 'Largest accepted request body; larger answers 400', default: '262144', parse: int(1024, 50_000_000) }),
   CORS_ORIGINS: entry({
     doc: 'Comma-separated origins allowed by CORS; empty = CORS off, `*` = any origin',
@@ -135,7 +153,16 @@ export const configSpec = {
   }),
   RATE_LIMIT_MAX: entry({ doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
   RATE_LIMIT_WINDOW_SECONDS: entry({ doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
-  LOGIN_MAX_PER_EMAIL: entry({ doc: 'Login attempts per email per login window', default: '10', parse: int(1) }),
+  LOGIN_MAX_PER_EMAIL_IP: entry({
+    doc: 'Login attempts per email from one client IP per login window: what slows one guesser without locking the owner out (the owner signs in from another address)',
+    default: '5',
+    parse: int(1),
+  }),
+  LOGIN_MAX_PER_EMAIL: entry({
+    doc: 'Login attempts per email from all addresses per login window: the ceiling a guesser spread over many addresses meets (it locks the account for everyone until the window passes)',
+    default: '20',
+    parse: int(1),
+  }),
   LOGIN_MAX_PER_IP: entry({ doc: 'Login attempts per client IP per login window', default: '30', parse: int(1) }),
   LOGIN_WINDOW_SECONDS: entry({ doc: 'Window of the login rate limits', default: '300', parse: int(1, 86_400) }),
   IDEMPOTENCY_TTL_SECONDS: entry({ doc: 'How long a stored response is replayed for its Idempotency-Key', default: '86400', parse: int(60) }),
@@ -143,6 +170,10 @@ export const configSpec = {
     doc: 'How long an in-flight Idempotency-Key stays locked if its process dies mid-request',
     default: '60',
     parse: int(1, 3600),
+  }),
+  METRICS_TOKEN: entry({
+    doc: 'When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset = /metrics is public, so keep it off the public load balancer',
+    parse: str((v) => (v.length < 16 ? 'must be at least 16 characters' : undefined)),
   }),
   SHUTDOWN_GRACE_MS: entry({ doc: 'How long shutdown waits for in-flight requests and jobs', default: '10000', parse: int(0, 600_000) }),
   JOB_LEASE_SECONDS: entry({ doc: 'Lease a worker takes at each run of a periodic job; another worker takes over once it lapses', default: '15', parse: int(2, 3600) }),
@@ -178,6 +209,11 @@ export const configSpec = {
     default: '1000',
     parse: int(100, 60_000),
   }),
+  WAITING_ROOM_MAX_STREAMS_PER_USER: entry({
+    doc: 'Open queue streams (GET …/queue/stream) one buyer may hold per API process; more answer 429 RATE_LIMITED. Per process: behind N API processes a buyer may reach N times this',
+    default: '4',
+    parse: int(1, 1000),
+  }),
   WAITING_ROOM_AUDIT_CAP: entry({ doc: 'Admissions kept per showtime in the admission log', default: '200000', parse: int(0, 10_000_000) }),
   ADMISSION_TOKEN_TTL_SECONDS: entry({
     doc: 'Lifetime of an admission token (X-Admission-Token); polling the queue renews it while admitted',
@@ -206,6 +242,15 @@ export const configSpec = {
     parse: int(1, 86_400),
   }),
   VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
+  SELLER_MAX_VENUES: entry({ doc: 'Venues one seller may create (admins are exempt from every catalog quota)', default: '50', parse: int(1, 1_000_000) }),
+  SELLER_MAX_VENUE_SEATS: entry({ doc: 'Seats one seller may create across all their venues', default: '500000', parse: int(1, 1_000_000_000) }),
+  SELLER_MAX_PERFORMANCES: entry({ doc: 'Live (not deleted) performances one seller may have', default: '200', parse: int(1, 1_000_000) }),
+  PERFORMANCE_MAX_SCHEDULES: entry({ doc: 'Live showtimes one performance may have', default: '100', parse: int(1, 100_000) }),
+  SELLER_MAX_SCHEDULE_SEATS: entry({
+    doc: 'Seats across all live showtimes of one seller: each showtime copies its venue\'s seats into its inventory, so this bounds the rows a seller can make',
+    default: '5000000',
+    parse: int(1, 1_000_000_000),
+  }),
   SCHEDULE_CACHE_MS: entry({
     doc: 'How long a process reuses a showtime\'s sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)',
     default: '2000',
@@ -232,6 +277,9 @@ export interface Config {
     readonly port: number;
     readonly host: string;
     readonly bodyLimit: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
     readonly corsOrigins: readonly string[];
     readonly trustProxy: boolean;
   };
@@ -248,6 +296,7 @@ export interface Config {
   readonly rateLimit: {
     readonly max: number;
     readonly windowSeconds: number;
+    readonly loginMaxPerEmailIp: number;
     readonly loginMaxPerEmail: number;
     readonly loginMaxPerIp: number;
     readonly loginWindowSeconds: number;
@@ -260,6 +309,7 @@ export interface Config {
     readonly abandonAfterSeconds: number;
     readonly maxDropsPerTick: number;
     readonly streamIntervalMs: number;
+    readonly maxStreamsPerUser: number;
     readonly auditCap: number;
     readonly tokenTtlSeconds: number;
   };
@@ -278,10 +328,18 @@ export interface Config {
   };
   readonly catalog: {
     readonly venueMaxSeats: number;
+    readonly quotas: {
+      readonly venuesPerSeller: number;
+      readonly venueSeatsPerSeller: number;
+      readonly performancesPerSeller: number;
+      readonly schedulesPerPerformance: number;
+      readonly scheduleSeatsPerSeller: number;
+    };
     readonly seatMapCacheSeats: number;
     readonly scheduleCacheMs: number;
     readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
   };
+  readonly metricsToken: string | undefined;
   readonly shutdownGraceMs: number;
   readonly seedDemo: boolean;
 }
@@ -315,6 +373,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`,
     );
   }
+  if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration — HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
   const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
   if (mode === 'production' && !c.JWT_SECRET) {
     throw new ConfigError('Invalid configuration — JWT_SECRET: required in production mode');
@@ -323,8 +384,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mode,
     http: {
       port: c.PORT,
-      host: c.HOST,
+      host: c.HOST ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
       bodyLimit: c.BODY_LIMIT_BYTES,
+      headersTimeoutMs: c.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       corsOrigins: c.CORS_ORIGINS,
       trustProxy: c.TRUST_PROXY,
     },
@@ -341,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: {
       max: c.RATE_LIMIT_MAX,
       windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
+      loginMaxPerEmailIp: c.LOGIN_MAX_PER_EMAIL_IP,
       loginMaxPerEmail: c.LOGIN_MAX_PER_EMAIL,
       loginMaxPerIp: c.LOGIN_MAX_PER_IP,
       loginWindowSeconds: c.LOGIN_WINDOW_SECONDS,
@@ -353,6 +418,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       abandonAfterSeconds: c.WAITING_ROOM_ABANDON_AFTER_SECONDS,
       maxDropsPerTick: c.WAITING_ROOM_MAX_DROPS_PER_TICK,
       streamIntervalMs: c.WAITING_ROOM_STREAM_INTERVAL_MS,
+      maxStreamsPerUser: c.WAITING_ROOM_MAX_STREAMS_PER_USER,
       auditCap: c.WAITING_ROOM_AUDIT_CAP,
       tokenTtlSeconds: c.ADMISSION_TOKEN_TTL_SECONDS,
     },
@@ -371,10 +437,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     catalog: {
       venueMaxSeats: c.VENUE_MAX_SEATS,
+      quotas: {
+        venuesPerSeller: c.SELLER_MAX_VENUES,
+        venueSeatsPerSeller: c.SELLER_MAX_VENUE_SEATS,
+        performancesPerSeller: c.SELLER_MAX_PERFORMANCES,
+        schedulesPerPerformance: c.PERFORMANCE_MAX_SCHEDULES,
+        scheduleSeatsPerSeller: c.SELLER_MAX_SCHEDULE_SEATS,
+      },
       seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,
       scheduleCacheMs: c.SCHEDULE_CACHE_MS,
       waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },
     },
+    metricsToken: c.METRICS_TOKEN,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     seedDemo: c.SEED_DEMO,
   });

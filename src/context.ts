@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './platform/clock.js';
+import { keptInDataDir } from './platform/data-dir.js';
 import { openPglite, openPostgres, type DatabaseHandle } from './platform/db/client.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { MemoryIdempotencyStore } from './platform/http/idempotency.memory.js';
@@ -105,6 +104,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       holds: { heldSeats: (scheduleId) => holdStore.heldSeats(scheduleId, clock.now().getTime()) },
       venueMaxSeats: config.catalog.venueMaxSeats,
+      quotas: config.catalog.quotas,
       seatMapCacheSeats: config.catalog.seatMapCacheSeats,
       scheduleCacheMs: config.catalog.scheduleCacheMs,
       waitingRoomDefaults: config.catalog.waitingRoomDefaults,
@@ -192,14 +192,5 @@ export async function createContext(config: Config, options: ContextOptions = {}
  * writes a random secret into DATA_DIR and later starts read it back.
  */
 function embeddedSecret(dataDir: string): string {
-  if (dataDir.startsWith('memory://')) return randomBytes(32).toString('base64url');
-  const file = join(dataDir, 'jwt-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
-  }
+  return keptInDataDir(dataDir, 'jwt-secret', () => randomBytes(32).toString('base64url')).value;
 }

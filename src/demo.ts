@@ -1,18 +1,51 @@
+import { randomBytes } from 'node:crypto';
 import type { AppContext } from './context.js';
+import { keptInDataDir } from './platform/data-dir.js';
 
-/** Demo accounts of embedded mode. Their passwords are public on purpose: printed at start. */
+/**
+ * Demo accounts of embedded mode. Their passwords are random per data directory: a fixed,
+ * published password would open the ADMIN account of every demo reachable from a network.
+ */
 export const demoAccounts = [
-  { role: 'ADMIN', email: 'admin@mos.local', password: 'mos-admin-demo', name: 'Demo Admin' },
-  { role: 'SELLER', email: 'seller@mos.local', password: 'mos-seller-demo', name: 'Demo Seller' },
-  { role: 'BUYER', email: 'buyer@mos.local', password: 'mos-buyer-demo', name: 'Demo Buyer' },
+  { role: 'ADMIN', email: 'admin@mos.local', name: 'Demo Admin' },
+  { role: 'SELLER', email: 'seller@mos.local', name: 'Demo Seller' },
+  { role: 'BUYER', email: 'buyer@mos.local', name: 'Demo Buyer' },
 ] as const;
+
+export interface DemoAccount {
+  role: (typeof demoAccounts)[number]['role'];
+  email: string;
+  password: string;
+}
+
+export interface DemoCredentials {
+  accounts: DemoAccount[];
+  /** True on the first start of the data directory (always with `memory://`): the passwords were just made. */
+  created: boolean;
+  /** The file that keeps them (mode 0600); undefined with `memory://`. */
+  file: string | undefined;
+}
+
+/** The demo passwords of a data directory: made on its first start, read back afterwards. */
+export function demoCredentials(dataDir: string): DemoCredentials {
+  const kept = keptInDataDir(dataDir, 'demo-accounts.json', () =>
+    JSON.stringify(Object.fromEntries(demoAccounts.map((a) => [a.email, randomBytes(12).toString('base64url')]))),
+  );
+  const passwords = JSON.parse(kept.value) as Record<string, string>;
+  const accounts = demoAccounts.map((a) => {
+    const password = passwords[a.email];
+    if (!password) throw new Error(`${kept.path} has no password for ${a.email}; delete it to make new ones`);
+    return { role: a.role, email: a.email, password };
+  });
+  return { accounts, created: kept.created, file: kept.path };
+}
 
 const DEMO_TITLE = 'MOS Demo Concert';
 const rows = (count: number, seats: number, label: (i: number) => string = (i) => String(i + 1)) =>
   Array.from({ length: count }, (_, i) => ({ label: label(i), seats }));
 
 export interface DemoData {
-  accounts: typeof demoAccounts;
+  credentials: DemoCredentials;
   venueId: string;
   performanceId: string;
   scheduleId: string;
@@ -23,8 +56,17 @@ const DEMO_CAMPAIGN = 'MOS Demo Welcome 10%';
 
 /** Seeds demo data; running it again adds nothing. Returns what a person needs to try MOS. */
 export async function seedDemo(ctx: AppContext): Promise<DemoData> {
+  const credentials = demoCredentials(ctx.config.db.dataDir);
   const users = [];
-  for (const account of demoAccounts) users.push(await ctx.identity.service.ensureUser({ ...account }));
+  for (const account of demoAccounts) {
+    const password = credentials.accounts.find((a) => a.email === account.email)!.password;
+    // Fresh passwords overwrite whatever the accounts had: a data directory seeded before the
+    // passwords were random still holds the published ones.
+    const user = credentials.created
+      ? await ctx.identity.service.upsertUser({ ...account, password })
+      : await ctx.identity.service.ensureUser({ ...account, password });
+    users.push(user);
+  }
   const seller = users.find((u) => u.role === 'SELLER')!;
   const admin = users.find((u) => u.role === 'ADMIN')!;
   const catalog = ctx.catalog.service;
@@ -44,7 +86,7 @@ export async function seedDemo(ctx: AppContext): Promise<DemoData> {
   const existing = (await catalog.listPerformances({ q: DEMO_TITLE, limit: 10 })).find((p) => p.sellerId === seller.id);
   if (existing) {
     const detail = await catalog.getPerformance(existing.id);
-    return { accounts: demoAccounts, venueId: detail.venueId, performanceId: detail.id, scheduleId: detail.schedules[0]?.id ?? '', campaignId: campaign.id };
+    return { credentials, venueId: detail.venueId, performanceId: detail.id, scheduleId: detail.schedules[0]?.id ?? '', campaignId: campaign.id };
   }
 
   // 3,300 seats in five sections.
@@ -83,5 +125,5 @@ export async function seedDemo(ctx: AppContext): Promise<DemoData> {
     startsAt: new Date(now + 30 * day).toISOString(),
     saleOpensAt: new Date(now - 60_000).toISOString(),
   });
-  return { accounts: demoAccounts, venueId: venue.id, performanceId: performance.id, scheduleId: schedule.id, campaignId: campaign.id };
+  return { credentials, venueId: venue.id, performanceId: performance.id, scheduleId: schedule.id, campaignId: campaign.id };
 }

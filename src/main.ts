@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
-import { seedDemo } from './demo.js';
+import { seedDemo, type DemoCredentials } from './demo.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { AppError } from './platform/http/errors.js';
 import { JobRunner } from './platform/jobs/runner.js';
@@ -41,8 +41,9 @@ async function main(argv: string[]): Promise<void> {
       });
     case 'seed':
       return once(loadConfig(), async (ctx) => {
-        await seedDemo(ctx);
+        const seeded = await seedDemo(ctx);
         ctx.logger.info('demo data seeded');
+        process.stdout.write(`${demoAccountLines(seeded.credentials).join('\n')}\n`);
       });
     case 'admin':
       if (sub !== 'create') break;
@@ -84,18 +85,18 @@ async function start(config: Config): Promise<void> {
   runner.start(ctx.jobs);
   for (const c of ctx.consumers) c.start();
 
-  const base = `http://localhost:${config.http.port}`;
+  const host = config.http.host;
+  const base = `http://${['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host) ? 'localhost' : host}:${config.http.port}`;
   const lines = [
     '',
-    `MOS is running (${config.mode} mode${config.mode === 'embedded' ? `, data in ${config.db.dataDir}` : ''})`,
+    `MOS is running (${config.mode} mode${config.mode === 'embedded' ? `, data in ${config.db.dataDir}` : ''}, listening on ${host}:${config.http.port})`,
     `  API docs      ${base}/docs`,
     `  OpenAPI       ${base}/docs/json`,
     `  health        ${base}/health/ready`,
     ...(seeded
       ? [
           '',
-          'Demo accounts (POST /v1/auth/login):',
-          ...seeded.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`),
+          ...demoAccountLines(seeded.credentials),
           '',
           `Demo showtime (sale open)  ${base}/v1/schedules/${seeded.scheduleId}`,
           `  its seat map             ${base}/v1/schedules/${seeded.scheduleId}/seats`,
@@ -106,6 +107,23 @@ async function start(config: Config): Promise<void> {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The passwords are shown once, when they are made; later starts say where they are kept, so
+ * they do not land in every log of every start.
+ */
+function demoAccountLines(credentials: DemoCredentials): string[] {
+  if (credentials.created) {
+    return [
+      `Demo accounts (POST /v1/auth/login)${credentials.file ? ` — shown once, kept in ${credentials.file}` : ''}:`,
+      ...credentials.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`),
+    ];
+  }
+  return [
+    `Demo accounts (POST /v1/auth/login), passwords in ${credentials.file}:`,
+    ...credentials.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email}`),
+  ];
 }
 
 async function api(config: Config): Promise<void> {

@@ -236,6 +236,38 @@ describe('identity', () => {
       expect(statuses.slice(max)).toEqual([429, 429]);
     });
 
+    const attempt = (email: string, password: string, remoteAddress: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, remoteAddress });
+
+    it('stops a guesser at its own address without locking the owner out', async () => {
+      const owner = await givenBuyer(t.app);
+      const max = t.config.rateLimit.loginMaxPerEmailIp;
+      expect(max).toBeLessThan(t.config.rateLimit.loginMaxPerEmail);
+      const statuses: number[] = [];
+      for (let i = 0; i < max + 2; i++) statuses.push((await attempt(owner.email, `guess ${i} wrong`, '10.3.0.1')).statusCode);
+      expect(statuses.slice(0, max).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(max)).toEqual([429, 429]);
+      // Not even the right password passes from the guesser's address meanwhile…
+      expect((await attempt(owner.email, owner.password, '10.3.0.1')).statusCode).toBe(429);
+      // …but the owner, from theirs, signs in.
+      expect((await attempt(owner.email, owner.password, '10.3.0.2')).statusCode).toBe(200);
+    });
+
+    it('still stops guessers spread over many addresses at the per-email ceiling', async () => {
+      const owner = await givenBuyer(t.app);
+      const { loginMaxPerEmailIp: perAddress, loginMaxPerEmail: ceiling } = t.config.rateLimit;
+      let tried = 1; // the owner's own login (givenBuyer) counts towards the ceiling too
+      for (let address = 1; tried < ceiling; address++) {
+        for (let i = 0; i < perAddress && tried < ceiling; i++, tried++) {
+          expect((await attempt(owner.email, `guess ${tried} wrong`, `10.5.${address}.1`)).statusCode).toBe(401);
+        }
+      }
+      const fresh = await attempt(owner.email, 'one more guess', '10.5.200.1');
+      expect(fresh.statusCode).toBe(429);
+      expect(fresh.json().code).toBe('RATE_LIMITED');
+      expect(Number(fresh.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
     it('limits attempts per client address across emails', async () => {
       const max = t.config.rateLimit.loginMaxPerIp;
       const statuses: number[] = [];

@@ -72,6 +72,29 @@ describe('operations', () => {
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it.each([
+    ['a line break', 'lb-1\nlevel=fatal msg=forged'],
+    ['a CRLF and a header', 'lb-1\r\nSet-Cookie: a=b'],
+    ['10 KB', 'x'.repeat(10_240)],
+    ['quotes', '"},{"admin":true'],
+    ['markup', '<script>alert(1)</script>'],
+    ['65 characters', 'a'.repeat(65)],
+    ['an empty string', ''],
+  ])('replaces a client request id with %s by one of its own, everywhere', async (_label, hostile) => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { 'x-request-id': hostile } });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.json().requestId).toBe(res.headers['x-request-id']);
+    if (hostile) expect(JSON.stringify(lines)).not.toContain(JSON.stringify(hostile).slice(1, -1));
+  });
+
+  it('keeps a client request id of up to 64 plain characters', async () => {
+    const id = `lb.Req_42:${'z'.repeat(54)}`;
+    expect(id).toHaveLength(64);
+    const res = await t.app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': id } });
+    expect(res.headers['x-request-id']).toBe(id);
+  });
+
   it('sets the security headers', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -122,5 +145,43 @@ describe('readiness when a dependency is down', () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ status: 'unavailable', checks: t.ctx.redis ? { redis: 'down' } : { database: 'down' } });
+  });
+});
+
+describe('/metrics with METRICS_TOKEN', () => {
+  const token = 'scrape-token-0123456789abcdef';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { METRICS_TOKEN: token } });
+  });
+  afterAll(() => t.cleanup());
+
+  const scrape = (authorization?: string) =>
+    t.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+
+  it.each([
+    ['no credentials', undefined],
+    ['a wrong token', 'Bearer scrape-token-0123456789abcdeX'],
+    ['a prefix of the token', `Bearer ${token.slice(0, -1)}`],
+    ['the token with another scheme', `Basic ${token}`],
+    ["a user's access token", 'Bearer abc.def.ghi'],
+  ])('refuses %s with 401 UNAUTHENTICATED and no metrics', async (_label, authorization) => {
+    const res = await scrape(authorization);
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+    expect(res.json().code).toBe('UNAUTHENTICATED');
+    expect(res.body).not.toContain('mos_http_request_duration_seconds');
+  });
+
+  it('serves the metrics to the bearer of the token', async () => {
+    const res = await scrape(`Bearer ${token}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('mos_process_cpu_user_seconds_total');
+  });
+
+  it('leaves the health checks open to the load balancer', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
   });
 });

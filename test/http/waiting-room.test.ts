@@ -14,7 +14,7 @@ describe('waiting room', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: { RATE_LIMIT_MAX: '100000', WAITING_ROOM_STREAM_INTERVAL_MS: '100', ADMISSION_TOKEN_TTL_SECONDS: '60' },
+      env: { RATE_LIMIT_MAX: '100000', WAITING_ROOM_STREAM_INTERVAL_MS: '100', ADMISSION_TOKEN_TTL_SECONDS: '60', WAITING_ROOM_MAX_STREAMS_PER_USER: '2' },
       context: { clock },
       extend: (app: FastifyInstance, ctx) => {
         // A stand-in for the booking routes: the reusable guard on a showtime's seats.
@@ -229,6 +229,44 @@ describe('waiting room', () => {
         expect(events.at(-1)).toMatchObject({ status: 'ADMITTED', admissionToken: expect.any(String) });
       }
       expect(t.ctx.waitingRoom.watcher.size).toBe(0);
+    });
+
+    it('refuses a buyer more open streams than the cap with 429 RATE_LIMITED, and gives the slots back when streams end', async () => {
+      const room = await givenRoom({ admitPerTick: 10, maxActive: 10 });
+      const [greedy, other] = await Promise.all([givenBuyer(t.app), givenBuyer(t.app)]);
+      await enter(greedy, room.id);
+      await enter(other, room.id);
+      const stream = (b: GivenUser) => t.app.inject({ method: 'GET', url: `/v1/schedules/${room.id}/queue/stream`, headers: b.auth });
+      const max = t.config.waitingRoom.maxStreamsPerUser;
+      const open = Array.from({ length: max }, () => stream(greedy));
+      await vi.waitFor(() => expect(t.ctx.waitingRoom.watcher.size).toBe(max));
+
+      const refused = await stream(greedy);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.json().code).toBe('RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // The cap is per buyer: another one streams as usual.
+      const others = stream(other);
+      await vi.waitFor(() => expect(t.ctx.waitingRoom.watcher.size).toBe(max + 1));
+
+      await tick();
+      for (const res of await Promise.all([...open, others])) expect(res.statusCode).toBe(200);
+      // Every stream ended: the greedy buyer has its slots back.
+      const again = await Promise.all(Array.from({ length: max }, () => stream(greedy)));
+      for (const res of again) {
+        expect(res.statusCode).toBe(200);
+        expect(res.body).toContain('"status":"ADMITTED"');
+      }
+    });
+
+    it('keeps no slot for a stream refused as a problem', async () => {
+      const room = await givenRoom();
+      const b = await givenBuyer(t.app);
+      for (let i = 0; i <= t.config.waitingRoom.maxStreamsPerUser; i++) {
+        const res = await t.app.inject({ method: 'GET', url: `/v1/schedules/${room.id}/queue/stream`, headers: b.auth });
+        expect(res.json().code).toBe('NOT_IN_QUEUE');
+      }
     });
 
     it('answers 404 NOT_IN_QUEUE as a problem, not a stream', async () => {

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,24 +22,37 @@ describe('mos CLI', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it('`mos start` serves embedded mode with demo data, survives a restart, and stops on SIGTERM', async () => {
+  it('`mos start` serves embedded mode on this machine only with demo data, survives a restart, and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mos-cli-'));
     dirs.push(dataDir);
     const port = await freePort();
-    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir };
+    // No HOST: the embedded default applies.
+    const env = { PORT: String(port), DATA_DIR: dataDir };
 
     const first = mos(['start'], env);
     await expect.poll(() => first.output(), { timeout: 30_000, interval: 100 }).toContain('MOS is running');
+    expect(first.output()).toContain(`listening on 127.0.0.1:${port}`);
     expect(first.output()).toContain(`http://localhost:${port}/docs`);
-    expect(first.output()).toContain('buyer@mos.local / mos-buyer-demo');
+    const password = /buyer@mos\.local \/ (\S+)/.exec(first.output())?.[1];
+    expect(password).toBeDefined();
+    expect(password).not.toBe('mos-buyer-demo');
     expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
-    const tokens = (await (await login(port, 'buyer@mos.local', 'mos-buyer-demo')).json()) as { accessToken: string };
+    // Another interface of this machine, as a neighbour on its network would reach it, finds nothing.
+    const lan = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (lan) await expect(fetch(`http://${lan.address}:${port}/health/live`)).rejects.toThrow();
+    const tokens = (await (await login(port, 'buyer@mos.local', password!)).json()) as { accessToken: string };
     first.child.kill('SIGTERM');
     expect(await exited(first.child)).toBe(0);
 
-    // Second start on the same data: seeding adds nothing, and the JWT secret was kept.
+    // Second start on the same data: seeding adds nothing, the JWT secret and the demo
+    // passwords were kept, and the passwords are not printed again.
     const second = mos(['start'], env);
     await expect.poll(() => second.output(), { timeout: 30_000, interval: 100 }).toContain('MOS is running');
+    expect(second.output()).not.toContain(password);
+    expect(second.output()).toContain(join(dataDir, 'demo-accounts.json'));
+    expect((await login(port, 'buyer@mos.local', password!)).status).toBe(200);
     const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
     expect(me.status).toBe(200);
     second.child.kill('SIGTERM');

@@ -5,6 +5,8 @@ export const CatalogErrors = {
   /** The showtime's sale window: used by every module that sells (waiting room, holds, orders). */
   SALE_NOT_OPEN: defineError('SALE_NOT_OPEN', 409, 'The sale has not opened yet'),
   SALE_CLOSED: defineError('SALE_CLOSED', 409, 'The sale has closed'),
+  /** A seller's catalog quota (venues, seats, performances, showtimes) would be exceeded. */
+  QUOTA_EXCEEDED: defineError<{ quota: string; limit: number }>('QUOTA_EXCEEDED', 409, 'Catalog quota exceeded'),
 } as const;
 
 /** A 400 naming the fields at fault: for rules a schema cannot express (uniqueness, references). */

@@ -71,10 +71,49 @@ export class CatalogRepository {
       .orderBy(asc(seats.ordinal));
   }
 
+  // ---- quotas ----
+
+  /**
+   * Serializes a seller's creations until the transaction ends, so that the count a quota is
+   * checked against cannot change before the insert it admits: without it, concurrent creates
+   * would each see room for one more. A transaction-level advisory lock, so nothing to release.
+   */
+  async lockSellerQuota(sellerId: string, tx: Tx): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`catalog-quota:${sellerId}`}, 0))`);
+  }
+
+  async venueUsage(ownerId: string, tx: Tx): Promise<{ venues: number; seats: number }> {
+    const [row] = await queryRows<{ venues: number | string; seats: number | string }>(
+      tx,
+      sql`select count(*) as venues, coalesce(sum(seat_count), 0) as seats from venues where owner_id = ${ownerId}`,
+    );
+    return { venues: Number(row!.venues), seats: Number(row!.seats) };
+  }
+
+  async livePerformanceCount(sellerId: string, tx: Tx): Promise<number> {
+    const [row] = await queryRows<{ n: number | string }>(
+      tx,
+      sql`select count(*) as n from performances where seller_id = ${sellerId} and deleted_at is null`,
+    );
+    return Number(row!.n);
+  }
+
+  /** Live showtimes of the performance, and seats across every live showtime of its seller. */
+  async scheduleUsage(performanceId: string, sellerId: string, tx: Tx): Promise<{ ofPerformance: number; sellerSeats: number }> {
+    const [row] = await queryRows<{ of_performance: number | string; seller_seats: number | string }>(
+      tx,
+      sql`select count(*) filter (where s.performance_id = ${performanceId}) as of_performance,
+                 coalesce(sum(s.seat_count), 0) as seller_seats
+          from schedules s join performances p on p.id = s.performance_id
+          where p.seller_id = ${sellerId} and p.deleted_at is null and s.deleted_at is null`,
+    );
+    return { ofPerformance: Number(row!.of_performance), sellerSeats: Number(row!.seller_seats) };
+  }
+
   // ---- performances ----
 
-  async insertPerformance(row: typeof performances.$inferInsert): Promise<PerformanceRow> {
-    const [created] = await this.db.insert(performances).values(row).returning();
+  async insertPerformance(row: typeof performances.$inferInsert, db: Db | Tx = this.db): Promise<PerformanceRow> {
+    const [created] = await db.insert(performances).values(row).returning();
     return created!;
   }
 

@@ -29,7 +29,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     '/v1/venues',
     {
       onRequest: app.requireRole('SELLER', 'ADMIN'),
-      schema: { tags, security, body: CreateVenueBody, response: { 201: VenueSummary, ...problems(400, 401, 403) } },
+      schema: { tags, security, body: CreateVenueBody, response: { 201: VenueSummary, ...problems(400, 401, 403, 409) } },
     },
     async (request, reply) => reply.code(201).send(await service.createVenue(principalOf(request), request.body)),
   );
@@ -44,7 +44,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     '/v1/performances',
     {
       onRequest: app.requireRole('SELLER'),
-      schema: { tags, security, body: CreatePerformanceBody, response: { 201: Performance, ...problems(400, 401, 403, 404) } },
+      schema: { tags, security, body: CreatePerformanceBody, response: { 201: Performance, ...problems(400, 401, 403, 404, 409) } },
     },
     async (request, reply) => reply.code(201).send(await service.createPerformance(principalOf(request), request.body)),
   );
@@ -90,7 +90,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     '/v1/performances/:id/schedules',
     {
       onRequest: app.requireRole('SELLER', 'ADMIN'),
-      schema: { tags, security, params: IdParams, body: CreateScheduleBody, response: { 201: Schedule, ...problems(400, 401, 403, 404) } },
+      schema: { tags, security, params: IdParams, body: CreateScheduleBody, response: { 201: Schedule, ...problems(400, 401, 403, 404, 409) } },
     },
     async (request, reply) => reply.code(201).send(await service.createSchedule(principalOf(request), request.params.id, request.body)),
   );

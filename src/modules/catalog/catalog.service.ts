@@ -12,12 +12,22 @@ import type { HeldSeatsReader } from './held-seats.js';
 import { countSeats, expandSeats, layoutErrors } from './layout.js';
 import { buildSeatMapBase, renderSeatMap, type SeatMapBase, type SeatMapCache } from './seat-map.js';
 
+/** What one seller may create; admins are exempt. Checked at create time, under the seller's lock. */
+export interface CatalogQuotas {
+  venuesPerSeller: number;
+  venueSeatsPerSeller: number;
+  performancesPerSeller: number;
+  schedulesPerPerformance: number;
+  scheduleSeatsPerSeller: number;
+}
+
 export interface CatalogServiceDeps {
   repo: CatalogRepository;
   clock: Clock;
   holds: HeldSeatsReader;
   seatMaps: SeatMapCache;
   venueMaxSeats: number;
+  quotas: CatalogQuotas;
   scheduleCacheMs: number;
   waitingRoomDefaults: { maxActive: number; admitPerTick: number };
 }
@@ -69,6 +79,19 @@ export interface CreateScheduleInput {
   waitingRoom?: { enabled: boolean; maxActive?: number; admitPerTick?: number };
 }
 
+const quotaNames = {
+  venues: 'venues per seller',
+  venueSeats: 'seats across a seller\'s venues',
+  performances: 'live performances per seller',
+  schedulesPerPerformance: 'live showtimes per performance',
+  scheduleSeats: 'seats across a seller\'s live showtimes',
+} as const;
+
+/** Refuses a creation that would take `quota` to `after`, past its `limit`. */
+function within(quota: keyof typeof quotaNames, after: number, limit: number): void {
+  if (after > limit) throw CatalogErrors.QUOTA_EXCEEDED(`At most ${limit} ${quotaNames[quota]}`, { quota, limit });
+}
+
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 export type SaleSchedule = ScheduleView & { sellerId: string; title: string };
@@ -94,7 +117,16 @@ export class CatalogService {
       layout,
       createdAt: this.deps.clock.now(),
     };
-    await this.deps.repo.transaction((tx) => this.deps.repo.insertVenue(venue, expandSeats(layout), newId, tx));
+    const { quotas } = this.deps;
+    await this.deps.repo.transaction(async (tx) => {
+      if (owner.role !== 'ADMIN') {
+        await this.deps.repo.lockSellerQuota(owner.id, tx);
+        const used = await this.deps.repo.venueUsage(owner.id, tx);
+        within('venues', used.venues + 1, quotas.venuesPerSeller);
+        within('venueSeats', used.seats + venue.seatCount, quotas.venueSeatsPerSeller);
+      }
+      await this.deps.repo.insertVenue(venue, expandSeats(layout), newId, tx);
+    });
     return { id: venue.id, name: venue.name, address: venue.address, seatCount: venue.seatCount, sections: layout.sections };
   }
 
@@ -127,7 +159,7 @@ export class CatalogService {
     const errors = gradingErrors(input, venue.layout);
     if (errors.length) throw invalid(errors);
     const now = this.deps.clock.now();
-    const row = await this.deps.repo.insertPerformance({
+    const performance = {
       id: newId(),
       sellerId: seller.id,
       venueId: venue.id,
@@ -139,6 +171,13 @@ export class CatalogService {
       defaultGrade: input.defaultGrade,
       createdAt: now,
       updatedAt: now,
+    };
+    const row = await this.deps.repo.transaction(async (tx) => {
+      if (seller.role !== 'ADMIN') {
+        await this.deps.repo.lockSellerQuota(seller.id, tx);
+        within('performances', (await this.deps.repo.livePerformanceCount(seller.id, tx)) + 1, this.deps.quotas.performancesPerSeller);
+      }
+      return this.deps.repo.insertPerformance(performance, tx);
     });
     return this.#performanceView(row);
   }
@@ -195,6 +234,13 @@ export class CatalogService {
 
     const row = await this.deps.repo.transaction(async (tx) => {
       const venue = await this.deps.repo.findVenue(performance.venueId, tx);
+      if (actor.role !== 'ADMIN') {
+        // The performance's seller's quota: only its seller (or an admin) gets this far.
+        await this.deps.repo.lockSellerQuota(performance.sellerId, tx);
+        const used = await this.deps.repo.scheduleUsage(performanceId, performance.sellerId, tx);
+        within('schedulesPerPerformance', used.ofPerformance + 1, this.deps.quotas.schedulesPerPerformance);
+        within('scheduleSeats', used.sellerSeats + venue!.seatCount, this.deps.quotas.scheduleSeatsPerSeller);
+      }
       const id = newId();
       // The inventory and the showtime are one transaction: a showtime never exists without its seats.
       const created = await this.deps.repo.insertSchedule(

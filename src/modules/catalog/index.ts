@@ -4,6 +4,7 @@ import { CatalogRepository } from './catalog.repository.js';
 import { catalogRoutes } from './catalog.routes.js';
 import { CatalogService } from './catalog.service.js';
 import type { HeldSeatsReader } from './held-seats.js';
+import type { CatalogQuotas } from './catalog.service.js';
 import { SeatMapCache } from './seat-map.js';
 
 export type { HeldSeatsReader } from './held-seats.js';
@@ -16,6 +17,7 @@ export interface CatalogModuleDeps {
   clock: Clock;
   holds: HeldSeatsReader;
   venueMaxSeats: number;
+  quotas: CatalogQuotas;
   seatMapCacheSeats: number;
   scheduleCacheMs: number;
   waitingRoomDefaults: { maxActive: number; admitPerTick: number };
@@ -28,6 +30,7 @@ export function createCatalogModule(deps: CatalogModuleDeps) {
     holds: deps.holds,
     seatMaps: new SeatMapCache(deps.seatMapCacheSeats),
     venueMaxSeats: deps.venueMaxSeats,
+    quotas: deps.quotas,
     scheduleCacheMs: deps.scheduleCacheMs,
     waitingRoomDefaults: deps.waitingRoomDefaults,
   });

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { principalOf } from '../../platform/http/auth.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { NoContent, problems } from '../../platform/http/schemas.js';
@@ -8,7 +8,7 @@ import type { IdentityService } from './identity.service.js';
 
 export interface IdentityRouteOptions {
   service: IdentityService;
-  login: { maxPerEmail: number; maxPerIp: number; windowSeconds: number };
+  login: { maxPerEmailIp: number; maxPerEmail: number; maxPerIp: number; windowSeconds: number };
 }
 
 const tags = ['identity'];
@@ -20,17 +20,20 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
     async (request, reply) => reply.code(201).send(await service.signup(request.body)),
   );
 
-  // Login is the one route worth guessing at: limited per address (slow credential stuffing
-  // against one account) and per client (one client spraying many accounts), on top of the
-  // global per-IP limit. Both counters live in the rate-limit store (Redis in production).
+  // Login is the one route worth guessing at. Limits, checked in this order, each counting only
+  // the attempts the ones before let through:
+  // - per client address: one client spraying many accounts;
+  // - per (email, address): one client guessing one account — low, and it locks nobody else out,
+  //   so the owner signing in from their own address is not refused because of a guesser;
+  // - per email, higher: guessers spread over many addresses still meet a ceiling, at the cost
+  //   of locking the account for the rest of the window once they reach it.
+  // The counters live in the rate-limit store (Redis in production), on top of the global limit.
   const timeWindow = login.windowSeconds * 1000;
+  const emailOf = (request: FastifyRequest) => (request.body as { email: string }).email.trim().toLowerCase();
   const limits = [
     app.createRateLimit({ timeWindow, max: login.maxPerIp, keyGenerator: (request) => `login-ip:${request.ip}` }),
-    app.createRateLimit({
-      timeWindow,
-      max: login.maxPerEmail,
-      keyGenerator: (request) => `login-email:${(request.body as { email: string }).email.trim().toLowerCase()}`,
-    }),
+    app.createRateLimit({ timeWindow, max: login.maxPerEmailIp, keyGenerator: (request) => `login-email-ip:${request.ip}:${emailOf(request)}` }),
+    app.createRateLimit({ timeWindow, max: login.maxPerEmail, keyGenerator: (request) => `login-email:${emailOf(request)}` }),
   ];
   const limitLogin: preHandlerAsyncHookHandler = async (request) => {
     for (const limit of limits) {

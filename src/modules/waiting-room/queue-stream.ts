@@ -95,3 +95,29 @@ export class QueueWatcher {
 function strip(view: QueueView): Omit<QueueView, 'admissionToken' | 'admissionExpiresAt'> {
   return { status: view.status, position: view.position, ahead: view.ahead, estimatedWaitSeconds: view.estimatedWaitSeconds };
 }
+
+/**
+ * Open queue streams per buyer, in this process. Each stream costs a connection and a place
+ * in the showtime's loop, so one buyer may not open any number of them. Per process: behind a
+ * load balancer a buyer could reach the cap once per API process — a bound still, and one
+ * that needs no shared counter to leak when a process dies with streams open.
+ */
+export class StreamSlots {
+  readonly #open = new Map<string, number>();
+  constructor(private readonly maxPerUser: number) {}
+
+  /** A slot for the user and how to give it back (once), or undefined when they hold them all. */
+  acquire(userId: string): (() => void) | undefined {
+    const open = this.#open.get(userId) ?? 0;
+    if (open >= this.maxPerUser) return undefined;
+    this.#open.set(userId, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#open.get(userId) ?? 1) - 1;
+      if (left > 0) this.#open.set(userId, left);
+      else this.#open.delete(userId);
+    };
+  }
+}

@@ -1,16 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../../platform/http/auth.js';
+import { CommonErrors } from '../../platform/http/errors.js';
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
-import type { QueueWatcher } from './queue-stream.js';
+import { StreamSlots, type QueueWatcher } from './queue-stream.js';
 import { QueueStatus } from './waiting-room.schemas.js';
 import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
 
 const tags = ['waiting-room'];
 const security = [{ bearerAuth: [] }];
+/**
+ * The server's own timeouts bound receiving a request, never a response, so a stream outlives
+ * them (test/http/timeouts.test.ts proves it); the heartbeat is for proxies and load balancers
+ * in between, which close a response that stays silent for their read timeout (60 s in nginx).
+ */
 const KEEPALIVE_MS = 15_000;
+/** A buyer at the stream cap usually has a stream that just dropped and is not closed here yet. */
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
-export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoomService; watcher: QueueWatcher }> = async (app, { service, watcher }) => {
+export interface WaitingRoomRouteOptions {
+  service: WaitingRoomService;
+  watcher: QueueWatcher;
+  /** Open queue streams per buyer in this process. */
+  maxStreamsPerUser: number;
+}
+
+export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOptions> = async (app, { service, watcher, maxStreamsPerUser }) => {
   const buyer = app.requireRole('BUYER');
+  const slots = new StreamSlots(maxStreamsPerUser);
   // Streams are long-lived: end them before the server waits for connections to finish.
   app.addHook('preClose', async () => watcher.close());
 
@@ -45,14 +61,27 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoom
         params: IdParams,
         description: 'Server-sent events (`event: position`, data = the queue status) on every change, until ADMITTED.',
         produces: ['text/event-stream'],
-        response: { 200: QueueStatus, ...problems(401, 403, 404, 409) },
+        response: { 200: QueueStatus, ...problems(401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
       const userId = principalOf(request).id;
       const scheduleId = request.params.id;
-      // Refusals (404 NOT_IN_QUEUE, …) happen here, as ordinary problem responses.
-      const first = await service.status(userId, scheduleId);
+      // Taken before the first await, so concurrent opens cannot all pass the check.
+      const release = slots.acquire(userId);
+      if (!release) {
+        throw CommonErrors.RATE_LIMITED(`At most ${maxStreamsPerUser} open queue streams per buyer`, {}, {
+          'retry-after': String(STREAM_RETRY_AFTER_SECONDS),
+        });
+      }
+      let first: QueueView;
+      try {
+        // Refusals (404 NOT_IN_QUEUE, …) happen here, as ordinary problem responses.
+        first = await service.status(userId, scheduleId);
+      } catch (err) {
+        release();
+        throw err;
+      }
 
       reply.hijack();
       const res = reply.raw;
@@ -66,6 +95,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoom
       const write = (view: QueueView) => res.write(`event: position\ndata: ${JSON.stringify(view)}\n\n`);
       write(first);
       if (first.status === 'ADMITTED') {
+        release();
         res.end();
         return;
       }
@@ -76,6 +106,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<{ service: WaitingRoom
         done = true;
         clearInterval(keepalive);
         unsubscribe();
+        release();
         res.end();
       };
       const unsubscribe = watcher.subscribe(scheduleId, userId, first, write, finish);

@@ -1,14 +1,18 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Metrics } from '../observability/metrics.js';
+import { CommonErrors } from './errors.js';
 
 export interface OperationsOptions {
   metrics: Metrics;
   readiness: Record<string, () => Promise<void>>;
   /** A dependency check slower than this counts as down. */
   readinessTimeoutMs?: number;
+  /** When set, /metrics answers only `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string | undefined;
 }
 
 const tags = ['operations'];
@@ -66,10 +70,23 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsOptions> = as
     },
   );
 
-  app.get('/metrics', { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, hide: true } }, async (_request, reply) =>
+  // Metrics name every route and showtime and tell load and failures: not for the public.
+  const expected = opts.metricsToken === undefined ? undefined : digest(opts.metricsToken);
+  const metricsAuth = async (request: { headers: { authorization?: string | undefined } }) => {
+    if (!expected) return;
+    const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
+    // Digests have one length, so the comparison takes the same time whatever was sent.
+    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+      throw CommonErrors.UNAUTHENTICATED('GET /metrics needs the metrics token', {}, { 'www-authenticate': 'Bearer' });
+    }
+  };
+
+  app.get('/metrics', { config: { rateLimit: false }, logLevel: 'warn', onRequest: metricsAuth, schema: { tags, hide: true } }, async (_request, reply) =>
     reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),
   );
 };
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
