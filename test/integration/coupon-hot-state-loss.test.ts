@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
-import { givenAdmin, givenBuyer, mintBuyer, type GivenUser } from '../support/builders.js';
+import { campaignBody, givenAdmin, givenBuyer, mintBuyer, type GivenUser } from '../support/builders.js';
 import { createTestApp, createTestEnv, TEST_REDIS_URL, type TestApp } from '../support/harness.js';
 import { runMos } from '../support/processes.js';
 
@@ -37,21 +37,7 @@ describe('coupon hot state lost in Redis (production mode)', () => {
   afterAll(() => t.cleanup());
 
   const createCampaign = async (quantity: number) => {
-    const now = Date.now();
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/coupons',
-      headers: admin.auth,
-      payload: {
-        name: 'Loss test',
-        kind: 'FIXED',
-        params: { amount: 1000 },
-        appliesTo: 'ORDER',
-        quantity,
-        claimOpensAt: new Date(now - 1000).toISOString(),
-        validUntil: new Date(now + 86_400_000).toISOString(),
-      },
-    });
+    const res = await t.app.inject({ method: 'POST', url: '/v1/coupons', headers: admin.auth, payload: campaignBody(new Date(), { name: 'Loss test', quantity }) });
     expect(res.statusCode).toBe(201);
     return res.json<{ id: string }>().id;
   };
@@ -221,16 +207,7 @@ describe('coupon hot state across an embedded restart', () => {
   const admin = { id: '01900000-0000-7000-8000-0000000000ad', role: 'ADMIN' as const };
 
   async function campaignWithClaims(ctx: AppContext, quantity: number, buyers: string[]) {
-    const now = Date.now();
-    const c = await ctx.coupons.service.createCampaign(admin, {
-      name: 'Restart test',
-      kind: 'FIXED',
-      params: { amount: 1000 },
-      appliesTo: 'ORDER',
-      quantity,
-      claimOpensAt: new Date(now - 1000).toISOString(),
-      validUntil: new Date(now + 86_400_000).toISOString(),
-    });
+    const c = await ctx.coupons.service.createCampaign(admin, campaignBody(new Date(), { name: 'Restart test', quantity }));
     for (const b of buyers) await ctx.coupons.service.claim(b, c.id); // no consumer runs: events wait in memory
     return c.id;
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { mintBuyer } from '../support/builders.js';
+import { campaignBody, mintBuyer } from '../support/builders.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';
 import { startOwnedPostgres, startOwnedRedis, type OwnedPostgres, type OwnedRedis } from '../support/owned-services.js';
 import { exited, freePort, startMos, type MosProcess } from '../support/processes.js';
@@ -126,16 +126,7 @@ describe('faults under load', () => {
     seatIds = (await call('GET', `/v1/schedules/${scheduleId}/seats`)).body.seats.map((s: { seatId: string }) => s.seatId);
     const campaign = await call('POST', '/v1/coupons', {
       token: seller,
-      body: {
-        name: 'Fault coupon',
-        kind: 'FIXED',
-        params: { amount: 1000 },
-        appliesTo: 'ORDER',
-        scope: { performanceId: performance.body.id },
-        quantity: COUPONS,
-        claimOpensAt: new Date(now - 60_000).toISOString(),
-        validUntil: new Date(now + 30 * 86_400_000).toISOString(),
-      },
+      body: campaignBody(new Date(now), { name: 'Fault coupon', scope: { performanceId: performance.body.id }, quantity: COUPONS }),
     });
     expect(campaign.status, JSON.stringify(campaign.body)).toBe(201);
     campaignId = campaign.body.id;

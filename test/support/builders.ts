@@ -5,6 +5,7 @@ import { TEST_JWT_SECRET } from './harness.js';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/platform/http/auth.js';
 import type { AppContext } from '../../src/context.js';
+import type { CreateCampaignInput } from '../../src/modules/coupons/coupons.service.js';
 
 export interface GivenUser {
   id: string;
@@ -143,4 +144,21 @@ export async function mintBuyer(now: Date = new Date()): Promise<{ id: string; a
     .setExpirationTime(iat + 3600)
     .sign(new TextEncoder().encode(TEST_JWT_SECRET));
   return { id, auth: { authorization: `Bearer ${token}` } };
+}
+
+/**
+ * A first-come coupon campaign as POST /v1/coupons (or the service) takes it: FIXED 1,000 KRW off
+ * an order, claimable from a second before `now` for 30 days. `over` replaces any field.
+ */
+export function campaignBody(now: Date = new Date(), over: Partial<CreateCampaignInput> = {}): CreateCampaignInput {
+  return {
+    name: 'Test campaign',
+    kind: 'FIXED',
+    params: { amount: 1000 },
+    appliesTo: 'ORDER',
+    quantity: 10,
+    claimOpensAt: new Date(now.getTime() - 1000).toISOString(),
+    validUntil: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+    ...over,
+  };
 }
