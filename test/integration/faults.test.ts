@@ -195,6 +195,12 @@ describe('faults under load', () => {
     }
   }
 
+  function expectUnavailable(res: Answer, label: string) {
+    expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBe(503);
+    expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+  }
+
   async function expectServing() {
     expect(api.child.exitCode, api.output()).toBeNull();
     expect(worker.child.exitCode, worker.output()).toBeNull();
@@ -285,9 +291,7 @@ describe('faults under load', () => {
     ] as const) {
       const res = await call(method, path, { auth: buyer.auth, ...(body ? { body } : {}) });
       if (path.endsWith('/holds') && res.status === 409) continue; // answered from Redis alone
-      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(503);
-      expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
-      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expectUnavailable(res, `${method} ${path}`);
     }
     expect((await call('GET', '/health/ready')).status).toBe(503);
     pgServer.start();
@@ -311,10 +315,7 @@ describe('faults under load', () => {
       ['POST', `/v1/coupons/${campaignId}/claims`, undefined],
       ['POST', `/v1/schedules/${roomId}/queue`, undefined],
     ] as const) {
-      const res = await call(method, path, { auth: buyer.auth, ...(body ? { body } : {}) });
-      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(503);
-      expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
-      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expectUnavailable(await call(method, path, { auth: buyer.auth, ...(body ? { body } : {}) }), `${method} ${path}`);
     }
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/mos_rate_limit_local_fallback_total [1-9]/);
