@@ -178,9 +178,12 @@ async function adminCreate(args: string[]): Promise<void> {
   });
   if (!values.email || !values.password) throw new ConfigError('admin create needs --email and --password');
   if (values.password.length < 8) throw new ConfigError('--password must be at least 8 characters');
+  // The same rule as a name sent over HTTP: trimmed, then not empty.
+  const name = (values.name ?? 'Administrator').trim();
+  if (!name) throw new ConfigError('--name must not be blank');
   const { email, password } = values;
   await once(loadConfig(), async (ctx) => {
-    const user = await ctx.identity.service.upsertUser({ email, password, name: values.name ?? 'Administrator', role: 'ADMIN' });
+    const user = await ctx.identity.service.upsertUser({ email, password, name, role: 'ADMIN' });
     process.stdout.write(`admin ready: ${user.email} (${user.id})\n`);
   });
 }

@@ -85,6 +85,9 @@ describe('mos CLI', () => {
       expect(created.output).toMatch(/admin ready: ops@example\.com/);
       const again = await run(['admin', 'create', '--email', 'ops@example.com', '--password', 'operator pw 2'], env);
       expect(again.code).toBe(0);
+      const blank = await run(['admin', 'create', '--email', 'blank@example.com', '--password', 'operator pw 3', '--name', '   '], env);
+      expect(blank.code).toBe(2);
+      expect(blank.output).toMatch(/--name must not be blank/);
 
       const port = await freePort();
       const api = mos(['api'], { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });

@@ -25,7 +25,7 @@ export const venues = pgTable('venues', {
   seatCount: integer('seat_count').notNull(),
   layout: jsonb('layout').$type<VenueLayout>().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-});
+}, (t) => [index('venues_owner_idx').on(t.ownerId)]);
 
 /** Seats of a venue. Venues are immutable once created, so a seat's id and label never change. */
 export const seats = pgTable(

@@ -3,6 +3,9 @@ import type { CouponEventLog, IssuedEvent } from './coupon-claims.store.js';
 import type { CouponMetrics } from './coupons.metrics.js';
 import type { CouponsRepository } from './coupons.repository.js';
 
+/** Longest pause between two passes while every pass fails. */
+const MAX_BACKOFF_MS = 5000;
+
 export interface ConsumerSettings {
   /** Unique per process: the consumer's name in the group. */
   name: string;
@@ -70,14 +73,20 @@ export class CouponIssuedConsumer {
     if (this.#running) return;
     this.#stopping = false;
     this.#running = (async () => {
+      let failures = 0;
       while (!this.#stopping) {
         let handled = 0;
         try {
           handled = await this.drainOnce();
+          failures = 0;
         } catch (err) {
-          this.logger.error({ err }, 'coupon consumer pass failed');
+          // Redis or PostgreSQL is away: back off (doubling, up to MAX_BACKOFF_MS) rather than
+          // log a failed pass every idle interval until it is back.
+          failures++;
+          if (failures === 1 || failures % 10 === 0) this.logger.error({ err, failures }, 'coupon consumer pass failed');
         }
-        if (!handled) await new Promise((r) => setTimeout(r, this.settings.idleMs));
+        const pause = failures ? Math.min(this.settings.idleMs * 2 ** failures, MAX_BACKOFF_MS) : handled ? 0 : this.settings.idleMs;
+        if (pause) await new Promise((r) => setTimeout(r, pause));
       }
     })();
   }
