@@ -80,9 +80,10 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
     const runId = newRunId();
     const prepareStarted = perf.now();
     let next = 0;
+    const orderShowtime = await ctx.catalog.inventory.scheduleForSale(orderId!);
     const prepareOne = async (): Promise<void> => {
       for (let i = next++; i < preparedBuyers; i = next++) {
-        await ctx.booking.holds.hold(buyerId(runId, i), orderId!, [seatIds[2 * i]!, seatIds[2 * i + 1]!]);
+        await ctx.booking.holds.hold(buyerId(runId, i), orderShowtime, [seatIds[2 * i]!, seatIds[2 * i + 1]!]);
       }
     };
     // Any refusal throws: the figures would mean nothing with buyers who hold nothing.

@@ -234,7 +234,7 @@ async function claimRun(ctx: AppContext, base: string, redisUrl: string, campaig
     quantity,
     issuedPerSecond: f.requests ? f.rps * (counted201 / f.requests) : 0,
     answers,
-    remaining: (await ctx.coupons.store.remaining(campaignId)) ?? -1,
+    remaining: (await ctx.coupons.service.getCampaign(campaignId)).remaining,
   };
 }
 

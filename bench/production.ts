@@ -159,19 +159,20 @@ export async function createShowtimes(
   // the seat-map base (seat ids, the hold route's seat check) and the hold store's copy of what
   // PostgreSQL has sold. Left cold, the first few hundred concurrent requests would each build
   // them at once (a cold start worth a measurement of its own, not what these scenarios are for).
-  let seats: ReadonlySet<string> | undefined;
+  let seats: string[] = [];
   for (const id of scheduleIds) {
-    seats = await catalog.seatIdsOf(id);
+    const map = JSON.parse((await catalog.seatMap(id, undefined)).toString()) as { seats: { seatId: string }[] };
+    seats = map.seats.map((s) => s.seatId);
     await ctx.booking.holds.load(id);
   }
-  if (!seats) throw new Error(`showtime ${scheduleIds[0]} has no seats`);
+  if (!seats.length) throw new Error(`showtime ${scheduleIds[0]} has no seats`);
   // What PostgreSQL would have done long before a sale opens: planner statistics for the rows
   // just written, and a checkpoint of their WAL, so that neither lands in the middle of a
   // measured run. Only the tables written here: statistics that say the (still empty) order
   // tables are empty would make every foreign-key check scan them as they fill during the run.
   await ctx.database.db.execute(sql`analyze venues, seats, performances, schedules, schedule_seats`);
   await ctx.database.db.execute(sql`checkpoint`).catch(() => {}); // needs a superuser or pg_checkpoint; skipped if not
-  return { scheduleIds, seatIds: [...seats] };
+  return { scheduleIds, seatIds: seats };
 }
 
 // ---- targets ----

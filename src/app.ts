@@ -132,6 +132,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(ctx.booking.routes, {
     holds: ctx.booking.holds,
     orders: ctx.booking.orders,
+    showtimes: (id: string) => ctx.catalog.inventory.scheduleForSale(id),
     admission: ctx.waitingRoom.guard,
     maxSeatsPerBuyer: config.booking.maxSeatsPerBuyer,
   });

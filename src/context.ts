@@ -116,7 +116,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       registry: metrics.registry,
       tokenSecret: secret,
       issuer: config.auth.issuer,
-      findSchedule: (id) => catalog.service.scheduleForSale(id),
+      findSchedule: (id) => catalog.inventory.scheduleForSale(id),
       settings: config.waitingRoom,
       ...(options.shuffleSeed ? { seed: options.shuffleSeed } : {}),
     });
@@ -124,7 +124,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const coupons = createCouponsModule({
       db: database.db,
       redis,
-      catalog: catalog.service,
+      findPerformance: catalog.findPerformance,
       clock,
       registry: metrics.registry,
       logger,
@@ -141,8 +141,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const booking = createBookingModule({
       db: database.db,
       store: holdStore,
-      catalog: catalog.service,
-      coupons: coupons.service,
+      inventory: catalog.inventory,
+      coupons: coupons.orderCoupons,
       clock,
       registry: metrics.registry,
       settings: config.booking,

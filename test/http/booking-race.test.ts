@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
+import { ordersRepository } from '../../src/modules/booking/testing.js';
 import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
 
@@ -125,7 +126,7 @@ describe('booking races', () => {
     const results = await Promise.allSettled(
       sales.map((sale) =>
         t.ctx.database.db.transaction(async (tx) => {
-          const ok = await t.ctx.catalog.service.sellSeats({ scheduleId: schedule.id, seatIds: sale.seats, orderId: sale.orderId }, tx);
+          const ok = await t.ctx.catalog.inventory.sellSeats({ scheduleId: schedule.id, seatIds: sale.seats, orderId: sale.orderId }, tx);
           if (!ok) throw new Error('taken');
           return sale;
         }),
@@ -163,12 +164,13 @@ describe('booking races', () => {
       values (${couponId}, ${campaignId}, ${couponOwner}, 1, 'AVAILABLE', ${now.toISOString()}::timestamptz, ${newId()})`);
 
     const pick = picker(7);
+    const showtime = await t.ctx.catalog.inventory.scheduleForSale(schedule.id);
     const placements = await Promise.all(
       Array.from({ length: 200 }, async (_, n) => {
         const a = pick(50);
         let b = pick(50);
         if (b === a) b = (a + 1) % 50;
-        const seats = await t.ctx.catalog.service.priceSeats(schedule.id, [seatIds[a]!, seatIds[b]!]);
+        const { seats } = await t.ctx.catalog.inventory.check(showtime, [seatIds[a]!, seatIds[b]!], { open: false });
         const withCoupon = n % 10 === 0;
         const subtotal = seats.reduce((sum, seat) => sum + seat.price, 0);
         const discount = withCoupon ? Math.min(1000, subtotal) : 0;
@@ -183,13 +185,14 @@ describe('booking races', () => {
             orderName: 'race',
             expiresAt: new Date(now.getTime() + 600_000),
             createdAt: now,
+            idempotencyKey: null,
           },
           items: seats.map((seat) => ({ seatId: seat.seatId, label: seat.label, grade: seat.grade, price: seat.price, discount: 0 })),
           coupons: withCoupon ? [{ couponId, name: 'race', seatId: null, discount }] : [],
         };
       }),
     );
-    const results = await Promise.all(placements.map((p) => t.ctx.booking.repo.placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false, idempotencyKey: null, maxSeatsPerBuyer: 4 })));
+    const results = await Promise.all(placements.map((p) => ordersRepository(t.ctx.booking).placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false, maxSeatsPerBuyer: 4 })));
 
     const placed = placements.filter((_, i) => results[i]!.placed);
     expect(placed.length).toBeGreaterThan(0);

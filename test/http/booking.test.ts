@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
+import { ordersRepository, seatHoldStore } from '../../src/modules/booking/testing.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import {
   givenBuyer,
@@ -29,6 +30,7 @@ describe('booking: holds and orders', () => {
     t.app.inject({ method: 'POST', url: `/v1/schedules/${scheduleId}/holds`, headers: { ...b.auth, ...headers }, payload: { seatIds } });
   const order = (b: Buyer, body: object, key = `key-${++keyN}`) =>
     t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': key }, payload: body });
+  const showtime = (id: string) => t.ctx.catalog.inventory.scheduleForSale(id);
   const seatMap = async (scheduleId: string, b?: Buyer) =>
     (await t.app.inject({ method: 'GET', url: `/v1/schedules/${scheduleId}/seats`, headers: b?.auth ?? {} })).json().seats as {
       seatId: string;
@@ -249,7 +251,7 @@ describe('booking: holds and orders', () => {
       expect((await order(a, { scheduleId: schedule.id, seatIds: four })).statusCode).toBe(201);
       // The hot state forgets the buyer's holds while PostgreSQL keeps the order (a release that
       // raced the order, say): gate 1 now lets the buyer hold four more, and others hold the seats.
-      await t.ctx.booking.store.release(schedule.id, a.id, [], clock.now().getTime());
+      await seatHoldStore(t.ctx.booking).release(schedule.id, a.id, [], clock.now().getTime());
       const next = seatIds.slice(4, 8);
       expect((await hold(a, schedule.id, next)).statusCode).toBe(201);
       const over = await order(a, { scheduleId: schedule.id, seatIds: next });
@@ -272,7 +274,7 @@ describe('booking: holds and orders', () => {
       await hold(a, schedule.id, body.seatIds);
       // The first request committed its order, then its process died before the response was
       // stored: the order exists, the idempotency store knows nothing of the key.
-      const placed = await t.ctx.booking.orders.placeOrder(a.id, body, 'lost-response');
+      const placed = await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), body, 'lost-response');
       const retry = await order(a, body, 'lost-response');
       expect(retry.statusCode).toBe(201);
       expect(retry.json()).toEqual(placed);
@@ -283,8 +285,8 @@ describe('booking: holds and orders', () => {
       // Still the same order after it was cancelled and the seats held again (the key's unique index refuses a second order).
       await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: a.auth, payload: {} });
       await hold(a, schedule.id, [seatIds[3]!]);
-      expect((await t.ctx.booking.orders.placeOrder(a.id, { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again')).id).toBeDefined();
-      const retried = await t.ctx.booking.orders.placeOrder(a.id, { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again');
+      expect((await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again')).id).toBeDefined();
+      const retried = await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again');
       expect(retried.status).toBe('PENDING_PAYMENT');
       const list = (await t.app.inject({ method: 'GET', url: '/v1/me/orders', headers: a.auth })).json();
       expect(list.items).toHaveLength(2);
@@ -316,9 +318,10 @@ describe('booking: holds and orders', () => {
       const a = await mintBuyer(clock.now());
       await hold(a, schedule.id, [seatIds[0]!]);
       const placed = (await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).json();
-      const row = (await t.ctx.booking.repo.findOrder(placed.id))!;
-      await t.ctx.database.db.transaction((tx) => t.ctx.booking.repo.issueTickets(row, clock.now(), tx));
-      await expect(t.ctx.database.db.transaction((tx) => t.ctx.booking.repo.issueTickets(row, clock.now(), tx))).rejects.toMatchObject({ code: 'SEAT_UNAVAILABLE' });
+      const repo = ordersRepository(t.ctx.booking);
+      const row = (await repo.findOrder(placed.id))!;
+      await t.ctx.database.db.transaction((tx) => repo.issueTickets(row, clock.now(), tx));
+      await expect(t.ctx.database.db.transaction((tx) => repo.issueTickets(row, clock.now(), tx))).rejects.toMatchObject({ code: 'SEAT_UNAVAILABLE' });
       const tickets = (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: a.auth })).json();
       expect(tickets.items).toEqual([
         expect.objectContaining({ orderId: placed.id, scheduleId: schedule.id, seatId: seatIds[0], seatLabel: 'A-1-1', status: 'VALID', code: expect.any(String) }),
@@ -332,7 +335,7 @@ describe('booking: holds and orders', () => {
       await hold(a, schedule.id, [seatIds[1]!]);
       await order(a, { scheduleId: schedule.id, seatIds: [seatIds[1]!] }); // pending: reserved in PostgreSQL
       const sold = await t.ctx.database.db.transaction((tx) =>
-        t.ctx.catalog.service.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[0]!], orderId: '01900000-0000-7000-8000-0000000000f1' }, tx),
+        t.ctx.catalog.inventory.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[0]!], orderId: '01900000-0000-7000-8000-0000000000f1' }, tx),
       );
       expect(sold).toBe(true);
 

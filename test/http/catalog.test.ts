@@ -33,7 +33,7 @@ describe('catalog', () => {
     t.app.inject({ method, url, headers: user?.auth ?? {}, ...(payload ? { payload } : {}) });
 
   const sell = (scheduleId: string, seatIds: string[], orderId: string) =>
-    t.ctx.database.db.transaction((tx) => t.ctx.catalog.service.sellSeats({ scheduleId, seatIds, orderId }, tx));
+    t.ctx.database.db.transaction((tx) => t.ctx.catalog.inventory.sellSeats({ scheduleId, seatIds, orderId }, tx));
 
   describe('venues', () => {
     it('creates a venue with its seats laid out and labelled <section>-<row>-<number>', async () => {
@@ -299,7 +299,7 @@ describe('catalog', () => {
       // All or nothing: a refused sale leaves the free seat free (the caller rolls back).
       await expect(
         t.ctx.database.db.transaction(async (tx) => {
-          if (!(await t.ctx.catalog.service.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[1]!, seatIds[0]!], orderId: b }, tx))) throw new Error('rollback');
+          if (!(await t.ctx.catalog.inventory.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[1]!, seatIds[0]!], orderId: b }, tx))) throw new Error('rollback');
         }),
       ).rejects.toThrow('rollback');
       const map = (await inject('GET', `/v1/schedules/${schedule.id}/seats`)).json();
@@ -311,7 +311,7 @@ describe('catalog', () => {
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) =>
           t.ctx.database.db.transaction(async (tx) => {
-            const ok = await t.ctx.catalog.service.sellSeats(
+            const ok = await t.ctx.catalog.inventory.sellSeats(
               { scheduleId: schedule.id, seatIds: [seatIds[0]!, seatIds[1]!], orderId: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}` },
               tx,
             );

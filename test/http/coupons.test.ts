@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ordersRepository } from '../../src/modules/booking/testing.js';
+import { couponStore } from '../../src/modules/coupons/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { newId } from '../../src/platform/ids.js';
 import { givenAdmin, givenBuyer, givenPerformance, givenSchedule, givenSeller, givenVenue, mintBuyer, type GivenUser } from '../support/builders.js';
@@ -144,15 +146,15 @@ describe('coupons', () => {
     it('dead-letters an event that keeps failing, and counts it', async () => {
       // An event for a campaign PostgreSQL does not have: every insert fails its foreign key.
       const ghost = newId();
-      await t.ctx.coupons.store.load({ campaignId: ghost, quantity: 1, perUserLimit: 1, claimOpensAt: 0, claimClosesAt: null }, new Map());
-      const claimed = await t.ctx.coupons.store.claim(ghost, newId(), clock.now().getTime(), { eventId: newId(), occurredAt: clock.now().toISOString() });
+      await couponStore(t.ctx.coupons).load({ campaignId: ghost, quantity: 1, perUserLimit: 1, claimOpensAt: 0, claimClosesAt: null }, new Map());
+      const claimed = await couponStore(t.ctx.coupons).claim(ghost, newId(), clock.now().getTime(), { eventId: newId(), occurredAt: clock.now().toISOString() });
       expect(claimed.answer).toBe('ISSUED');
       for (let i = 0; i < 4; i++) {
         await t.ctx.coupons.consumer.drainOnce();
         clock.advance(100);
         await new Promise((r) => setTimeout(r, 60));
       }
-      expect((await t.ctx.coupons.store.deadLetters()).map((d) => d.reason)).toEqual(['failed 2 times']);
+      expect((await couponStore(t.ctx.coupons).deadLetters()).map((d) => d.reason)).toEqual(['failed 2 times']);
       expect((await t.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/mos_coupon_events_dead_lettered_total 1/);
     });
   });
@@ -229,7 +231,7 @@ describe('coupons', () => {
 
     /** The placing statements an order ran, by whether each went ahead only for a buyer without coupons. */
     async function placingStatements(place: () => Promise<{ statusCode: number }>) {
-      const spy = vi.spyOn(t.ctx.booking.repo, 'placeOrder');
+      const spy = vi.spyOn(ordersRepository(t.ctx.booking), 'placeOrder');
       try {
         expect((await place()).statusCode).toBe(201);
         return spy.mock.calls.map((call) => call[3].onlyIfNoCoupons);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ScheduleView } from '../../src/modules/catalog/index.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { givenBuyer, givenOpenSchedule, givenSeller, type GivenUser } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
@@ -18,9 +19,16 @@ describe('waiting room', () => {
       context: { clock },
       extend: (app: FastifyInstance, ctx) => {
         // A stand-in for the booking routes: the reusable guard on a showtime's seats.
+        const showtimes = new WeakMap<object, ScheduleView | undefined>();
         app.post(
           '/test/schedules/:id/holds',
-          { onRequest: app.requireRole('BUYER'), preHandler: ctx.waitingRoom.guard((r) => (r.params as { id: string }).id) },
+          {
+            onRequest: app.requireRole('BUYER'),
+            preHandler: [
+              async (r) => void showtimes.set(r, await ctx.catalog.inventory.scheduleForSale((r.params as { id: string }).id)),
+              ctx.waitingRoom.guard((r) => showtimes.get(r)),
+            ],
+          },
           async () => ({ ok: true }),
         );
       },
@@ -86,7 +94,7 @@ describe('waiting room', () => {
     clock.advance(1000);
     await tick();
     expect((await poll(buyers[3]!, room.id)).json().status).toBe('ADMITTED');
-    const log = await t.ctx.waitingRoom.service.admissionLog((await t.ctx.catalog.service.scheduleForSale(room.id))!);
+    const log = await t.ctx.waitingRoom.service.admissionLog((await t.ctx.catalog.inventory.scheduleForSale(room.id))!);
     expect(log).toEqual(buyers.slice(0, 4).map((b) => b.id));
   });
 

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { couponStore } from '../../src/modules/coupons/testing.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { mintBuyer } from '../support/builders.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
@@ -49,7 +50,7 @@ describe('wallet consumer across crashes', () => {
     expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(300);
 
     // A consumer takes 120 events and dies before acknowledging any.
-    const stranded = await ctx.coupons.store.read('consumer-that-died', 120);
+    const stranded = await couponStore(ctx.coupons).read('consumer-that-died', 120);
     expect(stranded).toHaveLength(120);
 
     const workerEnv = {
@@ -80,6 +81,6 @@ describe('wallet consumer across crashes', () => {
     while ((await walletRows(campaign.id)).n < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1500)); // and nothing more arrives later
     expect(await walletRows(campaign.id)).toEqual({ n: 300, users: 300, maxPerUser: 1 });
-    expect(await ctx.coupons.store.deadLetters()).toEqual([]);
+    expect(await couponStore(ctx.coupons).deadLetters()).toEqual([]);
   }, 90_000);
 });

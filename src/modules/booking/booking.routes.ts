@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { principalOf } from '../../platform/http/auth.js';
 import { decodeCursor, Page, PageQuerySchema, toPage } from '../../platform/http/pagination.js';
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
+import type { SaleSchedule } from '../catalog/index.js';
 import { AdmissionHeaders, type AdmissionGuard } from '../waiting-room/index.js';
 import { CancelBody, HoldBody, HoldCreated, HoldSeatParams, MyHolds, Order, OrderBody, Quote, Ticket } from './booking.schemas.js';
 import type { HoldsService } from './holds.service.js';
@@ -10,21 +12,34 @@ import type { OrdersService } from './orders.service.js';
 export interface BookingRouteOptions {
   holds: HoldsService;
   orders: OrdersService;
+  /** Reads a showtime for the sale side (the catalog's short-lived cache). */
+  showtimes: (id: string) => Promise<SaleSchedule | undefined>;
   admission: AdmissionGuard;
   maxSeatsPerBuyer: number;
 }
 
 const security = [{ bearerAuth: [] }];
+const kShowtime = Symbol('mos.showtime');
+type WithShowtime = FastifyRequest & { [kShowtime]?: SaleSchedule | undefined };
 
-export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = async (app, { holds, orders, admission, maxSeatsPerBuyer }) => {
+export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = async (app, { holds, orders, showtimes, admission, maxSeatsPerBuyer }) => {
   const buyer = app.requireRole('BUYER');
   const tags = ['booking'];
+
+  // A hold or an order reads its showtime once: here, before the admission guard, which checks
+  // admission on it, and the service, which checks the sale on it.
+  const loadShowtime =
+    (idOf: (request: FastifyRequest) => string): preHandlerAsyncHookHandler =>
+    async (request) => {
+      (request as WithShowtime)[kShowtime] = await showtimes(idOf(request));
+    };
+  const showtimeOf = (request: FastifyRequest) => (request as WithShowtime)[kShowtime];
 
   app.post(
     '/v1/schedules/:id/holds',
     {
       onRequest: buyer,
-      preHandler: admission((request) => (request.params as { id: string }).id),
+      preHandler: [loadShowtime((request) => (request.params as { id: string }).id), admission(showtimeOf)],
       schema: {
         tags,
         security,
@@ -34,7 +49,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
         response: { 201: HoldCreated, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.code(201).send(await holds.hold(principalOf(request).id, request.params.id, request.body.seatIds)),
+    async (request, reply) => reply.code(201).send(await holds.hold(principalOf(request).id, showtimeOf(request), request.body.seatIds)),
   );
 
   app.get(
@@ -64,7 +79,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
       onRequest: buyer,
       // The admission guard runs before the idempotency plugin's hook, so a refused request
       // takes no key.
-      preHandler: admission((request) => (request.body as { scheduleId: string }).scheduleId),
+      preHandler: [loadShowtime((request) => (request.body as { scheduleId: string }).scheduleId), admission(showtimeOf)],
       config: { idempotency: 'required' },
       schema: {
         tags,
@@ -74,7 +89,8 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
         response: { 201: Order, ...problems(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request, reply) => reply.code(201).send(await orders.placeOrder(principalOf(request).id, request.body, request.headers['idempotency-key'] as string)),
+    async (request, reply) =>
+      reply.code(201).send(await orders.placeOrder(principalOf(request).id, showtimeOf(request), request.body, request.headers['idempotency-key'] as string)),
   );
 
   app.get(

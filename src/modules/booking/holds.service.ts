@@ -1,30 +1,42 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
-import { CatalogErrors, type CatalogService, type SaleSchedule } from '../catalog/index.js';
+import { CatalogErrors, type SaleInventory, type SaleSchedule } from '../catalog/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
-import type { OrdersRepository } from './orders.repository.js';
-import type { SeatHoldStore } from './seat-holds.store.js';
+import type { PendingHold, SeatHoldStore } from './seat-holds.store.js';
+
+/** What the hold store's owner needs to know of pending orders (booking's own table). */
+export interface PendingOrderSeats {
+  /** Seats of live pending orders of a showtime with their buyers: what a rebuilt hold store must know. */
+  pendingHolds(scheduleId: string, now: Date): Promise<PendingHold[]>;
+  /** Of the given seats, those on the buyer's own live pending orders for the showtime. */
+  seatsInPendingOrdersOf(userId: string, scheduleId: string, seatIds: readonly string[], now: Date): Promise<Set<string>>;
+}
 
 export interface HoldsServiceDeps {
   store: SeatHoldStore;
-  orders: OrdersRepository;
-  catalog: CatalogService;
+  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'soldSeatIds'>;
+  pendingOrders: PendingOrderSeats;
   clock: Clock;
   metrics: BookingMetrics;
   maxSeatsPerBuyer: number;
   holdTtlSeconds: number;
 }
 
-/** Seat holds: gate 1 of invariant 1, in front of the database's conditional updates. */
+/**
+ * Seat holds: gate 1 of invariant 1, in front of the database's conditional updates. Every call
+ * to the hold store goes through here — a buyer's holds, and what an order does to them (extend
+ * them to the payment window, give them back, learn again who has a seat).
+ */
 export class HoldsService {
   readonly #loading = new Map<string, Promise<void>>();
   constructor(private readonly deps: HoldsServiceDeps) {}
 
-  async hold(userId: string, scheduleId: string, seatIds: readonly string[]): Promise<{ scheduleId: string; seatIds: string[]; expiresAt: string }> {
-    const schedule = await this.requireOnSale(scheduleId);
-    await this.requireSeatsOf(schedule.id, seatIds);
+  /** Holds the seats, all or nothing, on a showtime the caller read (the request's one read). */
+  async hold(userId: string, schedule: SaleSchedule | undefined, seatIds: readonly string[]): Promise<{ scheduleId: string; seatIds: string[]; expiresAt: string }> {
     const { store, clock, maxSeatsPerBuyer, holdTtlSeconds, metrics } = this.deps;
+    const { schedule: onSale } = await this.#checkSale(schedule, seatIds);
+    const scheduleId = onSale.id;
     const attempt = () => store.hold(scheduleId, userId, seatIds, clock.now().getTime(), holdTtlSeconds * 1000, maxSeatsPerBuyer);
     let result = await attempt();
     if (result.kind === 'not-loaded') {
@@ -49,16 +61,16 @@ export class HoldsService {
   }
 
   async myHolds(userId: string, scheduleId: string): Promise<{ seatIds: string[]; expiresAt: string | null }> {
-    if (!(await this.deps.catalog.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
+    if (!(await this.deps.inventory.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
     const holds = await this.deps.store.holdsOf(scheduleId, userId, this.deps.clock.now().getTime());
     const first = holds.length ? Math.min(...holds.map((h) => h.expiresAt)) : null;
     return { seatIds: holds.map((h) => h.seatId).sort(), expiresAt: first === null ? null : new Date(first).toISOString() };
   }
 
   async release(userId: string, scheduleId: string, seatId: string): Promise<void> {
-    if (!(await this.deps.catalog.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
+    if (!(await this.deps.inventory.scheduleForSale(scheduleId))) throw CommonErrors.NOT_FOUND('No such schedule');
     const now = this.deps.clock.now();
-    const inOrder = async () => (await this.deps.orders.seatsInPendingOrdersOf(userId, scheduleId, [seatId], now)).size > 0;
+    const inOrder = async () => (await this.deps.pendingOrders.seatsInPendingOrdersOf(userId, scheduleId, [seatId], now)).size > 0;
     if (await inOrder()) throw BookingErrors.HOLD_IN_ORDER();
     await this.deps.store.release(scheduleId, userId, [seatId], now.getTime());
     // An order placed between the check and the release has the seat now: the hold store learns
@@ -68,6 +80,32 @@ export class HoldsService {
       await this.load(scheduleId);
       throw BookingErrors.HOLD_IN_ORDER();
     }
+  }
+
+  /** An order's step: the buyer's holds on its seats last until `until` (the payment window); all or nothing. */
+  async extendForOrder(userId: string, scheduleId: string, seatIds: readonly string[], until: Date, now: Date): Promise<void> {
+    const extended = await this.deps.store.extend(scheduleId, userId, seatIds, until.getTime(), now.getTime());
+    if (!extended.ok) throw BookingErrors.SEATS_NOT_HELD(`${extended.missing.length} of the seats are not held by you`, { seatIds: extended.missing });
+  }
+
+  /** The order ended (cancelled, expired): its buyer's holds on its seats go. */
+  async releaseForOrder(order: { userId: string; scheduleId: string; seatIds: readonly string[] }): Promise<void> {
+    await this.deps.store.release(order.scheduleId, order.userId, order.seatIds, this.deps.clock.now().getTime());
+  }
+
+  /**
+   * The database has these seats sold or reserved although the hold store let this buyer hold
+   * them. Seats on the buyer's own pending orders stay held: releasing them would free the
+   * buyer's per-buyer limit (and the seats, to others) while the database keeps them reserved.
+   * The rest are someone else's: the buyer's holds on them go, and the hold store is told again
+   * who has them (sold seats, other buyers' pending orders), so nobody else holds them either.
+   */
+  async forgetTaken(userId: string, scheduleId: string, taken: readonly string[], now: Date): Promise<void> {
+    const mine = await this.deps.pendingOrders.seatsInPendingOrdersOf(userId, scheduleId, taken, now);
+    const others = taken.filter((seatId) => !mine.has(seatId));
+    if (!others.length) return;
+    await this.deps.store.release(scheduleId, userId, others, now.getTime());
+    await this.load(scheduleId);
   }
 
   /** Every live hold of a showtime (seat → holder): the catalog's seat map reads it. */
@@ -91,32 +129,19 @@ export class HoldsService {
 
   async #load(scheduleId: string): Promise<void> {
     const now = this.deps.clock.now();
-    const [sold, pending] = await Promise.all([this.deps.catalog.soldSeatIds(scheduleId), this.deps.orders.pendingHolds(scheduleId, now)]);
+    const [sold, pending] = await Promise.all([this.deps.inventory.soldSeatIds(scheduleId), this.deps.pendingOrders.pendingHolds(scheduleId, now)]);
     await this.deps.store.load(scheduleId, sold, pending, now.getTime());
     this.deps.metrics.holdStoreLoads.inc();
   }
 
-  /** The showtime, if its sale window is open now: 404, 409 SALE_NOT_OPEN or SALE_CLOSED otherwise. */
-  async requireOnSale(scheduleId: string): Promise<SaleSchedule> {
-    const schedule = await this.deps.catalog.scheduleForSale(scheduleId);
-    if (!schedule) throw CommonErrors.NOT_FOUND('No such schedule');
-    const now = this.deps.clock.now().getTime();
-    if (now < Date.parse(schedule.saleOpensAt)) {
-      this.deps.metrics.holds.inc({ outcome: 'sale_not_open' });
-      throw CatalogErrors.SALE_NOT_OPEN(`The sale opens at ${schedule.saleOpensAt}`);
+  /** The sale check of a hold, counting refusals by the sale window. */
+  async #checkSale(schedule: SaleSchedule | undefined, seatIds: readonly string[]) {
+    try {
+      return await this.deps.inventory.check(schedule, seatIds, { open: true });
+    } catch (err) {
+      if (CatalogErrors.SALE_NOT_OPEN.is(err)) this.deps.metrics.holds.inc({ outcome: 'sale_not_open' });
+      if (CatalogErrors.SALE_CLOSED.is(err)) this.deps.metrics.holds.inc({ outcome: 'sale_closed' });
+      throw err;
     }
-    if (now >= Date.parse(schedule.saleClosesAt)) {
-      this.deps.metrics.holds.inc({ outcome: 'sale_closed' });
-      throw CatalogErrors.SALE_CLOSED();
-    }
-    return schedule;
-  }
-
-  /** 400 for seat ids that are not seats of this showtime. */
-  async requireSeatsOf(scheduleId: string, seatIds: readonly string[]): Promise<void> {
-    const known = await this.deps.catalog.seatIdsOf(scheduleId);
-    if (!known) throw CommonErrors.NOT_FOUND('No such schedule');
-    const errors = seatIds.flatMap((id, i) => (known.has(id) ? [] : [{ path: `/body/seatIds/${i}`, message: 'not a seat of this showtime' }]));
-    if (errors.length) throw CommonErrors.VALIDATION_FAILED('Unknown seats', { errors });
   }
 }

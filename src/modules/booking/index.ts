@@ -3,9 +3,10 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
-import type { CatalogService } from '../catalog/index.js';
-import type { CouponsService } from '../coupons/index.js';
+import { seatReservationPart, type SaleInventory } from '../catalog/index.js';
+import { couponReservationPart, type OrderCoupons } from '../coupons/index.js';
 import { createBookingMetrics } from './booking.metrics.js';
+import { internals } from './testing.js';
 import { bookingRoutes } from './booking.routes.js';
 import { HoldsService } from './holds.service.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -25,8 +26,8 @@ export function createSeatHoldStore(redis: Redis | null): SeatHoldStore {
 export interface BookingModuleDeps {
   db: Db;
   store: SeatHoldStore;
-  catalog: CatalogService;
-  coupons: CouponsService;
+  inventory: SaleInventory;
+  coupons: OrderCoupons;
   clock: Clock;
   registry: Registry;
   settings: { maxSeatsPerBuyer: number; holdTtlSeconds: number; paymentWindowSeconds: number; expiryIntervalSeconds: number };
@@ -34,14 +35,11 @@ export interface BookingModuleDeps {
 
 export function createBookingModule(deps: BookingModuleDeps) {
   const metrics = createBookingMetrics(deps.registry);
-  const repo = new OrdersRepository(deps.db, {
-    seats: (p) => deps.catalog.seatReservation(p),
-    coupons: (p) => deps.coupons.couponReservation(p),
-  });
+  const repo = new OrdersRepository(deps.db, { seats: seatReservationPart, coupons: couponReservationPart });
   const holds = new HoldsService({
     store: deps.store,
-    orders: repo,
-    catalog: deps.catalog,
+    inventory: deps.inventory,
+    pendingOrders: repo,
     clock: deps.clock,
     metrics,
     maxSeatsPerBuyer: deps.settings.maxSeatsPerBuyer,
@@ -50,8 +48,7 @@ export function createBookingModule(deps: BookingModuleDeps) {
   const orders = new OrdersService({
     repo,
     holds,
-    store: deps.store,
-    catalog: deps.catalog,
+    inventory: deps.inventory,
     coupons: deps.coupons,
     clock: deps.clock,
     metrics,
@@ -61,7 +58,7 @@ export function createBookingModule(deps: BookingModuleDeps) {
   const jobs: PeriodicJob[] = [
     { name: 'booking.expire-orders', intervalMs: deps.settings.expiryIntervalSeconds * 1000, run: async () => void (await orders.expireDue()) },
   ];
-  return { holds, orders, repo, store: deps.store, routes: bookingRoutes, jobs };
+  return { holds, orders, routes: bookingRoutes, jobs, [internals]: { repo, store: deps.store } };
 }
 
 export type BookingModule = ReturnType<typeof createBookingModule>;

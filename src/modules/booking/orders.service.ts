@@ -1,14 +1,13 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { CatalogService, SaleSchedule } from '../catalog/index.js';
-import { CouponErrors, type CouponPlan, type CouponsService } from '../coupons/index.js';
+import type { SaleCheck, SaleInventory, SaleSchedule } from '../catalog/index.js';
+import { CouponErrors, type CouponPlan, type OrderCoupons } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
-import type { OrderWithItems, OrdersRepository, TicketRow } from './orders.repository.js';
+import type { OrderWithItems, OrdersRepository, PlacementRefusal, TicketRow } from './orders.repository.js';
 import { orderName, priceSeats, type Priced } from './pricing.js';
-import type { SeatHoldStore } from './seat-holds.store.js';
 
 export interface OrderInput {
   scheduleId: string;
@@ -35,13 +34,21 @@ export interface OrderView {
 export interface OrdersServiceDeps {
   repo: OrdersRepository;
   holds: HoldsService;
-  store: SeatHoldStore;
-  catalog: CatalogService;
-  coupons: CouponsService;
+  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation'>;
+  coupons: OrderCoupons;
   clock: Clock;
   metrics: BookingMetrics;
   paymentWindowSeconds: number;
   maxSeatsPerBuyer: number;
+}
+
+/** An order being placed: what the placing statement writes besides its priced lines. */
+type NewOrder = Pick<OrderWithItems, 'id' | 'userId' | 'scheduleId' | 'expiresAt' | 'createdAt' | 'idempotencyKey'>;
+
+/** Seats priced with a coupon plan: what an order's lines are made of. */
+interface PricedOrder {
+  priced: Priced;
+  plan: CouponPlan;
 }
 
 const EXPIRY_BATCH = 200;
@@ -55,21 +62,27 @@ function sameRequest(order: OrderWithItems, input: OrderInput): boolean {
   return order.scheduleId === input.scheduleId && seats.size === input.seatIds.length && input.seatIds.every((id) => seats.has(id));
 }
 
-/** Orders: placing, reading, cancelling and expiring them. Payment arrives with the payments module. */
+/**
+ * Orders: quoting, placing, reading, cancelling and expiring them. Placing is a sequence of named
+ * steps — check the sale, price, hold for payment, reserve — that the payments flow (confirm,
+ * expiry, refund) reuses rather than walking the seats a second way.
+ */
 export class OrdersService {
   constructor(private readonly deps: OrdersServiceDeps) {}
 
   /** Prices seats with the best (or the named) coupons, without creating anything. */
   async quote(userId: string, input: OrderInput): Promise<Pick<Priced, 'subtotal' | 'discount' | 'amount'> & { coupons: OrderView['coupons'] }> {
-    const { priced, plan } = await this.#price(userId, input);
+    const sale = await this.deps.inventory.check(await this.deps.inventory.scheduleForSale(input.scheduleId), input.seatIds, { open: false });
+    const { priced, plan } = await this.#price(userId, sale, input.couponIds);
     return { subtotal: priced.subtotal, discount: priced.discount, amount: priced.amount, coupons: plan.coupons };
   }
 
   /**
-   * Places an order for seats the buyer holds: extends the holds to the payment window, then in
-   * one statement reserves the seats in PostgreSQL (re-checking each is neither sold nor
-   * reserved by another order, and that the buyer's pending orders stay within the per-buyer
-   * limit) and the coupons, and records the order with its items and the request's
+   * Places an order for seats the buyer holds, on a showtime the caller read (the request's one
+   * read of it): checks the sale and the seats, prices them, extends the holds to the payment
+   * window, then in one statement reserves the seats in PostgreSQL (re-checking each is neither
+   * sold nor reserved by another order, and that the buyer's pending orders stay within the
+   * per-buyer limit) and the coupons, and records the order with its items and the request's
    * Idempotency-Key.
    *
    * Most buyers own no coupon. When the best coupons are to be applied (none named, none
@@ -81,9 +94,9 @@ export class OrdersService {
    * with this key (the process died before its response was stored, and the client retried),
    * that order is the answer.
    */
-  async placeOrder(userId: string, input: OrderInput, idempotencyKey?: string): Promise<OrderView> {
+  async placeOrder(userId: string, schedule: SaleSchedule | undefined, input: OrderInput, idempotencyKey?: string): Promise<OrderView> {
     try {
-      return await this.#placeOrder(userId, input, idempotencyKey ?? null);
+      return await this.#placeOrder(userId, schedule, input, idempotencyKey ?? null);
     } catch (err) {
       if (idempotencyKey === undefined || !REFUSALS.some((e) => e.is(err))) throw err;
       const earlier = await this.deps.repo.findByIdempotencyKey(userId, idempotencyKey);
@@ -93,66 +106,49 @@ export class OrdersService {
     }
   }
 
-  async #placeOrder(userId: string, input: OrderInput, idempotencyKey: string | null): Promise<OrderView> {
-    const schedule = await this.deps.holds.requireOnSale(input.scheduleId);
+  async #placeOrder(userId: string, schedule: SaleSchedule | undefined, input: OrderInput, idempotencyKey: string | null): Promise<OrderView> {
+    const sale = await this.deps.inventory.check(schedule, input.seatIds, { open: true });
     const walletUnread = input.couponIds === undefined;
-    const first = await this.#price(userId, walletUnread ? { ...input, couponIds: [] } : input, schedule);
+    const first = await this.#price(userId, sale, walletUnread ? [] : input.couponIds);
     const now = this.deps.clock.now();
-    const expiresAt = new Date(now.getTime() + this.deps.paymentWindowSeconds * 1000);
-
-    const extended = await this.deps.store.extend(input.scheduleId, userId, input.seatIds, expiresAt.getTime(), now.getTime());
-    if (!extended.ok) throw BookingErrors.SEATS_NOT_HELD(`${extended.missing.length} of the seats are not held by you`, { seatIds: extended.missing });
-
-    const order = { id: newId(), userId, scheduleId: input.scheduleId, expiresAt, createdAt: now, idempotencyKey };
+    const order: NewOrder = {
+      id: newId(),
+      userId,
+      scheduleId: sale.schedule.id,
+      expiresAt: new Date(now.getTime() + this.deps.paymentWindowSeconds * 1000),
+      createdAt: now,
+      idempotencyKey,
+    };
+    await this.deps.holds.extendForOrder(userId, order.scheduleId, input.seatIds, order.expiresAt, now);
     const placed =
-      (await this.#place(order, schedule, first, { onlyIfNoCoupons: walletUnread })) ??
-      (await this.#place(order, schedule, await this.#price(userId, input, schedule), { onlyIfNoCoupons: false }));
+      (await this.#reserve(order, sale, first, { onlyIfNoCoupons: walletUnread })) ??
+      (await this.#reserve(order, sale, await this.#price(userId, sale, input.couponIds), { onlyIfNoCoupons: false }));
     if (!placed) throw new Error('The order statement held back for coupons it was told not to check');
     this.deps.metrics.ordersCreated.inc();
     return placed;
   }
 
+  /** Step: the checked seats priced with the coupon plan (best, none, or the named ones). */
+  async #price(userId: string, sale: SaleCheck, couponIds: string[] | undefined): Promise<PricedOrder> {
+    const plan = await this.deps.coupons.plan(userId, { performanceId: sale.schedule.performanceId, seats: sale.seats }, couponIds);
+    return { priced: priceSeats(sale.seats, plan.discountOf), plan };
+  }
+
   /**
-   * One attempt at the placing statement. Undefined if it held back only because the buyer owns
-   * coupons (`onlyIfNoCoupons`); a seat or coupon taken meanwhile is an error.
+   * Step: the placing statement. Undefined if it held back only because the buyer owns coupons
+   * (`onlyIfNoCoupons`); anything else that stood in the way is the refusal it explains.
    */
-  async #place(
-    order: Pick<OrderWithItems, 'id' | 'userId' | 'scheduleId' | 'expiresAt' | 'createdAt' | 'idempotencyKey'>,
-    schedule: SaleSchedule,
-    { priced, plan }: { priced: Priced; plan: CouponPlan },
-    options: { onlyIfNoCoupons: boolean },
-  ): Promise<OrderView | undefined> {
+  async #reserve(order: NewOrder, sale: SaleCheck, { priced, plan }: PricedOrder, options: { onlyIfNoCoupons: boolean }): Promise<OrderView | undefined> {
     const row = {
       ...order,
       subtotal: priced.subtotal,
       discount: priced.discount,
       amount: priced.amount,
-      orderName: orderName(schedule.title, priced.items.map((i) => i.label)),
+      orderName: orderName(sale.schedule.title, priced.items.map((i) => i.label)),
     };
     const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
-    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, {
-      ...options,
-      idempotencyKey: order.idempotencyKey,
-      maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
-    });
-    if (!result.placed) {
-      if (result.keyUsed) throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key already placed an order');
-      const free = new Set(result.freeSeatIds);
-      const taken = priced.items.map((i) => i.seatId).filter((seatId) => !free.has(seatId));
-      if (taken.length) {
-        await this.#forgetTakenHolds(order, taken);
-        throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: taken });
-      }
-      if (!result.withinLimit) {
-        throw BookingErrors.HOLD_LIMIT_EXCEEDED(`At most ${this.deps.maxSeatsPerBuyer} seats per buyer per showtime, pending orders included`, {
-          maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
-          holding: priced.items.length,
-        });
-      }
-      if (!result.couponsCheck) return undefined;
-      const freeCoupons = new Set(result.freeCouponIds);
-      throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon went on another order meanwhile', { couponIds: couponLines.map((c) => c.couponId).filter((c) => !freeCoupons.has(c)) });
-    }
+    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, { ...options, maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer });
+    if (!result.placed) return this.#refusal(order, priced, couponLines, result);
     return toView({
       ...row,
       status: 'PENDING_PAYMENT',
@@ -165,19 +161,24 @@ export class OrdersService {
     });
   }
 
-  /**
-   * The database has these seats sold or reserved although the hold store let this buyer hold
-   * them. Seats on the buyer's own pending orders stay held: releasing them would free the
-   * buyer's per-buyer limit (and the seats, to others) while the database keeps them reserved.
-   * The rest are someone else's: the buyer's holds on them go, and the hold store is told again
-   * who has them (sold seats, other buyers' pending orders), so nobody else holds them either.
-   */
-  async #forgetTakenHolds(order: Pick<OrderWithItems, 'userId' | 'scheduleId' | 'createdAt'>, taken: readonly string[]): Promise<void> {
-    const mine = await this.deps.repo.seatsInPendingOrdersOf(order.userId, order.scheduleId, taken, order.createdAt);
-    const others = taken.filter((seatId) => !mine.has(seatId));
-    if (!others.length) return;
-    await this.deps.store.release(order.scheduleId, order.userId, others, order.createdAt.getTime());
-    await this.deps.holds.load(order.scheduleId);
+  /** Step: what stood in the way of a placement that wrote nothing, as the refusal the buyer gets. */
+  async #refusal(order: NewOrder, priced: Priced, couponLines: { couponId: string }[], result: PlacementRefusal): Promise<undefined> {
+    if (result.keyUsed) throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key already placed an order');
+    const free = new Set(result.freeSeatIds);
+    const taken = priced.items.map((i) => i.seatId).filter((seatId) => !free.has(seatId));
+    if (taken.length) {
+      await this.deps.holds.forgetTaken(order.userId, order.scheduleId, taken, order.createdAt);
+      throw BookingErrors.SEAT_UNAVAILABLE('Some seats are sold or in another order', { unavailableSeatIds: taken });
+    }
+    if (!result.withinLimit) {
+      throw BookingErrors.HOLD_LIMIT_EXCEEDED(`At most ${this.deps.maxSeatsPerBuyer} seats per buyer per showtime, pending orders included`, {
+        maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
+        holding: priced.items.length,
+      });
+    }
+    if (!result.couponsCheck) return undefined;
+    const freeCoupons = new Set(result.freeCouponIds);
+    throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon went on another order meanwhile', { couponIds: couponLines.map((c) => c.couponId).filter((c) => !freeCoupons.has(c)) });
   }
 
   async getOrder(userId: string, id: string): Promise<OrderView> {
@@ -203,7 +204,7 @@ export class OrdersService {
       if (!locked || locked.userId !== userId) throw CommonErrors.NOT_FOUND('No such order');
       if (locked.status !== 'PENDING_PAYMENT') throw BookingErrors.NOT_CANCELLABLE(`The order is ${locked.status}`);
       await this.deps.repo.setStatus(id, 'CANCELLED', now, tx, { cancelReason: reason ?? null });
-      await this.deps.catalog.releaseReservation({ scheduleId: locked.scheduleId, orderId: id }, tx);
+      await this.deps.inventory.releaseReservation({ scheduleId: locked.scheduleId, orderId: id }, tx);
       await this.deps.coupons.release(id, tx);
       return { ...locked, status: 'CANCELLED' as const, cancelledAt: now, cancelReason: reason ?? null, updatedAt: now };
     });
@@ -219,7 +220,7 @@ export class OrdersService {
       const due = await this.deps.repo.lockDueOrders(now, EXPIRY_BATCH, tx);
       for (const order of due) {
         await this.deps.repo.setStatus(order.id, 'EXPIRED', now, tx);
-        await this.deps.catalog.releaseReservation({ scheduleId: order.scheduleId, orderId: order.id }, tx);
+        await this.deps.inventory.releaseReservation({ scheduleId: order.scheduleId, orderId: order.id }, tx);
         await this.deps.coupons.release(order.id, tx);
       }
       return due;
@@ -229,18 +230,8 @@ export class OrdersService {
     return expired.length;
   }
 
-  async #releaseHolds(order: OrderWithItems): Promise<void> {
-    await this.deps.store.release(order.scheduleId, order.userId, order.items.map((i) => i.seatId), this.deps.clock.now().getTime());
-  }
-
-  /** Seats priced from the showtime's inventory, with the coupon plan (best, none, or the named ones). */
-  async #price(userId: string, input: OrderInput, known?: SaleSchedule): Promise<{ priced: Priced; plan: CouponPlan }> {
-    await this.deps.holds.requireSeatsOf(input.scheduleId, input.seatIds);
-    const schedule = known ?? (await this.deps.catalog.scheduleForSale(input.scheduleId));
-    if (!schedule) throw CommonErrors.NOT_FOUND('No such schedule');
-    const seats = await this.deps.catalog.priceSeats(input.scheduleId, input.seatIds);
-    const plan = await this.deps.coupons.plan(userId, { performanceId: schedule.performanceId, seats }, input.couponIds);
-    return { priced: priceSeats(seats, plan.discountOf), plan };
+  #releaseHolds(order: OrderWithItems): Promise<void> {
+    return this.deps.holds.releaseForOrder({ userId: order.userId, scheduleId: order.scheduleId, seatIds: order.items.map((i) => i.seatId) });
   }
 }
 

@@ -1,16 +1,17 @@
 import type { Clock } from '../../platform/clock.js';
-import type { Tx } from '../../platform/db/client.js';
-import type { StatementPart } from '../../platform/db/statement.js';
 import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
-import type { CatalogRepository, InventorySeat, PerformanceRow, ScheduleRow } from './catalog.repository.js';
+import type { CatalogRepository, PerformanceRow, ScheduleRow } from './catalog.repository.js';
 import { CatalogErrors, invalid, notFound } from './catalog.errors.js';
 import type { Grade, SeatGradeRule, VenueLayout } from './catalog.tables.js';
 import { gradingErrors } from './grading.js';
 import type { HeldSeatsReader } from './held-seats.js';
 import { countSeats, expandSeats, layoutErrors } from './layout.js';
-import { buildSeatMapBase, renderSeatMap, type SeatMapBase, type SeatMapCache } from './seat-map.js';
+import type { InventoryRepository } from './inventory.repository.js';
+import type { SaleInventoryService } from './sale-inventory.service.js';
+import { toScheduleView, type ScheduleView, type WaitingRoomDefaults } from './schedule-view.js';
+import { renderSeatMap } from './seat-map.js';
 
 /** What one seller may create; admins are exempt. Checked at create time, under the seller's lock. */
 export interface CatalogQuotas {
@@ -23,29 +24,15 @@ export interface CatalogQuotas {
 
 export interface CatalogServiceDeps {
   repo: CatalogRepository;
+  /** The seat map's read of taken seats. */
+  inventoryRepo: Pick<InventoryRepository, 'takenSeats'>;
+  /** The sale side's caches: the seat map's immutable part, and forgetting a deleted showtime. */
+  inventory: Pick<SaleInventoryService, 'seatMapBase' | 'forget'>;
   clock: Clock;
   holds: HeldSeatsReader;
-  seatMaps: SeatMapCache;
   venueMaxSeats: number;
   quotas: CatalogQuotas;
-  scheduleCacheMs: number;
-  waitingRoomDefaults: { maxActive: number; admitPerTick: number };
-}
-
-export interface WaitingRoomSettings {
-  enabled: boolean;
-  maxActive: number;
-  admitPerTick: number;
-}
-
-export interface ScheduleView {
-  id: string;
-  performanceId: string;
-  startsAt: string;
-  saleOpensAt: string;
-  saleClosesAt: string;
-  waitingRoom: WaitingRoomSettings;
-  seatCount: number;
+  waitingRoomDefaults: WaitingRoomDefaults;
 }
 
 export interface PerformanceView {
@@ -94,12 +81,11 @@ function within(quota: keyof typeof quotaNames, after: number, limit: number): v
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-export type SaleSchedule = ScheduleView & { sellerId: string; title: string };
-
-/** Venues, performances, showtimes and their seat inventory: the catalog's use cases. */
+/**
+ * The catalog's use cases for sellers and browsers: venues, performances and showtimes, and the
+ * seat map read model. What buyers' holds and orders do to the seats is `SaleInventoryService`'s.
+ */
 export class CatalogService {
-  readonly #forSale = new Map<string, { at: number; schedule: Promise<SaleSchedule | undefined> }>();
-  readonly #buildingBase = new Map<string, Promise<SeatMapBase>>();
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   // ---- venues ----
@@ -187,6 +173,12 @@ export class CatalogService {
     return rows.map((r) => ({ ...r, nextScheduleAt: iso(r.nextScheduleAt) }));
   }
 
+  /** A live performance, or undefined: for other modules, which decide themselves what its absence means. */
+  async findPerformance(id: string): Promise<PerformanceView | undefined> {
+    const row = await this.deps.repo.findPerformance(id);
+    return row && this.#performanceView(row);
+  }
+
   async getPerformance(id: string) {
     const row = await this.deps.repo.findPerformance(id);
     if (!row) throw notFound('performance');
@@ -212,10 +204,7 @@ export class CatalogService {
       await this.deps.repo.softDeletePerformance(id, this.deps.clock.now(), tx);
       return live;
     });
-    for (const s of scheduleIds) {
-      this.deps.seatMaps.delete(s);
-      this.#forSale.delete(s);
-    }
+    for (const s of scheduleIds) this.deps.inventory.forget(s);
   }
 
   // ---- schedules ----
@@ -268,7 +257,7 @@ export class CatalogService {
   async getSchedule(id: string) {
     const row = await this.deps.repo.findSchedule(id);
     if (!row) throw notFound('schedule');
-    const [taken, held] = await Promise.all([this.deps.repo.takenSeats(id, this.deps.clock.now()), this.deps.holds.heldSeats(id)]);
+    const [taken, held] = await Promise.all([this.deps.inventoryRepo.takenSeats(id, this.deps.clock.now()), this.deps.holds.heldSeats(id)]);
     const sold = taken?.sold.length ?? 0;
     const heldIds = new Set(held.keys());
     for (const seat of taken?.reserved ?? []) heldIds.add(seat);
@@ -289,8 +278,7 @@ export class CatalogService {
       if (await this.deps.repo.hasSales({ scheduleId: id }, tx)) throw CatalogErrors.HAS_SALES();
       await this.deps.repo.softDeleteSchedule(id, this.deps.clock.now(), tx);
     });
-    this.deps.seatMaps.delete(id);
-    this.#forSale.delete(id);
+    this.deps.inventory.forget(id);
   }
 
   /**
@@ -299,12 +287,12 @@ export class CatalogService {
    * request. A seat reserved for a pending order shows HELD even if the hold store lost it.
    */
   async seatMap(scheduleId: string, viewerId: string | undefined): Promise<Buffer> {
-    const [taken, held] = await Promise.all([this.deps.repo.takenSeats(scheduleId, this.deps.clock.now()), this.deps.holds.heldSeats(scheduleId)]);
+    const [taken, held] = await Promise.all([this.deps.inventoryRepo.takenSeats(scheduleId, this.deps.clock.now()), this.deps.holds.heldSeats(scheduleId)]);
     if (!taken) {
-      this.deps.seatMaps.delete(scheduleId);
+      this.deps.inventory.forget(scheduleId);
       throw notFound('schedule');
     }
-    const base = await this.#seatMapBase(scheduleId);
+    const base = await this.deps.inventory.seatMapBase(scheduleId);
     let holders: ReadonlyMap<string, string> = held;
     if (taken.reserved.some((seat) => !held.has(seat))) {
       const merged = new Map(held);
@@ -312,96 +300,6 @@ export class CatalogService {
       holders = merged;
     }
     return renderSeatMap(base, new Set(taken.sold), holders, viewerId);
-  }
-
-  /** Every seat id of a live showtime (from the seat-map cache), or undefined if there is no such showtime. */
-  async seatIdsOf(scheduleId: string): Promise<ReadonlySet<string> | undefined> {
-    const cached = this.deps.seatMaps.get(scheduleId);
-    if (cached) return cached.idSet;
-    if (!(await this.deps.repo.findSchedule(scheduleId))) return undefined;
-    return (await this.#seatMapBase(scheduleId)).idSet;
-  }
-
-  soldSeatIds(scheduleId: string): Promise<string[]> {
-    return this.deps.repo.soldSeatIds(scheduleId);
-  }
-
-  /** The cached base, or one build shared by every concurrent first caller. */
-  async #seatMapBase(scheduleId: string): Promise<SeatMapBase> {
-    const cached = this.deps.seatMaps.get(scheduleId);
-    if (cached) return cached;
-    let building = this.#buildingBase.get(scheduleId);
-    if (!building) {
-      building = this.deps.repo
-        .inventory(scheduleId)
-        .then((inventory) => {
-          const base = buildSeatMapBase(scheduleId, inventory);
-          this.deps.seatMaps.set(base);
-          return base;
-        })
-        .finally(() => this.#buildingBase.delete(scheduleId));
-      this.#buildingBase.set(scheduleId, building);
-    }
-    return building;
-  }
-
-  // ---- for other modules (through index.ts) ----
-
-  /**
-   * A live showtime with its sale window and waiting-room settings, or undefined — on the hot
-   * path of every queue poll, hold and order, so it is cached for SCHEDULE_CACHE_MS. Showtimes never
-   * change once created; a deletion reaches other processes within that time (and a sale of a
-   * deleted showtime is refused by the database anyway: `sellSeats`, `seatReservation`).
-   */
-  async scheduleForSale(id: string): Promise<SaleSchedule | undefined> {
-    const now = this.deps.clock.now().getTime();
-    const hit = this.#forSale.get(id);
-    if (hit && now - hit.at < this.deps.scheduleCacheMs) return hit.schedule;
-    // One read per expiry, shared by every request in flight: without it, all of them missed at
-    // the same instant and queued two queries each on the pool (the hold bench's p99).
-    const schedule = this.#readForSale(id);
-    if (this.#forSale.size > 10_000) this.#forSale.clear();
-    this.#forSale.set(id, { at: now, schedule });
-    schedule.catch(() => this.#forSale.delete(id));
-    return schedule;
-  }
-
-  async #readForSale(id: string): Promise<SaleSchedule | undefined> {
-    const schedule = await this.deps.repo.findSchedule(id);
-    const performance = schedule && (await this.deps.repo.findPerformance(schedule.performanceId));
-    return schedule && performance ? { ...this.#scheduleView(schedule), sellerId: performance.sellerId, title: performance.title } : undefined;
-  }
-
-  /**
-   * The given seats of a showtime with grade and price, in layout order; seats not in the showtime
-   * are absent. Grades and prices never change after the showtime is created, so they come from
-   * the seat-map cache rather than a query per order.
-   */
-  async priceSeats(scheduleId: string, seatIds: readonly string[]): Promise<InventorySeat[]> {
-    const base = await this.#seatMapBase(scheduleId);
-    return seatIds
-      .map((id) => base.indexOf.get(id))
-      .filter((i): i is number => i !== undefined)
-      .sort((a, b) => a - b)
-      .map((i) => base.seats[i]!);
-  }
-
-  /** The seat part of an order's one-statement placement: see `CatalogRepository#seatReservation`. */
-  seatReservation(placeholders: Parameters<CatalogRepository['seatReservation']>[0]): StatementPart {
-    return this.deps.repo.seatReservation(placeholders);
-  }
-
-  releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
-    return this.deps.repo.releaseReservation(input, tx);
-  }
-
-  /** Invariant 1, gate 2: see `CatalogRepository#sellSeats`. Call inside the paying transaction. */
-  sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
-    return this.deps.repo.sellSeats(input, tx);
-  }
-
-  releaseSoldSeats(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
-    return this.deps.repo.releaseSoldSeats(input, tx);
   }
 
   // ---- helpers ----
@@ -431,18 +329,7 @@ export class CatalogService {
   }
 
   #scheduleView(row: ScheduleRow): ScheduleView {
-    return {
-      id: row.id,
-      performanceId: row.performanceId,
-      startsAt: row.startsAt.toISOString(),
-      saleOpensAt: row.saleOpensAt.toISOString(),
-      saleClosesAt: row.saleClosesAt.toISOString(),
-      waitingRoom: {
-        enabled: row.waitingRoomEnabled,
-        maxActive: row.maxActive ?? this.deps.waitingRoomDefaults.maxActive,
-        admitPerTick: row.admitPerTick ?? this.deps.waitingRoomDefaults.admitPerTick,
-      },
-      seatCount: row.seatCount,
-    };
+    return toScheduleView(row, this.deps.waitingRoomDefaults);
   }
+
 }

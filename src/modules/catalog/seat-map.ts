@@ -1,4 +1,4 @@
-import type { InventorySeat } from './catalog.repository.js';
+import type { InventorySeat } from './inventory.repository.js';
 
 /**
  * The seat map of a showtime, split into what never changes and what does. Labels, grades and

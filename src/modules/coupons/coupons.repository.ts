@@ -132,32 +132,36 @@ export class CouponsRepository {
     return rows.map((r) => ({ ...r.coupon, campaign: r.campaign }));
   }
 
-  /**
-   * The coupon part of a pending order's one-statement placement (booking composes it; see
-   * `StatementPart`): `lock` takes the named coupons that are the buyer's, unused and not on
-   * another pending order; `apply` reserves them for the order. They come back if it expires or
-   * is cancelled (`release`). With `onlyIfNoCoupons` true, the part also requires that the buyer
-   * owns no coupon that could go on an order — a wider test than `usable`, so an order priced
-   * without reading the wallet goes ahead only when reading it would have found nothing.
-   * Placeholders: `userId` uuid, `couponIds` uuid[], `orderId` uuid, `onlyIfNoCoupons` boolean.
-   */
-  couponReservation(p: { userId: string; couponIds: string; orderId: string; onlyIfNoCoupons: string }): StatementPart {
-    return {
-      lock: `select id from coupons
-              where id = any(${p.couponIds}) and user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null
-              order by id
-              for update`,
-      check: `(not ${p.onlyIfNoCoupons}
-               or not exists (select 1 from coupons where user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null))`,
-      apply: (locked, go) => `update coupons set reserved_order_id = ${p.orderId} where id in (select id from ${locked}) and ${go}`,
-    };
-  }
-
   async release(orderId: string, tx: Tx): Promise<void> {
     await tx.update(coupons).set({ reservedOrderId: null }).where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')));
   }
+}
 
-  async markUsed(orderId: string, tx: Tx): Promise<void> {
-    await tx.update(coupons).set({ status: 'USED', usedOrderId: orderId, reservedOrderId: null }).where(eq(coupons.reservedOrderId, orderId));
-  }
+/** The placeholders the coupon part is written with (`$n::type` text), named. */
+export interface CouponReservationPlaceholders {
+  userId: string;
+  couponIds: string;
+  orderId: string;
+  onlyIfNoCoupons: string;
+}
+
+/**
+ * The coupon part of a pending order's one-statement placement (booking composes it; see
+ * `StatementPart`): `lock` takes the named coupons that are the buyer's, unused and not on
+ * another pending order; `apply` reserves them for the order. They come back if it expires or
+ * is cancelled (`release`). With `onlyIfNoCoupons` true, the part also requires that the buyer
+ * owns no coupon that could go on an order — a wider test than `usable`, so an order priced
+ * without reading the wallet goes ahead only when reading it would have found nothing.
+ * Placeholders: `userId` uuid, `couponIds` uuid[], `orderId` uuid, `onlyIfNoCoupons` boolean.
+ */
+export function couponReservationPart(p: CouponReservationPlaceholders): StatementPart {
+  return {
+    lock: `select id from coupons
+            where id = any(${p.couponIds}) and user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null
+            order by id
+            for update`,
+    check: `(not ${p.onlyIfNoCoupons}
+             or not exists (select 1 from coupons where user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null))`,
+    apply: (locked, go) => `update coupons set reserved_order_id = ${p.orderId} where id in (select id from ${locked}) and ${go}`,
+  };
 }

@@ -2,11 +2,10 @@ import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../../platform/db/client.js';
-import type { StatementPart } from '../../platform/db/statement.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { CatalogService } from '../catalog/index.js';
+import type { FindPerformance } from '../catalog/index.js';
 import { bestCoupons, type CandidateCoupon, type SeatLine } from './best-coupon.js';
 import type { CouponClaimStore, CouponEventLog } from './coupon-claims.store.js';
 import { couponKind, type AppliesTo } from './coupon-kinds/index.js';
@@ -54,7 +53,7 @@ export interface CouponPlan {
 export interface CouponsServiceDeps {
   repo: CouponsRepository;
   store: CouponClaimStore & Pick<CouponEventLog, 'unconsumed'>;
-  catalog: CatalogService;
+  findPerformance: FindPerformance;
   clock: Clock;
   metrics: CouponMetrics;
   logger: Logger;
@@ -93,7 +92,7 @@ export class CouponsService {
     if (actor.role === 'SELLER' && !performanceId) errors.push({ path: '/body/scope/performanceId', message: 'a seller\'s campaign is scoped to one of their performances' });
     if (errors.length) throw CommonErrors.VALIDATION_FAILED('Invalid campaign', { errors });
     if (performanceId) {
-      const performance = await this.deps.catalog.getPerformance(performanceId).catch(() => undefined);
+      const performance = await this.deps.findPerformance(performanceId);
       if (!performance) throw CommonErrors.NOT_FOUND('No such performance');
       if (actor.role !== 'ADMIN' && performance.sellerId !== actor.id) throw CommonErrors.FORBIDDEN('A seller may only run campaigns for their own performances');
       const grade = input.scope?.grade;
@@ -265,19 +264,9 @@ export class CouponsService {
     };
   }
 
-  /** The coupon part of an order's one-statement placement: see `CouponsRepository#couponReservation`. */
-  couponReservation(placeholders: Parameters<CouponsRepository['couponReservation']>[0]): StatementPart {
-    return this.deps.repo.couponReservation(placeholders);
-  }
-
   /** The order expired or was cancelled: its coupons are AVAILABLE again. */
   release(orderId: string, tx: Tx): Promise<void> {
     return this.deps.repo.release(orderId, tx);
-  }
-
-  /** The order was paid: its coupons are USED. */
-  markUsed(orderId: string, tx: Tx): Promise<void> {
-    return this.deps.repo.markUsed(orderId, tx);
   }
 
   async #load(row: Pick<CampaignRow, 'id' | 'quantity' | 'perUserLimit' | 'claimOpensAt' | 'claimClosesAt' | 'hotEpoch'>, issuedByUser: ReadonlyMap<string, number>): Promise<void> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
-import type { CatalogService } from '../catalog/index.js';
+import type { FindPerformance } from '../catalog/index.js';
 import { MemoryCouponStore } from './coupon-claims.memory.js';
 import { RedisCouponStore } from './coupon-claims.redis.js';
 import { CouponIssuedConsumer, type ConsumerSettings } from './coupon-issued.consumer.js';
@@ -12,13 +12,19 @@ import { CouponsRepository } from './coupons.repository.js';
 import { couponsRoutes } from './coupons.routes.js';
 import { CouponsService } from './coupons.service.js';
 
+import { internals } from './testing.js';
+
 export { CouponErrors } from './coupons.errors.js';
-export type { CouponPlan, CouponsService } from './coupons.service.js';
+export { couponReservationPart, type CouponReservationPlaceholders } from './coupons.repository.js';
+export type { CouponPlan } from './coupons.service.js';
+
+/** What an order needs of the coupons: the best (or the named) coupons priced in, and giving them back when it ends. */
+export type OrderCoupons = Pick<CouponsService, 'plan' | 'release'>;
 
 export interface CouponsModuleDeps {
   db: Db;
   redis: Redis | null;
-  catalog: CatalogService;
+  findPerformance: FindPerformance;
   clock: Clock;
   registry: Registry;
   logger: Logger;
@@ -35,7 +41,7 @@ export function createCouponsModule(deps: CouponsModuleDeps) {
   const service = new CouponsService({
     repo,
     store,
-    catalog: deps.catalog,
+    findPerformance: deps.findPerformance,
     clock: deps.clock,
     metrics,
     logger: deps.logger.child({ module: 'coupons' }),
@@ -44,9 +50,10 @@ export function createCouponsModule(deps: CouponsModuleDeps) {
   const consumer = new CouponIssuedConsumer(store, repo, deps.consumer, metrics, deps.logger.child({ consumer: 'coupon.issued' }));
   return {
     service,
+    orderCoupons: service as OrderCoupons,
     consumer,
-    store,
     routes: couponsRoutes,
+    [internals]: { store },
     /**
      * After the process stopped taking requests: stop the consumer, and if the hot state dies
      * with the process (embedded mode), persist its last events and seal the campaigns whose

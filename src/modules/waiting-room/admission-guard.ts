@@ -1,19 +1,21 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { principalOf } from '../../platform/http/auth.js';
+import type { ScheduleView } from '../catalog/index.js';
 import type { WaitingRoomService } from './waiting-room.service.js';
 
 /**
  * The reusable guard of invariant 5 for routes that touch a showtime's seats (holds, orders):
  * for a showtime with a waiting room, 403 ADMISSION_REQUIRED unless the request carries a valid
  * X-Admission-Token of this buyer for this showtime and the buyer is in its active set.
- * Runs as a preHandler, after authentication and validation, so the showtime id may come from
- * the params or the body.
+ * Runs as a preHandler, after authentication and validation, on the showtime the route already
+ * read for the request (`showtimeOf`; undefined when there is none — the route answers 404), so
+ * a hold or an order reads its showtime once.
  */
 export function admissionGuard(service: WaitingRoomService) {
-  return (scheduleIdOf: (request: FastifyRequest) => string): preHandlerAsyncHookHandler =>
+  return (showtimeOf: (request: FastifyRequest) => ScheduleView | undefined): preHandlerAsyncHookHandler =>
     async (request) => {
       const token = request.headers['x-admission-token'];
-      await service.requireAdmission(principalOf(request).id, scheduleIdOf(request), typeof token === 'string' ? token : undefined);
+      await service.requireAdmission(principalOf(request).id, showtimeOf(request), typeof token === 'string' ? token : undefined);
     };
 }
 

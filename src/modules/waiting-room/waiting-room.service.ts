@@ -82,11 +82,10 @@ export class WaitingRoomService {
    * Invariant 5: where a showtime has a waiting room, only admitted buyers reach its seats.
    * A valid token of this buyer for this showtime AND membership of the active set right now.
    */
-  async requireAdmission(userId: string, scheduleId: string, token: string | undefined): Promise<void> {
-    const schedule = await this.#schedule(scheduleId);
+  async requireAdmission(userId: string, schedule: ScheduleView | undefined, token: string | undefined): Promise<void> {
     if (!schedule?.waitingRoom.enabled) return;
     const refused = WaitingRoomErrors.ADMISSION_REQUIRED('A valid X-Admission-Token for this showtime is required');
-    if (!token || !(await this.deps.tokens.valid(token, userId, scheduleId))) throw refused;
+    if (!token || !(await this.deps.tokens.valid(token, userId, schedule.id))) throw refused;
     if ((await this.deps.store.activeUntil(roomOf(schedule), userId, this.#now())) === null) throw refused;
   }
 

@@ -35,3 +35,16 @@ export interface StatementPart {
   /** A data-modifying statement on the rows of the CTE `locked`, effective only where `go` is true. */
   apply(locked: string, go: string): string;
 }
+
+/**
+ * The positional parameters of a fixed statement, declared once by name and SQL type: `p.name` is
+ * the placeholder text (`$n::type`) to write into the statement, `values(input)` the values in the
+ * same order. The statement's text and its values cannot drift apart, and a reader sees names.
+ */
+export function parameters<const S extends Record<string, string>>(
+  types: S,
+): { p: { readonly [K in keyof S]: string }; values(input: { readonly [K in keyof S]: unknown }): unknown[] } {
+  const names = Object.keys(types) as (keyof S & string)[];
+  const p = Object.fromEntries(names.map((name, i) => [name, `$${i + 1}::${types[name]}`])) as { [K in keyof S]: string };
+  return { p, values: (input) => names.map((name) => input[name]) };
+}

@@ -1,0 +1,156 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { parseUuidArray, queryRows, type Db, type Tx } from '../../platform/db/client.js';
+import type { StatementPart } from '../../platform/db/statement.js';
+import { performances, scheduleSeats, schedules, seats } from './catalog.tables.js';
+
+/** The immutable part of one seat of a showtime, in layout order. */
+export interface InventorySeat {
+  seatId: string;
+  label: string;
+  section: string;
+  row: string;
+  number: number;
+  grade: string;
+  price: number;
+}
+
+export type SaleScheduleRow = typeof schedules.$inferSelect & { sellerId: string; title: string };
+
+/**
+ * The SQL of a showtime's seat inventory on the sale side: what a buyer's hold, order and
+ * payment read and change. Seats move AVAILABLE → RESERVED (a pending order) → SOLD, or back to
+ * AVAILABLE when the order ends; every change is conditional, so PostgreSQL is gate 2 of
+ * invariant 1 whatever the hot state says (docs/architecture.md §1).
+ */
+export class InventoryRepository {
+  constructor(private readonly db: Db) {}
+
+  /** A live showtime with its performance's seller and title, in one read. */
+  async findSaleSchedule(id: string): Promise<SaleScheduleRow | undefined> {
+    const [row] = await this.db
+      .select({ schedule: schedules, sellerId: performances.sellerId, title: performances.title })
+      .from(schedules)
+      .innerJoin(performances, eq(performances.id, schedules.performanceId))
+      .where(and(eq(schedules.id, id), isNull(schedules.deletedAt), isNull(performances.deletedAt)))
+      .limit(1);
+    return row && { ...row.schedule, sellerId: row.sellerId, title: row.title };
+  }
+
+  /** The seats of a showtime in layout order, with what never changes: labels, grades, prices. */
+  inventory(scheduleId: string): Promise<InventorySeat[]> {
+    return this.db
+      .select({
+        seatId: scheduleSeats.seatId,
+        label: seats.label,
+        section: seats.section,
+        row: seats.rowLabel,
+        number: seats.number,
+        grade: scheduleSeats.grade,
+        price: scheduleSeats.price,
+      })
+      .from(scheduleSeats)
+      .innerJoin(seats, eq(seats.id, scheduleSeats.seatId))
+      .where(eq(scheduleSeats.scheduleId, scheduleId))
+      .orderBy(asc(seats.ordinal));
+  }
+
+  /**
+   * The one database read of a seat map: whether the showtime exists, which seats are sold, and
+   * which are reserved for a pending order. Only taken seats travel, through a partial index,
+   * however large the venue.
+   */
+  async takenSeats(scheduleId: string, now: Date): Promise<{ sold: string[]; reserved: string[] } | undefined> {
+    const rows = await queryRows<{ sold: string[] | string; reserved: string[] | string }>(
+      this.db,
+      sql`select
+            coalesce((select array_agg(ss.seat_id) from schedule_seats ss
+                      where ss.schedule_id = sch.id and ss.status = 'SOLD'), '{}') as sold,
+            coalesce((select array_agg(ss.seat_id) from schedule_seats ss
+                      where ss.schedule_id = sch.id and ss.status = 'RESERVED'
+                        and ss.reserved_until > ${now.toISOString()}::timestamptz), '{}') as reserved
+          from schedules sch where sch.id = ${scheduleId} and sch.deleted_at is null`,
+    );
+    const row = rows[0];
+    return row ? { sold: parseUuidArray(row.sold), reserved: parseUuidArray(row.reserved) } : undefined;
+  }
+
+  async soldSeatIds(scheduleId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ seatId: scheduleSeats.seatId })
+      .from(scheduleSeats)
+      .where(and(eq(scheduleSeats.scheduleId, scheduleId), eq(scheduleSeats.status, 'SOLD')));
+    return rows.map((r) => r.seatId);
+  }
+
+  /** Returns the seats of a pending order that ended (expired, cancelled) to sale. */
+  async releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number> {
+    const released = await tx
+      .update(scheduleSeats)
+      .set({ status: 'AVAILABLE', orderId: null, reservedUntil: null })
+      .where(and(eq(scheduleSeats.scheduleId, input.scheduleId), eq(scheduleSeats.orderId, input.orderId), eq(scheduleSeats.status, 'RESERVED')))
+      .returning({ seatId: scheduleSeats.seatId });
+    return released.length;
+  }
+
+  /**
+   * Gate 2 of invariant 1: marks an order's seats SOLD in the caller's
+   * transaction. The update is conditional on each seat being AVAILABLE or reserved for (or
+   * already sold to) this very order — so a retried confirm is harmless — and the row count
+   * must equal the number of seats: if any seat was taken meanwhile the caller must roll back.
+   * Row locks taken by the UPDATE serialize two orders racing for one seat; the loser sees the
+   * winner's SOLD.
+   */
+  async sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
+    const ids = [...new Set(input.seatIds)];
+    // A showtime being deleted holds its row FOR UPDATE; a deleted one sells nothing.
+    const live = await tx
+      .select({ id: schedules.id })
+      .from(schedules)
+      .where(and(eq(schedules.id, input.scheduleId), isNull(schedules.deletedAt)))
+      .for('share');
+    if (live.length !== 1) return false;
+    const updated = await tx
+      .update(scheduleSeats)
+      .set({ status: 'SOLD', orderId: input.orderId, reservedUntil: null })
+      .where(
+        and(
+          eq(scheduleSeats.scheduleId, input.scheduleId),
+          inArray(scheduleSeats.seatId, ids),
+          sql`(${scheduleSeats.status} = 'AVAILABLE' or ${scheduleSeats.orderId} = ${input.orderId})`,
+        ),
+      )
+      .returning({ seatId: scheduleSeats.seatId });
+    return updated.length === ids.length;
+  }
+}
+
+/** The placeholders the seat part is written with (`$n::type` text), named. */
+export interface SeatReservationPlaceholders {
+  scheduleId: string;
+  seatIds: string;
+  now: string;
+  orderId: string;
+  until: string;
+}
+
+/**
+ * The seat part of a pending order's one-statement placement (booking composes it; see
+ * `StatementPart`): the database's half of invariant 1 while the order awaits payment. `lock`
+ * takes, in seat order, the requested seats that can be reserved now — AVAILABLE, or RESERVED
+ * with a lapsed payment window — of a showtime that is not deleted. A seat another order
+ * reserved or sold meanwhile drops out under READ COMMITTED's re-check, so the composer sees a
+ * short count and reserves nothing. `apply` reserves the locked seats for the order.
+ * Placeholders: `scheduleId` uuid, `seatIds` uuid[], `now` and `until` timestamptz, `orderId` uuid.
+ */
+export function seatReservationPart(p: SeatReservationPlaceholders): StatementPart {
+  return {
+    lock: `select seat_id from schedule_seats
+            where schedule_id = ${p.scheduleId} and seat_id = any(${p.seatIds})
+              and (status = 'AVAILABLE' or (status = 'RESERVED' and reserved_until <= ${p.now}))
+              and exists (select 1 from schedules s where s.id = ${p.scheduleId} and s.deleted_at is null)
+            order by seat_id
+            for update`,
+    apply: (locked, go) => `update schedule_seats set status = 'RESERVED', order_id = ${p.orderId}, reserved_until = ${p.until}
+            where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
+  };
+}
