@@ -96,7 +96,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       info: {
         title: 'MOS API',
         version: API_VERSION,
-        description: 'Reserved-seat ticketing: waiting room, seat holds, coupons, Toss payments, settlement.',
+        description: 'Reserved-seat ticketing: waiting room, seat holds, orders, first-come coupons.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },

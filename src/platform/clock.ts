@@ -1,4 +1,4 @@
-/** Time comes from an injected clock (DESIGN.md §1, invariant 6): tests move it, code never calls Date.now(). */
+/** Time comes from an injected clock (docs/architecture.md §1, invariant 6): tests move it, code never calls Date.now(). */
 export interface Clock {
   now(): Date;
 }

@@ -5,7 +5,7 @@ import { RedisIdempotencyStore } from '../../src/platform/http/idempotency.redis
 import type { IdempotencyStore } from '../../src/platform/http/idempotency.store.js';
 import { isolatedRedis } from '../support/redis.js';
 
-/** One contract, both adapters (DESIGN.md §2). */
+/** One contract, both adapters (docs/architecture.md §2). */
 const redis = isolatedRedis();
 afterAll(() => redis.cleanup());
 

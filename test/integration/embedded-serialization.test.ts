@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite, queryRows, type DatabaseHandle } from '../../src/platform/db/client.js';
 
 /**
- * DESIGN.md §2: PGlite runs on one connection, so embedded mode keeps invariant 1 only if
+ * docs/architecture.md §2: PGlite runs on one connection, so embedded mode keeps invariant 1 only if
  * concurrent transactions are serialized. Read-then-write without any row lock is the race
  * that loses updates on a real server; serialized, it cannot.
  */

@@ -6,7 +6,7 @@ import { createTestDatabase, TEST_REDIS_URL } from '../support/harness.js';
 import { exited, freePort, startMos, type MosProcess } from '../support/processes.js';
 
 /**
- * DESIGN.md §7 on loopback: two API processes and two workers share one PostgreSQL and one
+ * docs/architecture.md §7 on loopback: two API processes and two workers share one PostgreSQL and one
  * Redis. The admission job must have one leader at a time; killing the leader hands the lead to
  * the other worker within two lease periods; and every buyer is admitted once, in queue order.
  */

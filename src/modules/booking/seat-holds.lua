@@ -1,4 +1,4 @@
--- Seat holds of one showtime (gate 1 of invariant 1, DESIGN.md §1). Every key shares the hash
+-- Seat holds of one showtime (gate 1 of invariant 1, docs/architecture.md §1). Every key shares the hash
 -- tag {hold_<scheduleId>}, so each call is one atomic step, legal on a Redis Cluster.
 --
 -- KEYS[1] seats   HASH  seatId -> "<userId>|<expiresAtMs>"

@@ -92,7 +92,7 @@ export const schedules = pgTable(
 
 /**
  * A showtime's seat inventory: one row per seat with its grade and price fixed at creation.
- * This table is the authority of invariant 1 (DESIGN.md §1): a seat is RESERVED for one pending
+ * This table is the authority of invariant 1 (docs/architecture.md §1): a seat is RESERVED for one pending
  * order at a time (`seatReservation`) and becomes SOLD only through the conditional update in
  * `catalog.repository.ts#sellSeats`.
  */

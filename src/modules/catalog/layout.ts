@@ -9,7 +9,7 @@ export interface SeatSpec {
   ordinal: number;
 }
 
-/** Seat labels read `<section>-<row>-<number>` (API.md); a seat's position in the layout is its ordinal. */
+/** Seat labels read `<section>-<row>-<number>` (docs/api.md); a seat's position in the layout is its ordinal. */
 export const seatLabel = (section: string, row: string, n: number) => `${section}-${row}-${n}`;
 
 export function countSeats(layout: VenueLayout): number {

@@ -1,4 +1,4 @@
--- First-come coupon claims (invariant 2, DESIGN.md §1). Every key of a campaign shares the hash
+-- First-come coupon claims (invariant 2, docs/architecture.md §1). Every key of a campaign shares the hash
 -- tag {cpn_<campaignId>}, so each call is one atomic step on a Redis Cluster too.
 --
 -- KEYS[1] meta    HASH    perUser, opensAt, closesAt (0 = never), quantity, epoch; or, for a

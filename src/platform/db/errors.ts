@@ -24,7 +24,7 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 
 /**
  * True when the database could not be reached or dropped the connection: the request did not
- * fail on its own terms, so it answers 503 with Retry-After (API.md) and the pool reconnects on
+ * fail on its own terms, so it answers 503 with Retry-After (docs/api.md) and the pool reconnects on
  * its own. PostgreSQL's class 08 (connection exception), 57P01–57P03 (terminated by an
  * administrator, crash, still starting) and 53300 (too many connections); node-postgres's own
  * errors for a socket that closed or never opened.

@@ -24,7 +24,7 @@ export function preparedStatement<T>(name: string, text: string): (db: Db, value
  * rows the part needs, in a fixed order; `apply(locked, go)` writes them, reading the locked rows
  * from the CTE named `locked`, only where the SQL boolean `go` holds — the composing statement
  * decides `go` once every part has its locks. Each module writes the SQL of its own tables
- * (DESIGN.md §3); the composer only arranges the parts. Parameters are the caller's placeholders
+ * (docs/architecture.md §3); the composer only arranges the parts. Parameters are the caller's placeholders
  * (`$n` with their casts), so the composed text stays fixed and can be prepared.
  */
 export interface StatementPart {

@@ -1,7 +1,7 @@
 /**
  * The error catalogue. Each module declares its entries once with `defineError` (code, status,
  * title); services throw the resulting errors; `problem.ts` turns every error into an RFC 9457
- * problem+json body. Codes are part of the API contract (API.md) and never change.
+ * problem+json body. Codes are part of the API contract (docs/api.md, Error codes) and never change.
  */
 
 export interface FieldError {

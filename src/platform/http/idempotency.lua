@@ -1,6 +1,6 @@
 -- Idempotency-Key store. KEYS[1] = the key's record. One script per step so that the
 -- check and the write cannot interleave with another request carrying the same key: of N
--- concurrent `begin`s exactly one sees an empty key and takes it (API.md, Idempotency-Key).
+-- concurrent `begin`s exactly one sees an empty key and takes it (docs/api.md, Idempotency).
 -- ARGV[1] = op: begin | complete | abandon
 local op = ARGV[1]
 local current = redis.call('GET', KEYS[1])

@@ -8,7 +8,7 @@ export type IdempotencyMode = 'required' | 'optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Makes the route honour `Idempotency-Key` (API.md conventions). */
+    /** Makes the route honour `Idempotency-Key` (docs/api.md, Idempotency). */
     idempotency?: IdempotencyMode;
   }
 }
@@ -29,7 +29,7 @@ interface RequestState {
 }
 
 /**
- * `Idempotency-Key` exactly as API.md says: the same key from the same user with the same body
+ * `Idempotency-Key` exactly as docs/api.md says: the same key from the same user with the same body
  * replays the first response (for `ttlSeconds`); another body → 422 IDEMPOTENCY_KEY_REUSED;
  * while the first is still running → 409 REQUEST_IN_PROGRESS. Responses below 500 are kept
  * (a refusal is an answer, too); a 5xx frees the key so the client can retry.
@@ -113,7 +113,7 @@ function withKeyHeader(existing: unknown, mode: IdempotencyMode): Record<string,
         type: 'string',
         minLength: 1,
         maxLength: 255,
-        description: 'Same key + same body replays the first response for 24 h',
+        description: 'Same key + same body replays the first response for IDEMPOTENCY_TTL_SECONDS (24 h by default)',
       },
     },
     required: mode === 'required' ? [...(base.required ?? []), HEADER] : base.required ?? [],

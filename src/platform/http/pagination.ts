@@ -3,7 +3,7 @@ import { CommonErrors } from './errors.js';
 import { StrictObject, UUID_PATTERN } from './schemas.js';
 
 /**
- * Keyset pagination (API.md "Lists"): `?limit=` 1–100 (default 20) and an opaque `?cursor=`
+ * Keyset pagination (docs/api.md, Conventions): `?limit=` 1–100 (default 20) and an opaque `?cursor=`
  * that encodes the id of the last item returned — every list sorts by id (UUIDv7 ids sort by
  * creation). Never OFFSET: page N costs the same as page 1 however deep the list.
  */

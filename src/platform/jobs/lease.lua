@@ -1,4 +1,4 @@
--- Job leases (DESIGN.md §7: periodic jobs elect a leader). KEYS[1] = lease (owner),
+-- Job leases (docs/architecture.md §7: periodic jobs elect a leader). KEYS[1] = lease (owner),
 -- KEYS[2] = fencing counter; both share one hash tag. Checking the owner and writing happen in
 -- one script, so two workers can never both believe they hold the lease.
 -- ARGV[1] = op (acquire | release), ARGV[2] = owner, ARGV[3] = TTL ms

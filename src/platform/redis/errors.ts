@@ -1,7 +1,7 @@
 /**
  * True when Redis could not serve a command: not connected (the client keeps no offline queue,
  * so a command fails at once instead of waiting for a reconnect), the command timed out, or the
- * connection dropped with it in flight. The request answers 503 with Retry-After (API.md); the
+ * connection dropped with it in flight. The request answers 503 with Retry-After (docs/api.md); the
  * client reconnects on its own.
  */
 export function isRedisUnavailable(err: unknown): boolean {
