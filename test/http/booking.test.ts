@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ordersRepository, seatHoldStore } from '../../src/modules/booking/testing.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
@@ -309,6 +309,27 @@ describe('booking: holds and orders', () => {
       const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toMatch(/mos_orders_ended_total\{how="expired"\} [1-9]/);
       expect(metrics).toMatch(/mos_seat_holds_total\{outcome="placed"\} [1-9]/);
+    });
+  });
+
+  describe('one checkout path', () => {
+    it('reads the showtime once and the seat map once per hold and per order', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      const inventory = t.ctx.catalog.inventory as typeof t.ctx.catalog.inventory & { seatMapBase: (id: string) => Promise<unknown> };
+      const showtimeReads = vi.spyOn(inventory, 'scheduleForSale');
+      const seatMapReads = vi.spyOn(inventory, 'seatMapBase');
+      try {
+        expect((await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!])).statusCode).toBe(201);
+        expect([showtimeReads.mock.calls.length, seatMapReads.mock.calls.length]).toEqual([1, 1]);
+        showtimeReads.mockClear();
+        seatMapReads.mockClear();
+        expect((await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!, seatIds[1]!] })).statusCode).toBe(201);
+        expect([showtimeReads.mock.calls.length, seatMapReads.mock.calls.length]).toEqual([1, 1]);
+      } finally {
+        showtimeReads.mockRestore();
+        seatMapReads.mockRestore();
+      }
     });
   });
 
