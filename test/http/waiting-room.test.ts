@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ScheduleView } from '../../src/modules/catalog/index.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { givenBuyer, givenOpenSchedule, givenSeller, type GivenUser } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
@@ -19,15 +18,11 @@ describe('waiting room', () => {
       context: { clock },
       extend: (app: FastifyInstance, ctx) => {
         // A stand-in for the booking routes: the reusable guard on a showtime's seats.
-        const showtimes = new WeakMap<object, ScheduleView | undefined>();
         app.post(
           '/test/schedules/:id/holds',
           {
             onRequest: app.requireRole('BUYER'),
-            preHandler: [
-              async (r) => void showtimes.set(r, await ctx.catalog.inventory.scheduleForSale((r.params as { id: string }).id)),
-              ctx.waitingRoom.guard((r) => showtimes.get(r)),
-            ],
+            preHandler: async (r) => ctx.waitingRoom.guard(r, await ctx.catalog.inventory.scheduleForSale((r.params as { id: string }).id)),
           },
           async () => ({ ok: true }),
         );

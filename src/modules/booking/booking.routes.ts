@@ -26,12 +26,14 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
   const buyer = app.requireRole('BUYER');
   const tags = ['booking'];
 
-  // A hold or an order reads its showtime once: here, before the admission guard, which checks
-  // admission on it, and the service, which checks the sale on it.
-  const loadShowtime =
+  // A hold or an order reads its showtime once, here: the admission guard checks admission on
+  // it, then the service checks the sale on it.
+  const loadAndAdmit =
     (idOf: (request: FastifyRequest) => string): preHandlerAsyncHookHandler =>
     async (request) => {
-      (request as WithShowtime)[kShowtime] = await showtimes(idOf(request));
+      const showtime = await showtimes(idOf(request));
+      (request as WithShowtime)[kShowtime] = showtime;
+      await admission(request, showtime);
     };
   const showtimeOf = (request: FastifyRequest) => (request as WithShowtime)[kShowtime];
 
@@ -39,7 +41,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
     '/v1/schedules/:id/holds',
     {
       onRequest: buyer,
-      preHandler: [loadShowtime((request) => (request.params as { id: string }).id), admission(showtimeOf)],
+      preHandler: loadAndAdmit((request) => (request.params as { id: string }).id),
       schema: {
         tags,
         security,
@@ -79,7 +81,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
       onRequest: buyer,
       // The admission guard runs before the idempotency plugin's hook, so a refused request
       // takes no key.
-      preHandler: [loadShowtime((request) => (request.body as { scheduleId: string }).scheduleId), admission(showtimeOf)],
+      preHandler: loadAndAdmit((request) => (request.body as { scheduleId: string }).scheduleId),
       config: { idempotency: 'required' },
       schema: {
         tags,

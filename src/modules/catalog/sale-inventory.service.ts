@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../../platform/db/client.js';
-import { CommonErrors } from '../../platform/http/errors.js';
+import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
 import { CatalogErrors } from './catalog.errors.js';
 import type { InventoryRepository, InventorySeat } from './inventory.repository.js';
 import { toScheduleView, type SaleSchedule, type WaitingRoomDefaults } from './schedule-view.js';
@@ -82,12 +82,12 @@ export class SaleInventoryService implements SaleInventory {
     }
     const base = await this.seatMapBase(schedule.id);
     const indexes: number[] = [];
-    const errors = seatIds.flatMap((id, i) => {
-      const index = base.indexOf.get(id);
-      if (index === undefined) return [{ path: `/body/seatIds/${i}`, message: 'not a seat of this showtime' }];
-      indexes.push(index);
-      return [];
-    });
+    const errors: FieldError[] = [];
+    for (let i = 0; i < seatIds.length; i++) {
+      const index = base.indexOf.get(seatIds[i]!);
+      if (index === undefined) errors.push({ path: `/body/seatIds/${i}`, message: 'not a seat of this showtime' });
+      else indexes.push(index);
+    }
     if (errors.length) throw CommonErrors.VALIDATION_FAILED('Unknown seats', { errors });
     return { schedule, seats: indexes.sort((a, b) => a - b).map((i) => base.seats[i]!) };
   }
