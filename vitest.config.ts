@@ -14,7 +14,8 @@ export default defineConfig({
         extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          // test/architecture.test.ts reads source files only: it needs no database or Redis.
+          include: ['src/**/*.test.ts', 'test/architecture.test.ts'],
         },
       },
       {

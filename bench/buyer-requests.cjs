@@ -18,7 +18,7 @@ const { createHmac } = require('node:crypto');
 const { isMainThread, workerData } = require('node:worker_threads');
 
 /** @type {any} */
-let plan = isMainThread ? undefined : workerData && workerData.opts && workerData.opts.mosBuyerPlan;
+let plan = isMainThread ? undefined : workerData?.opts?.mosBuyerPlan;
 
 /** Main thread only: the plan of the next run. */
 function configure(next) {

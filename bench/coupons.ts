@@ -40,7 +40,7 @@ import { bareRow, buyerPlan, buyerToken, fireBuyers, loadJson, loadRow, newRunId
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
 import { ADMIN_URL, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
-import { REDIS_SERVER_BIN, startRedis } from './redis-server.js';
+import { REDIS_SERVER_BIN, startRedis, type ThrowawayRedis } from './redis-server.js';
 import { Redis } from 'ioredis';
 
 const CONNECTIONS = 200;
@@ -254,7 +254,7 @@ async function persistenceOf(url: string): Promise<string> {
 
 /** (c): a warm-up then the measured claim run, on a fresh app whose Redis is a throwaway redis-server with AOF and `appendfsync`. */
 async function aofRun(appendfsync: AofRun['appendfsync']): Promise<AofRun> {
-  let server;
+  let server: ThrowawayRedis;
   try {
     server = await startRedis({ appendonly: 'yes', appendfsync });
   } catch (err) {

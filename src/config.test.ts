@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configTableMarkdown, loadConfig } from './config.js';
+import { ConfigError, configSpec, configTableMarkdown, loadConfig } from './config.js';
 
 const production = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mos',
@@ -61,6 +61,17 @@ describe('config', () => {
     const c = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example', TRUST_PROXY: 'yes' });
     expect(c.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(c.http.trustProxy).toBe(true);
+  });
+
+  it('gives every key its own place in the config', () => {
+    const paths = Object.values(configSpec).map((e) => e.path);
+    expect(new Set(paths).size).toBe(paths.length);
+    // A path that is another's prefix would be a value and a group at once.
+    expect(paths.filter((p) => paths.some((q) => q.startsWith(`${p}.`)))).toEqual([]);
+    const c = loadConfig({ MAX_SEATS_PER_BUYER: '6', SELLER_MAX_VENUES: '7' });
+    expect(c.booking.maxSeatsPerBuyer).toBe(6);
+    expect(c.catalog.quotas.venuesPerSeller).toBe(7);
+    expect(Object.isFrozen(c.catalog.quotas)).toBe(true);
   });
 
   it('is documented in the README by the generated table', () => {

@@ -1,7 +1,9 @@
 /**
- * The one place that reads `process.env`. Every key has a one-line doc and a default; a bad
- * value stops the process at start with a message naming the key. The README's configuration
- * table is generated from `configSpec` (`npm run docs:config`) and a test keeps them in sync.
+ * The one place that reads `process.env`. Every key is declared once, in `configSpec`: its
+ * one-line doc, its default, its parser and its place in `Config` (`path`); the `Config` type
+ * and the object `loadConfig` returns are both derived from that entry. A bad value stops the
+ * process at start with a message naming the key. The README's configuration table is
+ * generated from `configSpec` (`npm run docs:config`) and a test keeps them in sync.
  */
 
 export class ConfigError extends Error {
@@ -10,11 +12,17 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: string) => T;
 
+export type Mode = 'embedded' | 'production';
+
 interface Entry<T> {
+  /** Where the parsed value sits in `Config`, dot-separated: `'booking.maxSeatsPerBuyer'`. */
+  path: string;
   doc: string;
   /** Raw default as it would be written in the environment; undefined = unset. */
   default?: string;
   parse: Parser<T>;
+  /** The value when the key is unset and has no default: one that depends on the mode. */
+  unset?: (mode: Mode) => T;
 }
 
 const int =
@@ -61,287 +69,348 @@ const url =
     return raw;
   };
 
-const list: Parser<string[]> = (raw) =>
+const list: Parser<readonly string[]> = (raw) =>
   raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
 
-function entry<T>(e: { doc: string; default: string; parse: Parser<T> }): { doc: string; default: string; parse: Parser<T> };
-function entry<T>(e: { doc: string; parse: Parser<T> }): Entry<T>;
+// The overloads keep, in the type of each entry, its path as a literal and whether it always
+// has a value (a default, or an `unset` rule) — what `Config` is derived from.
+function entry<T, const P extends string>(e: {
+  path: P;
+  doc: string;
+  default: string;
+  parse: Parser<T>;
+}): { path: P; doc: string; default: string; parse: Parser<T> };
+function entry<T, const P extends string>(e: {
+  path: P;
+  doc: string;
+  parse: Parser<T>;
+  unset: (mode: Mode) => T;
+}): { path: P; doc: string; parse: Parser<T>; unset: (mode: Mode) => T };
+function entry<T, const P extends string>(e: { path: P; doc: string; parse: Parser<T> }): { path: P; doc: string; default?: string; parse: Parser<T> };
 function entry<T>(e: Entry<T>): Entry<T> {
   return e;
 }
 
 export const configSpec = {
-  PORT: entry({ doc: 'HTTP port the API listens on', default: '3000', parse: int(0, 65535) }),
+  PORT: entry({ path: 'http.port', doc: 'HTTP port the API listens on', default: '3000', parse: int(0, 65535) }),
   HOST: entry({
+    path: 'http.host',
     doc: 'Interface the API binds to. Unset: `127.0.0.1` in embedded mode (this machine only: its demo accounts are known to whoever reads the start output), `0.0.0.0` in production (containers and load balancers reach it)',
     parse: str((v) => (v.trim() === '' ? 'must not be blank' : undefined)),
+    unset: (mode) => (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
   }),
   DATABASE_URL: entry({
+    path: 'db.url',
     doc: 'PostgreSQL URL. Set together with REDIS_URL for production mode; unset = embedded PGlite',
     parse: url('postgres:', 'postgresql:'),
   }),
   REDIS_URL: entry({
+    path: 'redis.url',
     doc: 'Redis URL. Set together with DATABASE_URL for production mode; unset = in-memory adapters',
     parse: url('redis:', 'rediss:'),
   }),
-  DATABASE_POOL_SIZE: entry({ doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
+  DATABASE_POOL_SIZE: entry({ path: 'db.poolSize', doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
   DATABASE_CONNECT_TIMEOUT_MS: entry({
+    path: 'db.connectTimeoutMs',
     doc: 'How long a request waits for a new PostgreSQL connection before it answers 503 (production)',
     default: '2000',
     parse: int(100, 60_000),
   }),
   REDIS_COMMAND_TIMEOUT_MS: entry({
+    path: 'redis.commandTimeoutMs',
     doc: 'How long a Redis command may take before it fails (503 at the edge); while Redis is down commands fail at once (production)',
     default: '1000',
     parse: int(50, 60_000),
   }),
   DATA_DIR: entry({
+    path: 'db.dataDir',
     doc: 'Embedded mode: directory for the PGlite database, the generated JWT secret and the demo passwords (`demo-accounts.json`); `memory://` keeps nothing',
     default: '.mos',
     parse: str((v) => (v.length === 0 ? 'must not be empty' : undefined)),
   }),
   REDIS_KEY_PREFIX: entry({
+    path: 'redis.keyPrefix',
     doc: 'Prefix of every Redis key (tests and multi-tenant deployments); no braces, so hash tags stay valid',
     default: 'mos:',
     parse: str((v) => (/[{}]/.test(v) ? 'must not contain { or }' : undefined)),
   }),
   LOG_LEVEL: entry({
+    path: 'logLevel',
     doc: 'pino log level',
     default: 'info',
-    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    parse: oneOf<string>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),
   JWT_SECRET: entry({
+    path: 'auth.jwtSecret',
     doc: 'HS256 key for access and admission tokens (at least 32 characters). Required in production; embedded mode generates one in DATA_DIR',
     parse: str((v) => (v.length < 32 ? 'must be at least 32 characters' : undefined)),
   }),
-  JWT_ISSUER: entry({ doc: 'Issuer (`iss`) of access tokens, checked on every request', default: 'mos', parse: str() }),
-  JWT_AUDIENCE: entry({ doc: 'Audience (`aud`) of access tokens, checked on every request', default: 'mos-api', parse: str() }),
-  ACCESS_TOKEN_TTL_SECONDS: entry({ doc: 'Lifetime of an access token', default: '900', parse: int(30, 86_400) }),
+  JWT_ISSUER: entry({ path: 'auth.issuer', doc: 'Issuer (`iss`) of access tokens, checked on every request', default: 'mos', parse: str() }),
+  JWT_AUDIENCE: entry({ path: 'auth.audience', doc: 'Audience (`aud`) of access tokens, checked on every request', default: 'mos-api', parse: str() }),
+  ACCESS_TOKEN_TTL_SECONDS: entry({ path: 'auth.accessTokenTtlSeconds', doc: 'Lifetime of an access token', default: '900', parse: int(30, 86_400) }),
   REFRESH_TOKEN_TTL_SECONDS: entry({
+    path: 'auth.refreshTokenTtlSeconds',
     doc: 'Lifetime of a refresh token (and of its family since the last rotation)',
     default: '1209600',
     parse: int(60, 31_536_000),
   }),
   HTTP_HEADERS_TIMEOUT_MS: entry({
+    path: 'http.headersTimeoutMs',
     doc: 'A client must send its request headers within this time of connecting (or of its previous request), else 408 and the connection is closed: a slow-headers client cannot hold a connection',
     default: '10000',
     parse: int(100, 600_000),
   }),
   HTTP_REQUEST_TIMEOUT_MS: entry({
+    path: 'http.requestTimeoutMs',
     doc: 'A client must send its whole request (headers and body) within this time, else 408 and the connection is closed; at least HTTP_HEADERS_TIMEOUT_MS. Responses, event streams included, are not limited by it',
     default: '30000',
     parse: int(100, 3_600_000),
   }),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: entry({
-    doc: 'An idle keep-alive connection is closed after this long. Behind a load balancer keep it above the balancer\'s idle timeout (60 s for nginx and AWS ALB), or the balancer may reuse a connection as it closes',
+    path: 'http.keepAliveTimeoutMs',
+    doc: "An idle keep-alive connection is closed after this long. Behind a load balancer keep it above the balancer's idle timeout (60 s for nginx and AWS ALB), or the balancer may reuse a connection as it closes",
     default: '72000',
     parse: int(100, 3_600_000),
   }),
-  BODY_LIMIT_BYTES: entry({ doc: 'Largest accepted request body; larger answers 400', default: '262144', parse: int(1024, 50_000_000) }),
+  BODY_LIMIT_BYTES: entry({
+    path: 'http.bodyLimit',
+    doc: 'Largest accepted request body; larger answers 400',
+    default: '262144',
+    parse: int(1024, 50_000_000),
+  }),
   CORS_ORIGINS: entry({
+    path: 'http.corsOrigins',
     doc: 'Comma-separated origins allowed by CORS; empty = CORS off, `*` = any origin',
     default: '',
     parse: list,
   }),
   TRUST_PROXY: entry({
+    path: 'http.trustProxy',
     doc: 'Trust X-Forwarded-* from the load balancer (needed for per-IP rate limits behind one)',
     default: 'false',
     parse: bool,
   }),
-  RATE_LIMIT_MAX: entry({ doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
-  RATE_LIMIT_WINDOW_SECONDS: entry({ doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
+  RATE_LIMIT_MAX: entry({ path: 'rateLimit.max', doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
+  RATE_LIMIT_WINDOW_SECONDS: entry({ path: 'rateLimit.windowSeconds', doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
   LOGIN_MAX_PER_EMAIL_IP: entry({
+    path: 'rateLimit.loginMaxPerEmailIp',
     doc: 'Login attempts per email from one client IP per login window: what slows one guesser without locking the owner out (the owner signs in from another address)',
     default: '5',
     parse: int(1),
   }),
   LOGIN_MAX_PER_EMAIL: entry({
+    path: 'rateLimit.loginMaxPerEmail',
     doc: 'Login attempts per email from all addresses per login window: the ceiling a guesser spread over many addresses meets (it locks the account for everyone until the window passes)',
     default: '20',
     parse: int(1),
   }),
-  LOGIN_MAX_PER_IP: entry({ doc: 'Login attempts per client IP per login window', default: '30', parse: int(1) }),
-  LOGIN_WINDOW_SECONDS: entry({ doc: 'Window of the login rate limits', default: '300', parse: int(1, 86_400) }),
-  IDEMPOTENCY_TTL_SECONDS: entry({ doc: 'How long a stored response is replayed for its Idempotency-Key', default: '86400', parse: int(60) }),
+  LOGIN_MAX_PER_IP: entry({ path: 'rateLimit.loginMaxPerIp', doc: 'Login attempts per client IP per login window', default: '30', parse: int(1) }),
+  LOGIN_WINDOW_SECONDS: entry({ path: 'rateLimit.loginWindowSeconds', doc: 'Window of the login rate limits', default: '300', parse: int(1, 86_400) }),
+  IDEMPOTENCY_TTL_SECONDS: entry({
+    path: 'idempotency.ttlSeconds',
+    doc: 'How long a stored response is replayed for its Idempotency-Key',
+    default: '86400',
+    parse: int(60),
+  }),
   IDEMPOTENCY_LOCK_SECONDS: entry({
+    path: 'idempotency.lockSeconds',
     doc: 'How long an in-flight Idempotency-Key stays locked if its process dies mid-request',
     default: '60',
     parse: int(1, 3600),
   }),
   METRICS_TOKEN: entry({
+    path: 'metricsToken',
     doc: 'When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset = /metrics is public, so keep it off the public load balancer',
     parse: str((v) => (v.length < 16 ? 'must be at least 16 characters' : undefined)),
   }),
-  SHUTDOWN_GRACE_MS: entry({ doc: 'How long shutdown waits for in-flight requests and jobs', default: '10000', parse: int(0, 600_000) }),
-  JOB_LEASE_SECONDS: entry({ doc: 'Lease a worker takes at each run of a periodic job; another worker takes over once it lapses', default: '15', parse: int(2, 3600) }),
+  SHUTDOWN_GRACE_MS: entry({
+    path: 'shutdownGraceMs',
+    doc: 'How long shutdown waits for in-flight requests and jobs',
+    default: '10000',
+    parse: int(0, 600_000),
+  }),
+  JOB_LEASE_SECONDS: entry({
+    path: 'jobs.leaseSeconds',
+    doc: 'Lease a worker takes at each run of a periodic job; another worker takes over once it lapses',
+    default: '15',
+    parse: int(2, 3600),
+  }),
   REFRESH_TOKEN_PURGE_INTERVAL_SECONDS: entry({
+    path: 'jobs.refreshTokenPurgeIntervalSeconds',
     doc: 'How often the worker deletes refresh tokens past their expiry',
     default: '3600',
     parse: int(1),
   }),
   WAITING_ROOM_MAX_ACTIVE: entry({
-    doc: 'Default size of a showtime\'s active set (buyers admitted at once) when its settings do not say',
+    path: 'catalog.waitingRoomDefaults.maxActive',
+    doc: "Default size of a showtime's active set (buyers admitted at once) when its settings do not say",
     default: '500',
     parse: int(1, 1_000_000),
   }),
   WAITING_ROOM_ADMIT_PER_TICK: entry({
+    path: 'catalog.waitingRoomDefaults.admitPerTick',
     doc: 'Default number of buyers a showtime admits per admission tick when its settings do not say',
     default: '50',
     parse: int(1, 100_000),
   }),
-  WAITING_ROOM_TICK_MS: entry({ doc: 'Interval of the admission job (one leader among all workers)', default: '1000', parse: int(50, 60_000) }),
+  WAITING_ROOM_TICK_MS: entry({
+    path: 'waitingRoom.tickMs',
+    doc: 'Interval of the admission job (one leader among all workers)',
+    default: '1000',
+    parse: int(50, 60_000),
+  }),
   WAITING_ROOM_ADMISSION_TTL_SECONDS: entry({
+    path: 'waitingRoom.admissionTtlSeconds',
     doc: 'How long an admitted buyer stays in the active set (holding and ordering seats) unless they leave first',
     default: '600',
     parse: int(10, 86_400),
   }),
   WAITING_ROOM_ABANDON_AFTER_SECONDS: entry({
+    path: 'waitingRoom.abandonAfterSeconds',
     doc: 'A waiting buyer who has not polled (GET …/queue or the stream) for this long is dropped',
     default: '60',
     parse: int(5, 86_400),
   }),
-  WAITING_ROOM_MAX_DROPS_PER_TICK: entry({ doc: 'Most abandoned buyers removed per room per tick (bounds a tick)', default: '2000', parse: int(1, 1_000_000) }),
+  WAITING_ROOM_MAX_DROPS_PER_TICK: entry({
+    path: 'waitingRoom.maxDropsPerTick',
+    doc: 'Most abandoned buyers removed per room per tick (bounds a tick)',
+    default: '2000',
+    parse: int(1, 1_000_000),
+  }),
   WAITING_ROOM_STREAM_INTERVAL_MS: entry({
+    path: 'waitingRoom.streamIntervalMs',
     doc: 'How often the queue stream checks positions (one shared loop per showtime per process)',
     default: '1000',
     parse: int(100, 60_000),
   }),
   WAITING_ROOM_MAX_STREAMS_PER_USER: entry({
+    path: 'waitingRoom.maxStreamsPerUser',
     doc: 'Open queue streams (GET …/queue/stream) one buyer may hold per API process; more answer 429 RATE_LIMITED. Per process: behind N API processes a buyer may reach N times this',
     default: '4',
     parse: int(1, 1000),
   }),
-  WAITING_ROOM_AUDIT_CAP: entry({ doc: 'Admissions kept per showtime in the admission log', default: '200000', parse: int(0, 10_000_000) }),
+  WAITING_ROOM_AUDIT_CAP: entry({
+    path: 'waitingRoom.auditCap',
+    doc: 'Admissions kept per showtime in the admission log',
+    default: '200000',
+    parse: int(0, 10_000_000),
+  }),
   ADMISSION_TOKEN_TTL_SECONDS: entry({
+    path: 'waitingRoom.tokenTtlSeconds',
     doc: 'Lifetime of an admission token (X-Admission-Token); polling the queue renews it while admitted',
     default: '120',
     parse: int(5, 86_400),
   }),
-  MAX_SEATS_PER_BUYER: entry({ doc: 'Seats one buyer may hold at once per showtime', default: '4', parse: int(1, 20) }),
-  HOLD_TTL_SECONDS: entry({ doc: 'How long a seat hold lasts before it lapses', default: '600', parse: int(10, 86_400) }),
+  MAX_SEATS_PER_BUYER: entry({ path: 'booking.maxSeatsPerBuyer', doc: 'Seats one buyer may hold at once per showtime', default: '4', parse: int(1, 20) }),
+  HOLD_TTL_SECONDS: entry({ path: 'booking.holdTtlSeconds', doc: 'How long a seat hold lasts before it lapses', default: '600', parse: int(10, 86_400) }),
   PAYMENT_WINDOW_SECONDS: entry({
+    path: 'booking.paymentWindowSeconds',
     doc: 'How long a placed order waits for payment (its holds and reservations last as long)',
     default: '600',
     parse: int(30, 86_400),
   }),
-  ORDER_EXPIRY_INTERVAL_SECONDS: entry({ doc: 'How often the worker expires unpaid orders past their window', default: '5', parse: int(1, 3600) }),
-  COUPON_CONSUMER_BATCH: entry({ doc: 'Issue events the wallet consumer persists per pass', default: '200', parse: int(1, 10_000) }),
-  COUPON_CONSUMER_IDLE_MS: entry({ doc: 'Pause of the wallet consumer when it found nothing to do', default: '100', parse: int(1, 60_000) }),
+  ORDER_EXPIRY_INTERVAL_SECONDS: entry({
+    path: 'booking.expiryIntervalSeconds',
+    doc: 'How often the worker expires unpaid orders past their window',
+    default: '5',
+    parse: int(1, 3600),
+  }),
+  COUPON_CONSUMER_BATCH: entry({
+    path: 'coupons.consumerBatch',
+    doc: 'Issue events the wallet consumer persists per pass',
+    default: '200',
+    parse: int(1, 10_000),
+  }),
+  COUPON_CONSUMER_IDLE_MS: entry({
+    path: 'coupons.consumerIdleMs',
+    doc: 'Pause of the wallet consumer when it found nothing to do',
+    default: '100',
+    parse: int(1, 60_000),
+  }),
   COUPON_CONSUMER_STALE_MS: entry({
+    path: 'coupons.consumerStaleMs',
     doc: 'How long an issue event may stay unacknowledged with a consumer before another takes it over',
     default: '15000',
     parse: int(10, 3_600_000),
   }),
-  COUPON_CONSUMER_MAX_DELIVERIES: entry({ doc: 'Deliveries after which a failing issue event is dead-lettered', default: '5', parse: int(1, 100) }),
+  COUPON_CONSUMER_MAX_DELIVERIES: entry({
+    path: 'coupons.consumerMaxDeliveries',
+    doc: 'Deliveries after which a failing issue event is dead-lettered',
+    default: '5',
+    parse: int(1, 100),
+  }),
   COUPON_FROZEN_RETRY_AFTER_SECONDS: entry({
-    doc: 'Retry-After of a claim refused (503) while its campaign\'s lost hot state awaits `mos coupons reconcile`',
+    path: 'coupons.frozenRetryAfterSeconds',
+    doc: "Retry-After of a claim refused (503) while its campaign's lost hot state awaits `mos coupons reconcile`",
     default: '60',
     parse: int(1, 86_400),
   }),
-  VENUE_MAX_SEATS: entry({ doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
-  SELLER_MAX_VENUES: entry({ doc: 'Venues one seller may create (admins are exempt from every catalog quota)', default: '50', parse: int(1, 1_000_000) }),
-  SELLER_MAX_VENUE_SEATS: entry({ doc: 'Seats one seller may create across all their venues', default: '500000', parse: int(1, 1_000_000_000) }),
-  SELLER_MAX_PERFORMANCES: entry({ doc: 'Live (not deleted) performances one seller may have', default: '200', parse: int(1, 1_000_000) }),
-  PERFORMANCE_MAX_SCHEDULES: entry({ doc: 'Live showtimes one performance may have', default: '100', parse: int(1, 100_000) }),
+  VENUE_MAX_SEATS: entry({ path: 'catalog.venueMaxSeats', doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
+  SELLER_MAX_VENUES: entry({
+    path: 'catalog.quotas.venuesPerSeller',
+    doc: 'Venues one seller may create (admins are exempt from every catalog quota)',
+    default: '50',
+    parse: int(1, 1_000_000),
+  }),
+  SELLER_MAX_VENUE_SEATS: entry({
+    path: 'catalog.quotas.venueSeatsPerSeller',
+    doc: 'Seats one seller may create across all their venues',
+    default: '500000',
+    parse: int(1, 1_000_000_000),
+  }),
+  SELLER_MAX_PERFORMANCES: entry({
+    path: 'catalog.quotas.performancesPerSeller',
+    doc: 'Live (not deleted) performances one seller may have',
+    default: '200',
+    parse: int(1, 1_000_000),
+  }),
+  PERFORMANCE_MAX_SCHEDULES: entry({
+    path: 'catalog.quotas.schedulesPerPerformance',
+    doc: 'Live showtimes one performance may have',
+    default: '100',
+    parse: int(1, 100_000),
+  }),
   SELLER_MAX_SCHEDULE_SEATS: entry({
-    doc: 'Seats across all live showtimes of one seller: each showtime copies its venue\'s seats into its inventory, so this bounds the rows a seller can make',
+    path: 'catalog.quotas.scheduleSeatsPerSeller',
+    doc: "Seats across all live showtimes of one seller: each showtime copies its venue's seats into its inventory, so this bounds the rows a seller can make",
     default: '5000000',
     parse: int(1, 1_000_000_000),
   }),
   SCHEDULE_CACHE_MS: entry({
-    doc: 'How long a process reuses a showtime\'s sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)',
+    path: 'catalog.scheduleCacheMs',
+    doc: "How long a process reuses a showtime's sale window and waiting-room settings on the hot path (a deletion reaches other processes within it)",
     default: '2000',
     parse: int(0, 60_000),
   }),
   SEAT_MAP_CACHE_SEATS: entry({
+    path: 'catalog.seatMapCacheSeats',
     doc: 'Seats of immutable seat-map data (labels, grades, prices) kept in memory per process',
     default: '1000000',
     parse: int(0, 50_000_000),
   }),
-  SEED_DEMO: entry({ doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
+  SEED_DEMO: entry({ path: 'seedDemo', doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
 } as const;
 
 type Spec = typeof configSpec;
 type Key = keyof Spec;
-type Parsed<K extends Key> = Spec[K] extends Entry<infer T> ? T : never;
+type Parsed<K extends Key> = Spec[K] extends { parse: Parser<infer T> } ? T : never;
+/** A key with a default or an `unset` rule always has a value; any other may be undefined. */
+type Value<K extends Key> = Spec[K] extends { default: string } | { unset: unknown } ? Parsed<K> : Parsed<K> | undefined;
+/** Each key's parsed value by env name, before the mode-dependent `unset` rules. */
 type Raw = { [K in Key]: Spec[K] extends { default: string } ? Parsed<K> : Parsed<K> | undefined };
 
-export type Mode = 'embedded' | 'production';
+/** `{ 'http.port': number, logLevel: string }` → `{ http: { port: number }, logLevel: string }`. */
+type ByPath = { [K in Key as Spec[K]['path']]: Value<K> };
+type Head<P> = P extends `${infer H}.${string}` ? H : P;
+type Nest<M> = {
+  readonly [H in Head<keyof M & string>]: H extends keyof M ? M[H] : Nest<{ [P in keyof M as P extends `${H}.${infer Rest}` ? Rest : never]: M[P] }>;
+};
 
-export interface Config {
+export interface Config extends Nest<ByPath> {
   readonly mode: Mode;
-  readonly http: {
-    readonly port: number;
-    readonly host: string;
-    readonly bodyLimit: number;
-    readonly headersTimeoutMs: number;
-    readonly requestTimeoutMs: number;
-    readonly keepAliveTimeoutMs: number;
-    readonly corsOrigins: readonly string[];
-    readonly trustProxy: boolean;
-  };
-  readonly db: { readonly url: string | undefined; readonly poolSize: number; readonly connectTimeoutMs: number; readonly dataDir: string };
-  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string; readonly commandTimeoutMs: number };
-  readonly logLevel: string;
-  readonly auth: {
-    readonly jwtSecret: string | undefined;
-    readonly issuer: string;
-    readonly audience: string;
-    readonly accessTokenTtlSeconds: number;
-    readonly refreshTokenTtlSeconds: number;
-  };
-  readonly rateLimit: {
-    readonly max: number;
-    readonly windowSeconds: number;
-    readonly loginMaxPerEmailIp: number;
-    readonly loginMaxPerEmail: number;
-    readonly loginMaxPerIp: number;
-    readonly loginWindowSeconds: number;
-  };
-  readonly idempotency: { readonly ttlSeconds: number; readonly lockSeconds: number };
-  readonly jobs: { readonly leaseSeconds: number; readonly refreshTokenPurgeIntervalSeconds: number };
-  readonly waitingRoom: {
-    readonly tickMs: number;
-    readonly admissionTtlSeconds: number;
-    readonly abandonAfterSeconds: number;
-    readonly maxDropsPerTick: number;
-    readonly streamIntervalMs: number;
-    readonly maxStreamsPerUser: number;
-    readonly auditCap: number;
-    readonly tokenTtlSeconds: number;
-  };
-  readonly booking: {
-    readonly maxSeatsPerBuyer: number;
-    readonly holdTtlSeconds: number;
-    readonly paymentWindowSeconds: number;
-    readonly expiryIntervalSeconds: number;
-  };
-  readonly coupons: {
-    readonly consumerBatch: number;
-    readonly consumerIdleMs: number;
-    readonly consumerStaleMs: number;
-    readonly consumerMaxDeliveries: number;
-    readonly frozenRetryAfterSeconds: number;
-  };
-  readonly catalog: {
-    readonly venueMaxSeats: number;
-    readonly quotas: {
-      readonly venuesPerSeller: number;
-      readonly venueSeatsPerSeller: number;
-      readonly performancesPerSeller: number;
-      readonly schedulesPerPerformance: number;
-      readonly scheduleSeatsPerSeller: number;
-    };
-    readonly seatMapCacheSeats: number;
-    readonly scheduleCacheMs: number;
-    readonly waitingRoomDefaults: { readonly maxActive: number; readonly admitPerTick: number };
-  };
-  readonly metricsToken: string | undefined;
-  readonly shutdownGraceMs: number;
-  readonly seedDemo: boolean;
 }
 
 function parseAll(env: Record<string, string | undefined>): Raw {
@@ -369,9 +438,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parseAll(env);
   if (Boolean(c.DATABASE_URL) !== Boolean(c.REDIS_URL)) {
     const missing = c.DATABASE_URL ? 'REDIS_URL' : 'DATABASE_URL';
-    throw new ConfigError(
-      `Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`,
-    );
+    throw new ConfigError(`Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`);
   }
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration — HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
@@ -380,78 +447,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (mode === 'production' && !c.JWT_SECRET) {
     throw new ConfigError('Invalid configuration — JWT_SECRET: required in production mode');
   }
-  return deepFreeze({
-    mode,
-    http: {
-      port: c.PORT,
-      host: c.HOST ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
-      bodyLimit: c.BODY_LIMIT_BYTES,
-      headersTimeoutMs: c.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: c.HTTP_REQUEST_TIMEOUT_MS,
-      keepAliveTimeoutMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      corsOrigins: c.CORS_ORIGINS,
-      trustProxy: c.TRUST_PROXY,
-    },
-    db: { url: c.DATABASE_URL, poolSize: c.DATABASE_POOL_SIZE, connectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS, dataDir: c.DATA_DIR },
-    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX, commandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS },
-    logLevel: c.LOG_LEVEL,
-    auth: {
-      jwtSecret: c.JWT_SECRET,
-      issuer: c.JWT_ISSUER,
-      audience: c.JWT_AUDIENCE,
-      accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
-      refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
-    },
-    rateLimit: {
-      max: c.RATE_LIMIT_MAX,
-      windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
-      loginMaxPerEmailIp: c.LOGIN_MAX_PER_EMAIL_IP,
-      loginMaxPerEmail: c.LOGIN_MAX_PER_EMAIL,
-      loginMaxPerIp: c.LOGIN_MAX_PER_IP,
-      loginWindowSeconds: c.LOGIN_WINDOW_SECONDS,
-    },
-    idempotency: { ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS, lockSeconds: c.IDEMPOTENCY_LOCK_SECONDS },
-    jobs: { leaseSeconds: c.JOB_LEASE_SECONDS, refreshTokenPurgeIntervalSeconds: c.REFRESH_TOKEN_PURGE_INTERVAL_SECONDS },
-    waitingRoom: {
-      tickMs: c.WAITING_ROOM_TICK_MS,
-      admissionTtlSeconds: c.WAITING_ROOM_ADMISSION_TTL_SECONDS,
-      abandonAfterSeconds: c.WAITING_ROOM_ABANDON_AFTER_SECONDS,
-      maxDropsPerTick: c.WAITING_ROOM_MAX_DROPS_PER_TICK,
-      streamIntervalMs: c.WAITING_ROOM_STREAM_INTERVAL_MS,
-      maxStreamsPerUser: c.WAITING_ROOM_MAX_STREAMS_PER_USER,
-      auditCap: c.WAITING_ROOM_AUDIT_CAP,
-      tokenTtlSeconds: c.ADMISSION_TOKEN_TTL_SECONDS,
-    },
-    booking: {
-      maxSeatsPerBuyer: c.MAX_SEATS_PER_BUYER,
-      holdTtlSeconds: c.HOLD_TTL_SECONDS,
-      paymentWindowSeconds: c.PAYMENT_WINDOW_SECONDS,
-      expiryIntervalSeconds: c.ORDER_EXPIRY_INTERVAL_SECONDS,
-    },
-    coupons: {
-      consumerBatch: c.COUPON_CONSUMER_BATCH,
-      consumerIdleMs: c.COUPON_CONSUMER_IDLE_MS,
-      consumerStaleMs: c.COUPON_CONSUMER_STALE_MS,
-      consumerMaxDeliveries: c.COUPON_CONSUMER_MAX_DELIVERIES,
-      frozenRetryAfterSeconds: c.COUPON_FROZEN_RETRY_AFTER_SECONDS,
-    },
-    catalog: {
-      venueMaxSeats: c.VENUE_MAX_SEATS,
-      quotas: {
-        venuesPerSeller: c.SELLER_MAX_VENUES,
-        venueSeatsPerSeller: c.SELLER_MAX_VENUE_SEATS,
-        performancesPerSeller: c.SELLER_MAX_PERFORMANCES,
-        schedulesPerPerformance: c.PERFORMANCE_MAX_SCHEDULES,
-        scheduleSeatsPerSeller: c.SELLER_MAX_SCHEDULE_SEATS,
-      },
-      seatMapCacheSeats: c.SEAT_MAP_CACHE_SEATS,
-      scheduleCacheMs: c.SCHEDULE_CACHE_MS,
-      waitingRoomDefaults: { maxActive: c.WAITING_ROOM_MAX_ACTIVE, admitPerTick: c.WAITING_ROOM_ADMIT_PER_TICK },
-    },
-    metricsToken: c.METRICS_TOKEN,
-    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
-    seedDemo: c.SEED_DEMO,
-  });
+  const config: Record<string, unknown> = { mode };
+  for (const [key, spec] of Object.entries(configSpec) as [Key, Entry<unknown>][]) {
+    const value = c[key] === undefined && spec.unset ? spec.unset(mode) : c[key];
+    const names = spec.path.split('.');
+    let node = config;
+    for (const name of names.slice(0, -1)) node = (node[name] ??= {}) as Record<string, unknown>;
+    node[names.at(-1)!] = value;
+  }
+  // The cast is what the types above describe: one value per entry, at its path.
+  return deepFreeze(config as unknown as Config);
 }
 
 /** The README's configuration table, generated from the spec. */

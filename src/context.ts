@@ -114,6 +114,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       redis,
       clock,
       registry: metrics.registry,
+      logger,
       tokenSecret: secret,
       issuer: config.auth.issuer,
       findSchedule: (id) => catalog.inventory.scheduleForSale(id),

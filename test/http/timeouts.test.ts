@@ -27,7 +27,12 @@ function open(port: number): Promise<Conversation> {
     let data = '';
     let closed = false;
     socket.on('data', (d: Buffer) => (data += d.toString()));
-    const done = new Promise<void>((r) => socket.once('close', () => ((closed = true), r())));
+    const done = new Promise<void>((r) =>
+      socket.once('close', () => {
+        closed = true;
+        r();
+      }),
+    );
     socket.once('error', () => {}); // a reset by the server is one of the outcomes under test
     socket.once('connect', () => resolve({ socket, received: () => data, closed: done, isClosed: () => closed }));
     socket.once('error', reject);

@@ -10,7 +10,7 @@ describe('waiting room', () => {
   let t: TestApp;
   const clock = new ManualClock('2026-11-28T00:00:00Z');
   let seller: GivenUser;
-  let fence = 1;
+  const fence = 1;
 
   beforeAll(async () => {
     t = await createTestApp({

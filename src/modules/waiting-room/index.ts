@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
@@ -20,6 +21,7 @@ export interface WaitingRoomModuleDeps {
   redis: Redis | null;
   clock: Clock;
   registry: Registry;
+  logger: Logger;
   tokenSecret: string;
   issuer: string;
   findSchedule: (id: string) => Promise<ScheduleView | undefined>;
@@ -37,7 +39,7 @@ export function createWaitingRoomModule(deps: WaitingRoomModuleDeps) {
     metrics: createWaitingRoomMetrics(deps.registry),
     ...(deps.seed ? { seed: deps.seed } : {}),
   });
-  const watcher = new QueueWatcher(service, deps.settings.streamIntervalMs);
+  const watcher = new QueueWatcher(service, deps.settings.streamIntervalMs, deps.logger.child({ module: 'waiting-room' }), deps.clock);
   const jobs: PeriodicJob[] = [{ name: 'waiting-room.admit', intervalMs: deps.settings.tickMs, run: (fence) => service.tick(fence) }];
   return { service, watcher, guard: admissionGuard(service), routes: waitingRoomRoutes, jobs };
 }

@@ -1,4 +1,18 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock.js';
 import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
+
+/** While a room's polls keep failing, one warning per this long (the first failure is logged at once). */
+export const POLL_FAILURE_LOG_EVERY_MS = 30_000;
+
+interface Room {
+  subscribers: Set<Subscriber>;
+  timer: NodeJS.Timeout;
+  busy: boolean;
+  /** Failed polls in a row, and when the last of them was logged. */
+  failures: number;
+  loggedAt: number;
+}
 
 interface Subscriber {
   userId: string;
@@ -14,18 +28,26 @@ interface Subscriber {
  * client — and writes an event only when a buyer's standing changed (at most one per interval).
  */
 export class QueueWatcher {
-  readonly #rooms = new Map<string, { subscribers: Set<Subscriber>; timer: NodeJS.Timeout; busy: boolean }>();
+  readonly #rooms = new Map<string, Room>();
 
   constructor(
     private readonly service: WaitingRoomService,
     private readonly intervalMs: number,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** Starts watching a buyer whose first event was already sent as `initial`; returns the unsubscribe. */
   subscribe(scheduleId: string, userId: string, initial: QueueView, send: Subscriber['send'], end: Subscriber['end']): () => void {
     let room = this.#rooms.get(scheduleId);
     if (!room) {
-      const created = { subscribers: new Set<Subscriber>(), timer: setInterval(() => void this.#poll(scheduleId), this.intervalMs), busy: false };
+      const created: Room = {
+        subscribers: new Set<Subscriber>(),
+        timer: setInterval(() => void this.#poll(scheduleId), this.intervalMs),
+        busy: false,
+        failures: 0,
+        loggedAt: 0,
+      };
       this.#rooms.set(scheduleId, created);
       room = created;
     }
@@ -55,7 +77,10 @@ export class QueueWatcher {
     room.busy = true;
     try {
       const subscribers = [...room.subscribers];
-      const views = await this.service.statuses(scheduleId, subscribers.map((s) => s.userId));
+      const views = await this.service.statuses(
+        scheduleId,
+        subscribers.map((s) => s.userId),
+      );
       subscribers.forEach((s, i) => {
         const view = views[i];
         if (!view) {
@@ -73,8 +98,20 @@ export class QueueWatcher {
           this.#remove(scheduleId, s);
         }
       });
-    } catch {
-      // The next interval tries again; a stream client sees no event meanwhile.
+      if (room.failures) {
+        this.logger.info({ scheduleId, failures: room.failures }, 'queue stream polls recovered');
+        room.failures = 0;
+      }
+    } catch (err) {
+      // The next interval tries again; a stream client sees no event meanwhile. The store is
+      // asked every interval for every room, so an outage would write a line per room per
+      // interval: log the first failure, then one line per POLL_FAILURE_LOG_EVERY_MS with the count.
+      room.failures++;
+      const now = this.clock.now().getTime();
+      if (room.failures === 1 || now - room.loggedAt >= POLL_FAILURE_LOG_EVERY_MS) {
+        room.loggedAt = now;
+        this.logger.warn({ err, scheduleId, failures: room.failures, subscribers: room.subscribers.size }, 'queue stream poll failed; retrying every interval');
+      }
     } finally {
       room.busy = false;
     }

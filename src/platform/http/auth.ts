@@ -40,7 +40,7 @@ export const authPlugin = fp(
   async (app: FastifyInstance, opts: { verify: AccessTokenVerifier }) => {
     app.decorateRequest('principal', null);
 
-    const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const authenticate = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
       const header = request.headers.authorization;
       const match = header ? /^Bearer ([A-Za-z0-9\-_.]+)$/.exec(header) : null;
       if (!match) throw CommonErrors.UNAUTHENTICATED('A Bearer access token is required');
