@@ -34,7 +34,7 @@ import type { AppContext } from '../src/context.js';
 import { queryRows } from '../src/platform/db/client.js';
 import type { Principal } from '../src/platform/http/auth.js';
 import { newId } from '../src/platform/ids.js';
-import { bestCoupons } from '../src/modules/coupons/best-coupon.js';
+import { bestCoupons } from '../src/modules/coupons/index.js';
 import { optimizerWorkload } from '../test/support/coupon-specs.js';
 import { bareRow, buyerPlan, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';

@@ -22,21 +22,6 @@ const allowed: readonly { file: string; targets: readonly string[]; reason: stri
     targets: ['waiting-room/shuffle.js', 'waiting-room/waiting-room.memory.js', 'waiting-room/waiting-room.redis.js', 'waiting-room/waiting-room.store.js'],
     reason: 'a contract suite runs both adapters of the port, and predicts the opening order with the pure shuffle',
   },
-  {
-    file: 'test/support/coupon-specs.ts',
-    targets: ['coupons/best-coupon.js'],
-    reason: "the optimizer's input types (CandidateCoupon, SeatLine) for its property specs; TODO coupons refactor: export them from index.ts",
-  },
-  {
-    file: 'test/support/builders.ts',
-    targets: ['coupons/coupons.service.js'],
-    reason: 'the campaign builder is typed by CreateCampaignInput; TODO coupons refactor: export the type from index.ts',
-  },
-  {
-    file: 'bench/coupons.ts',
-    targets: ['coupons/best-coupon.js'],
-    reason: 'times the optimizer alone; TODO coupons refactor: export bestCoupons from index.ts (booking already calls it as coupons’ optimizer)',
-  },
 ];
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));

@@ -5,7 +5,7 @@ import { TEST_JWT_SECRET } from './harness.js';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/platform/http/auth.js';
 import type { AppContext } from '../../src/context.js';
-import type { CreateCampaignInput } from '../../src/modules/coupons/coupons.service.js';
+import type { CreateCampaignInput } from '../../src/modules/coupons/index.js';
 
 export interface GivenUser {
   id: string;

@@ -4,7 +4,7 @@
  * (src/modules/coupons/best-coupon.test.ts) and the optimizer's timing in bench/coupons.ts.
  */
 import fc from 'fast-check';
-import type { CandidateCoupon, SeatLine } from '../../src/modules/coupons/best-coupon.js';
+import type { CandidateCoupon, SeatLine } from '../../src/modules/coupons/index.js';
 
 export const GRADES = ['R', 'S', 'A'] as const;
 

@@ -16,7 +16,9 @@ import { internals } from './testing.js';
 
 export { CouponErrors } from './coupons.errors.js';
 export { couponReservationPart, type CouponReservationPlaceholders } from './coupons.repository.js';
-export type { CouponPlan } from './coupons.service.js';
+export type { CouponPlan, CreateCampaignInput } from './coupons.service.js';
+/** The optimizer: a pure function (its own property tests; the bench times it alone). */
+export { bestCoupons, type CandidateCoupon, type SeatLine } from './best-coupon.js';
 
 /** What an order needs of the coupons: the best (or the named) coupons priced in, and giving them back when it ends. */
 export type OrderCoupons = Pick<CouponsService, 'plan' | 'release'>;
