@@ -19,7 +19,19 @@ import { queryRows } from '../src/platform/db/client.js';
 import { bareRow, buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
-import { ADMIN_URL, atLeast, createShowtimes, printTargets, REDIS_URL, shareOfBare, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import {
+  ADMIN_URL,
+  atLeast,
+  createShowtimes,
+  printTargets,
+  REDIS_URL,
+  shareOfBare,
+  targetsJson,
+  tokenSettings,
+  under,
+  withProduction,
+  type BenchTarget,
+} from './production.js';
 
 const HOLD_CONNECTIONS = 200;
 const ORDER_CONNECTIONS = 100;
@@ -114,12 +126,17 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
       targets: [
         shareOfBare(`holds answered/s (${HOLD_CONNECTIONS} conn.)`, held.rps, TARGETS.holdShareOfBare, bare.rps, held.failures),
         under(`holds p99 (${HOLD_CONNECTIONS} conn.)`, held.p99, TARGETS.holdP99Ms, held.failures),
-        atLeast(`orders created/s (${ORDER_CONNECTIONS} conn.)`, ordered.requests ? ordered.rps * (orders201 / ordered.requests) : 0, TARGETS.ordersPerSecond, 'orders/s', ordered.failures),
+        atLeast(
+          `orders created/s (${ORDER_CONNECTIONS} conn.)`,
+          ordered.requests ? ordered.rps * (orders201 / ordered.requests) : 0,
+          TARGETS.ordersPerSecond,
+          'orders/s',
+          ordered.failures,
+        ),
       ],
     };
   });
 }
-
 
 export function printBooking(r: BookingResult, bare: Figures): void {
   console.log('');
@@ -128,7 +145,9 @@ export function printBooking(r: BookingResult, bare: Figures): void {
   printTable([
     ['route', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses', 'failures', 'answered/s ÷ bare'],
     loadRow('POST /v1/schedules/:id/holds (2 random seats)', `${duration} s`, r.holds, bare, { afterRate: [fmtInt(r.holds.heldPerSecond)] }),
-    loadRow('POST /v1/orders (2 held seats)', `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`, r.orders, bare, { afterRate: [fmtInt(r.orders.createdPerSecond)] }),
+    loadRow('POST /v1/orders (2 held seats)', `${fmtInt(r.orders.buyers)} buyers, ${r.orders.seconds.toFixed(1)} s`, r.orders, bare, {
+      afterRate: [fmtInt(r.orders.createdPerSecond)],
+    }),
     bareRow(bare, { afterRate: 1 }),
   ]);
   console.log(

@@ -46,7 +46,9 @@ export const buyerToken = (plan: Pick<BuyerPlan, 'secret' | 'issuer' | 'audience
 export const newRunId = (): string => randomBytes(6).toString('hex');
 
 /** A plan with its own buyer counter starting at `first`. */
-export function buyerPlan(fields: Omit<BuyerPlan, 'counter' | 'first' | 'pool' | 'seatIds'> & Partial<Pick<BuyerPlan, 'first' | 'pool' | 'seatIds'>>): BuyerPlan {
+export function buyerPlan(
+  fields: Omit<BuyerPlan, 'counter' | 'first' | 'pool' | 'seatIds'> & Partial<Pick<BuyerPlan, 'first' | 'pool' | 'seatIds'>>,
+): BuyerPlan {
   const counter = new Int32Array(new SharedArrayBuffer(4));
   counter[0] = fields.first ?? 0;
   return { first: 0, pool: 0, seatIds: [], ...fields, counter };

@@ -206,11 +206,7 @@ export function printCatalog(r: CatalogResult, bare: Figures): void {
     ['POST /v1/venues', sec(large.creation.venueSeconds), sec(small.creation.venueSeconds)],
     ['POST /v1/performances (3 grades, 5 rules)', sec(large.creation.performanceSeconds), sec(small.creation.performanceSeconds)],
     ['POST /v1/performances/:id/schedules', sec(large.creation.scheduleSeconds), sec(small.creation.scheduleSeconds)],
-    [
-      'venue + showtime',
-      sec(large.creation.venueSeconds + large.creation.scheduleSeconds),
-      sec(small.creation.venueSeconds + small.creation.scheduleSeconds),
-    ],
+    ['venue + showtime', sec(large.creation.venueSeconds + large.creation.scheduleSeconds), sec(small.creation.venueSeconds + small.creation.scheduleSeconds)],
   ]);
   console.log('');
   console.log(

@@ -39,7 +39,18 @@ import { optimizerWorkload } from '../test/support/coupon-specs.js';
 import { bareRow, buyerPlan, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { ADMIN_URL, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import {
+  ADMIN_URL,
+  printTargets,
+  REDIS_URL,
+  shareOfBare,
+  summarize,
+  targetsJson,
+  tokenSettings,
+  under,
+  withProduction,
+  type BenchTarget,
+} from './production.js';
 import { REDIS_SERVER_BIN, startRedis, type ThrowawayRedis } from './redis-server.js';
 import { Redis } from 'ioredis';
 
@@ -306,15 +317,19 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
 
     // Every coupon the server issued must be in a wallet, exactly once.
     const checks: WalletCheck[] = [];
-    for (const [label, run] of [
-      ...(warmup ? [['warm-up', warmup] as const] : []),
-      ['measured', large] as const,
-      ['sold-out', soldOut] as const,
-    ]) {
+    for (const [label, run] of [...(warmup ? [['warm-up', warmup] as const] : []), ['measured', large] as const, ['sold-out', soldOut] as const]) {
       const issued = run.answers.ISSUED ?? 0;
       const taken = run.quantity - run.remaining;
       const rows = await walletRows(ctx, run.campaignId);
-      checks.push({ label, campaignId: run.campaignId, counted201: run.statusCodes['201'] ?? 0, issued, taken, walletRows: rows, ok: rows === issued && rows === taken });
+      checks.push({
+        label,
+        campaignId: run.campaignId,
+        counted201: run.statusCodes['201'] ?? 0,
+        issued,
+        taken,
+        walletRows: rows,
+        ok: rows === issued && rows === taken,
+      });
     }
     // Last, with no load running: the optimizer alone.
     const optimizer = timeOptimizer();
@@ -356,7 +371,6 @@ export async function benchCoupons(bare: Figures): Promise<CouponsResult> {
 
 // ---- output ----
 
-
 const answersText = (a: Answers) =>
   [...ANSWERS, ...Object.keys(a).filter((k) => !(ANSWERS as readonly string[]).includes(k))]
     .filter((k) => a[k])
@@ -373,13 +387,31 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
   const row = (name: string, f: ClaimRun, run: string): string[] =>
     loadRow(name, run, f, bare, { afterRate: [fmtInt(f.issuedPerSecond)], afterStatuses: [answersText(f.answers), fmtInt(f.remaining)] });
   printTable([
-    ['POST /v1/coupons/:id/claims', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses (client)', 'answers (server)', 'left', 'failures', 'answered/s ÷ bare'],
+    [
+      'POST /v1/coupons/:id/claims',
+      'run',
+      'conns',
+      'requests',
+      'answered/s',
+      '201/s',
+      'p50 ms',
+      'p99 ms',
+      'statuses (client)',
+      'answers (server)',
+      'left',
+      'failures',
+      'answered/s ÷ bare',
+    ],
     row(`campaign of ${fmtInt(r.large.quantity)}`, r.large, `${duration} s`),
     row(`campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut, `${SOLD_OUT_SECONDS} s`),
     bareRow(bare, { afterRate: 1, afterStatuses: 2 }),
   ]);
   console.log('');
-  printTable([CPU_HEADER, cpuRow(`claims, campaign of ${fmtInt(r.large.quantity)}`, r.large.cpu), cpuRow(`claims, campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut.cpu)]);
+  printTable([
+    CPU_HEADER,
+    cpuRow(`claims, campaign of ${fmtInt(r.large.quantity)}`, r.large.cpu),
+    cpuRow(`claims, campaign of ${fmtInt(r.soldOut.quantity)} (sells out)`, r.soldOut.cpu),
+  ]);
 
   console.log('');
   console.log(
@@ -392,7 +424,21 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
       : [`appendonly yes, appendfsync ${a.appendfsync}`, `skipped: ${a.skipped ?? ''}`],
   );
   printTable([
-    ['POST /v1/coupons/:id/claims', 'run', 'conns', 'requests', 'answered/s', '201/s', 'p50 ms', 'p99 ms', 'statuses (client)', 'answers (server)', 'left', 'failures', 'answered/s ÷ bare'],
+    [
+      'POST /v1/coupons/:id/claims',
+      'run',
+      'conns',
+      'requests',
+      'answered/s',
+      '201/s',
+      'p50 ms',
+      'p99 ms',
+      'statuses (client)',
+      'answers (server)',
+      'left',
+      'failures',
+      'answered/s ÷ bare',
+    ],
     row(`${r.redis}: ${r.redisPersistence}`, r.large, `${duration} s`),
     ...aofRows,
   ]);
@@ -417,7 +463,17 @@ export function printCoupons(r: CouponsResult, bare: Figures): void {
   console.log(`Wallet consumer — coupons.consumer.drainOnce() in a loop until it handles nothing, batch ${d.batch}, backlog of the two runs above`);
   printTable([
     ['events handled', 'wallet rows added', 'passes', 'seconds', 'coupons persisted/s', 'pass p50 ms', 'pass max ms', 'failed', 'dead-lettered'],
-    [fmtInt(d.events), fmtInt(d.persisted), String(d.passes), d.seconds.toFixed(2), fmtInt(d.persistedPerSecond), d.passMs.p50.toFixed(1), d.passMs.max.toFixed(1), String(d.failed), String(d.deadLettered)],
+    [
+      fmtInt(d.events),
+      fmtInt(d.persisted),
+      String(d.passes),
+      d.seconds.toFixed(2),
+      fmtInt(d.persistedPerSecond),
+      d.passMs.p50.toFixed(1),
+      d.passMs.max.toFixed(1),
+      String(d.failed),
+      String(d.deadLettered),
+    ],
   ]);
   console.log('');
   console.log('Wallet check — rows in PostgreSQL per campaign vs coupons the server issued');

@@ -131,7 +131,11 @@ async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(request
 }
 
 /** Runs a load (anything that counts its answered `requests`) and adds the CPU it cost per request. */
-export async function withCpu<T extends { requests: number }>(databaseUrl: string, redisUrl: string, run: () => Promise<T>): Promise<T & { cpu: CpuPerRequest }> {
+export async function withCpu<T extends { requests: number }>(
+  databaseUrl: string,
+  redisUrl: string,
+  run: () => Promise<T>,
+): Promise<T & { cpu: CpuPerRequest }> {
   const stop = await cpuMeter(databaseUrl, redisUrl);
   const figures = await run();
   return { ...figures, cpu: await stop(figures.requests) };
@@ -141,7 +145,15 @@ const us = (v: number | null) => (v === null ? '?' : Math.round(v).toLocaleStrin
 
 /** One table row: label, then the parts in µs, the total and the ceiling. */
 export function cpuRow(label: string, c: CpuPerRequest): string[] {
-  return [label, us(c.apiThread), us(c.otherThreads), us(c.postgres), us(c.redis), us(c.total), `${Math.round(c.ceilingRps).toLocaleString('en-US')} on ${c.cores} cores`];
+  return [
+    label,
+    us(c.apiThread),
+    us(c.otherThreads),
+    us(c.postgres),
+    us(c.redis),
+    us(c.total),
+    `${Math.round(c.ceilingRps).toLocaleString('en-US')} on ${c.cores} cores`,
+  ];
 }
 
 export const CPU_HEADER = ['CPU µs per answered request', 'app event loop', 'other threads', 'PostgreSQL', 'Redis', 'total', 'ceiling req/s'];
@@ -149,5 +161,13 @@ export const CPU_HEADER = ['CPU µs per answered request', 'app event loop', 'ot
 /** The final JSON line's form: µs rounded, unknown parts null. */
 export const cpuJson = (c: CpuPerRequest) => {
   const r = (v: number | null) => (v === null ? null : Math.round(v));
-  return { apiThread: r(c.apiThread), otherThreads: r(c.otherThreads), postgres: r(c.postgres), redis: r(c.redis), total: r(c.total), cores: c.cores, ceilingRps: r(c.ceilingRps) };
+  return {
+    apiThread: r(c.apiThread),
+    otherThreads: r(c.otherThreads),
+    postgres: r(c.postgres),
+    redis: r(c.redis),
+    total: r(c.total),
+    cores: c.cores,
+    ceilingRps: r(c.ceilingRps),
+  };
 };

@@ -210,7 +210,15 @@ export function printTargets(targets: readonly BenchTarget[]): void {
 }
 
 export const targetsJson = (targets: readonly BenchTarget[]) =>
-  targets.map((t) => ({ name: t.name, value: round(t.value, 3), unit: t.unit, limit: round(t.limit, 3), atLeast: t.atLeast, failures: t.failures, met: t.met }));
+  targets.map((t) => ({
+    name: t.name,
+    value: round(t.value, 3),
+    unit: t.unit,
+    limit: round(t.limit, 3),
+    atLeast: t.atLeast,
+    failures: t.failures,
+    met: t.met,
+  }));
 
 /** p50 and max of a list of durations. */
 export function summarize(ms: readonly number[]): { p50: number; max: number } {

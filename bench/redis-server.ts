@@ -65,7 +65,10 @@ export async function startRedis(settings: Record<string, string>): Promise<Thro
         probe
           .connect()
           .then(() => probe.ping())
-          .then(() => true, () => false),
+          .then(
+            () => true,
+            () => false,
+          ),
       ]).finally(() => probe.disconnect());
       if (up) break;
       if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s: ${stderr.trim()}`);

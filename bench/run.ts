@@ -39,7 +39,10 @@ type Scenario = (typeof ALL)[number];
 function scenarios(): Set<Scenario> {
   const raw = process.env.BENCH_SCENARIOS?.trim();
   if (!raw || raw === 'all') return new Set(ALL);
-  const picked = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = picked.filter((s) => !(ALL as readonly string[]).includes(s));
   if (unknown.length || !picked.length) throw new Error(`BENCH_SCENARIOS: expected a comma-separated subset of ${ALL.join(', ')} (or all), got "${raw}"`);
   return new Set(picked as Scenario[]);
@@ -48,7 +51,9 @@ function scenarios(): Set<Scenario> {
 const selected = scenarios();
 const production = process.env.BENCH_MODE === 'production';
 
-console.log(`node ${process.version}, scenarios: ${[...selected].join(', ')}; ${duration} s per measured run after ${warmupSeconds} s warm-up, ${workers || 'no'} load worker(s)`);
+console.log(
+  `node ${process.version}, scenarios: ${[...selected].join(', ')}; ${duration} s per measured run after ${warmupSeconds} s warm-up, ${workers || 'no'} load worker(s)`,
+);
 
 // One after the other, never concurrently: they would share the CPU and skew each other.
 const bare = await benchBare();
@@ -67,7 +72,9 @@ if (selected.has('health')) {
   ]);
 } else {
   console.log('');
-  console.log(`bare fastify GET ${HEALTH_PATH} (reference), ${connections} connections: ${bare.rps.toFixed(0)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms, ${bare.failures} failures`);
+  console.log(
+    `bare fastify GET ${HEALTH_PATH} (reference), ${connections} connections: ${bare.rps.toFixed(0)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms, ${bare.failures} failures`,
+  );
 }
 
 let catalog: CatalogResult | undefined;
@@ -119,10 +126,19 @@ console.log(
 // Failed requests are fast, so a run with any would overstate throughput: say so in the exit
 // code. A missed target is a finding, not a failure of the bench: it does not change the code.
 // (A hold refused with 409 is an answer, not a failure: LoadFigures count only the unexpected.)
-const failures = [bare, full, catalog?.large.seatMap, catalog?.small.seatMap, waitingRoom?.enter, waitingRoom?.poll, booking?.holds, booking?.orders, coupons?.large, coupons?.soldOut, ...(coupons?.aof.map((a) => a.run) ?? [])].reduce(
-  (n, f) => n + (f?.failures ?? 0),
-  0,
-);
+const failures = [
+  bare,
+  full,
+  catalog?.large.seatMap,
+  catalog?.small.seatMap,
+  waitingRoom?.enter,
+  waitingRoom?.poll,
+  booking?.holds,
+  booking?.orders,
+  coupons?.large,
+  coupons?.soldOut,
+  ...(coupons?.aof.map((a) => a.run) ?? []),
+].reduce((n, f) => n + (f?.failures ?? 0), 0);
 if (failures) {
   console.error('bench: some requests failed (non-2xx or connection errors); figures are not comparable');
   process.exitCode = 1;

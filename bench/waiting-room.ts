@@ -19,7 +19,19 @@ import type { Redis } from 'ioredis';
 import { bareRow, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { ADMIN_URL, createShowtimes, printTargets, REDIS_URL, shareOfBare, summarize, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import {
+  ADMIN_URL,
+  createShowtimes,
+  printTargets,
+  REDIS_URL,
+  shareOfBare,
+  summarize,
+  targetsJson,
+  tokenSettings,
+  under,
+  withProduction,
+  type BenchTarget,
+} from './production.js';
 
 const BUYERS = 100_000;
 const CONNECTIONS = 100;
@@ -63,7 +75,13 @@ export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult
     const redis = ctx.redis!;
     const {
       scheduleIds: [scheduleId],
-    } = await createShowtimes(ctx, { sections: 1, rows: 10, seatsPerRow: 10, count: 1, waitingRoom: { enabled: true, maxActive: MAX_ACTIVE, admitPerTick: ADMIT_PER_TICK } });
+    } = await createShowtimes(ctx, {
+      sections: 1,
+      rows: 10,
+      seatsPerRow: 10,
+      count: 1,
+      waitingRoom: { enabled: true, maxActive: MAX_ACTIVE, admitPerTick: ADMIT_PER_TICK },
+    });
     const url = `${base}/v1/schedules/${scheduleId!}/queue`;
     const runId = newRunId();
     const jwt = tokenSettings(ctx);
@@ -83,7 +101,9 @@ export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult
     // (b) polls by random buyers among those who entered.
     const pollPlan = buyerPlan({ kind: 'queue-poll', ...jwt, runId, scheduleId: scheduleId!, first: 0, pool: buyers });
     if (warmupSeconds > 0) await fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: warmupSeconds });
-    const poll = await withCpu(ADMIN_URL, REDIS_URL, () => fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: duration }));
+    const poll = await withCpu(ADMIN_URL, REDIS_URL, () =>
+      fireBuyers({ url, method: 'GET', connections: CONNECTIONS, plan: pollPlan, ok: [200], seconds: duration }),
+    );
 
     // (c) the admission step, in-process and one at a time like the job runs it (no JobRunner
     // was started, so these are the only ticks). Each includes the store's room list, the
@@ -117,7 +137,6 @@ export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult
   });
 }
 
-
 export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
   console.log('');
   console.log(`Waiting room — production mode: PostgreSQL ${r.postgres} (throwaway database ${r.database}), Redis ${r.redis} (prefix ${r.redisPrefix})`);
@@ -141,7 +160,14 @@ export function printWaitingRoom(r: WaitingRoomResult, bare: Figures): void {
   console.log(`Admission tick — waitingRoom.service.tick(fence) in-process, ${r.tick.count} in a row, ${fmtInt(r.waitingAfterEnter)} waiting`);
   printTable([
     ['ticks', 'p50 ms', 'max ms', 'first ms', 'admitted (active after)', 'waiting after'],
-    [String(r.tick.count), r.tick.p50.toFixed(2), r.tick.max.toFixed(2), (r.tick.ms[0] ?? 0).toFixed(2), fmtInt(r.tick.activeAfter), fmtInt(r.tick.waitingAfter)],
+    [
+      String(r.tick.count),
+      r.tick.p50.toFixed(2),
+      r.tick.max.toFixed(2),
+      (r.tick.ms[0] ?? 0).toFixed(2),
+      fmtInt(r.tick.activeAfter),
+      fmtInt(r.tick.waitingAfter),
+    ],
   ]);
   printTargets(r.targets);
 }

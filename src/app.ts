@@ -85,9 +85,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     // one process's memory in embedded mode.
     ...(ctx.redis ? { store: redisWithLocalFallback(ctx.redis, 'ratelimit:', () => ctx.metrics.rateLimitFallbacks.inc()) } : {}),
     errorResponseBuilder: (_request, context) =>
-      CommonErrors.RATE_LIMITED(`Rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {}, {
-        'retry-after': String(Math.ceil(context.ttl / 1000)),
-      }),
+      CommonErrors.RATE_LIMITED(
+        `Rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        {},
+        {
+          'retry-after': String(Math.ceil(context.ttl / 1000)),
+        },
+      ),
   });
 
   await app.register(swagger, {

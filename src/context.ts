@@ -175,7 +175,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
       readiness,
       close: async () => {
         // Before the database closes: embedded mode persists and seals the coupon hot state here.
-        await coupons.close().catch((err: unknown) => logger.error({ err }, 'coupon hot state hand-over failed; its campaigns will need `mos coupons reconcile`'));
+        await coupons
+          .close()
+          .catch((err: unknown) => logger.error({ err }, 'coupon hot state hand-over failed; its campaigns will need `mos coupons reconcile`'));
         waitingRoom.watcher.close();
         redis?.disconnect();
         await database.close();

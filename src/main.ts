@@ -67,9 +67,7 @@ async function main(argv: string[]): Promise<void> {
  */
 function requireProduction(config: Config, command: string): Config {
   if (config.mode !== 'production') {
-    throw new ConfigError(
-      `mos ${command} runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (or use \`mos start\` for embedded mode)`,
-    );
+    throw new ConfigError(`mos ${command} runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (or use \`mos start\` for embedded mode)`);
   }
   return config;
 }
@@ -120,10 +118,7 @@ function demoAccountLines(credentials: DemoCredentials): string[] {
       ...credentials.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email} / ${a.password}`),
     ];
   }
-  return [
-    `Demo accounts (POST /v1/auth/login), passwords in ${credentials.file}:`,
-    ...credentials.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email}`),
-  ];
+  return [`Demo accounts (POST /v1/auth/login), passwords in ${credentials.file}:`, ...credentials.accounts.map((a) => `  ${a.role.padEnd(7)} ${a.email}`)];
 }
 
 async function api(config: Config): Promise<void> {

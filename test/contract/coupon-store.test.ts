@@ -52,7 +52,7 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     expect(await store.remaining(r.campaignId)).toBe(0);
   });
 
-  it('numbers a user\'s coupons up to the per-user limit', async () => {
+  it("numbers a user's coupons up to the per-user limit", async () => {
     const { store } = make();
     const r = rules({ perUserLimit: 2, quantity: 10 });
     await store.load(r, new Map());
@@ -64,7 +64,13 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
   it('rebuilds from what was issued, and never overwrites a live campaign', async () => {
     const { store } = make();
     const r = rules({ quantity: 5, perUserLimit: 2 });
-    await store.load(r, new Map([['a', 2], ['b', 1]]));
+    await store.load(
+      r,
+      new Map([
+        ['a', 2],
+        ['b', 1],
+      ]),
+    );
     expect(await store.remaining(r.campaignId)).toBe(2);
     expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'ALREADY_CLAIMED' });
     expect(await store.claim(r.campaignId, 'b', NOW, ev())).toMatchObject({ answer: 'ISSUED', seq: 2 });
@@ -98,7 +104,10 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     expect(await store.claimStale('alive', 200, 10)).toEqual([]);
     await idle(250);
     const stale = (await store.claimStale('alive', 200, 10)).filter((e) => e.campaignId === r.campaignId);
-    expect(stale.map((e) => [e.userId, e.deliveries]).sort()).toEqual([['a', 2], ['b', 2]]);
+    expect(stale.map((e) => [e.userId, e.deliveries]).sort()).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
     await store.ack(stale.slice(0, 1));
     await store.deadLetter(stale[1]!, 'poison');
     await idle(250);
@@ -150,7 +159,7 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     expect(await store.status(lost)).toEqual({ state: 'LIVE', epoch: 5, remaining: 3 });
   });
 
-  it('counts a campaign\'s events not acknowledged yet, delivered or not', async () => {
+  it("counts a campaign's events not acknowledged yet, delivered or not", async () => {
     const { store } = make();
     const r = rules({ quantity: 5 });
     await store.load(r, new Map());
@@ -158,7 +167,8 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     for (const u of ['a', 'b', 'c']) await store.claim(r.campaignId, u, NOW, ev());
     expect(await store.unconsumed(r.campaignId)).toBe(3);
     const mine = [];
-    for (let batch = await store.read('c1', 100); batch.length; batch = await store.read('c1', 100)) mine.push(...batch.filter((e) => e.campaignId === r.campaignId));
+    for (let batch = await store.read('c1', 100); batch.length; batch = await store.read('c1', 100))
+      mine.push(...batch.filter((e) => e.campaignId === r.campaignId));
     expect(await store.unconsumed(r.campaignId)).toBe(3); // delivered, not persisted
     await store.ack(mine.slice(0, 2));
     expect(await store.unconsumed(r.campaignId)).toBe(1);

@@ -42,7 +42,7 @@ describe.each(adapters)('LeaseStore contract (%s)', (_name, make) => {
     expect(second!).toBeGreaterThan(first!);
   });
 
-  it('extends the holder\'s lease on re-acquire, so it does not lapse between runs', async () => {
+  it("extends the holder's lease on re-acquire, so it does not lapse between runs", async () => {
     const { leases, expire } = make();
     const name = freshName();
     const token = await leases.acquire(name, 'a', 100);

@@ -35,7 +35,13 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
     expect(await store.hold(sch, 'b', ['s3', 's2', 'sold1'], NOW, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['s2', 'sold1'] });
     // The refused request left nothing behind: s3 is free.
     expect(await store.hold(sch, 'c', ['s3'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
-    expect(await store.heldSeats(sch, NOW)).toEqual(new Map([['s1', 'a'], ['s2', 'a'], ['s3', 'c']]));
+    expect(await store.heldSeats(sch, NOW)).toEqual(
+      new Map([
+        ['s1', 'a'],
+        ['s2', 'a'],
+        ['s3', 'c'],
+      ]),
+    );
   });
 
   it('holds each seat for exactly one of many concurrent buyers', async () => {
@@ -89,7 +95,7 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
     ]);
   });
 
-  it('releases only the buyer\'s own holds, or all of them', async () => {
+  it("releases only the buyer's own holds, or all of them", async () => {
     const store = make();
     const sch = await loaded(store);
     await store.hold(sch, 'a', ['1', '2'], NOW, TTL, MAX);
@@ -110,14 +116,19 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
     expect(await store.hold(sch, 'b', ['1'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
   });
 
-  it('rebuilds pending orders\' holds on load, counted against their buyers', async () => {
+  it("rebuilds pending orders' holds on load, counted against their buyers", async () => {
     const store = make();
     const sch = randomUUID();
-    await store.load(sch, ['s0'], [
-      { seatId: 's1', userId: 'a', expiresAt: NOW + 5_000 },
-      { seatId: 's2', userId: 'a', expiresAt: NOW + 5_000 },
-      { seatId: 's3', userId: 'b', expiresAt: NOW - 1 },
-    ], NOW);
+    await store.load(
+      sch,
+      ['s0'],
+      [
+        { seatId: 's1', userId: 'a', expiresAt: NOW + 5_000 },
+        { seatId: 's2', userId: 'a', expiresAt: NOW + 5_000 },
+        { seatId: 's3', userId: 'b', expiresAt: NOW - 1 },
+      ],
+      NOW,
+    );
     expect(await store.hold(sch, 'c', ['s1'], NOW, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['s1'] });
     expect(await store.hold(sch, 'c', ['s3'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
     expect(await store.hold(sch, 'a', ['x', 'y', 'z'], NOW, TTL, MAX)).toEqual({ kind: 'limit', holding: 2 });

@@ -90,7 +90,12 @@ describe('booking races', () => {
     const raced = await Promise.all(
       buyers.map((b, i) =>
         Promise.all([
-          t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': `race-${i}` }, payload: { scheduleId: schedule.id, seatIds: seatsOf(i) } }),
+          t.app.inject({
+            method: 'POST',
+            url: '/v1/orders',
+            headers: { ...b.auth, 'idempotency-key': `race-${i}` },
+            payload: { scheduleId: schedule.id, seatIds: seatsOf(i) },
+          }),
           // Spread over the order's own steps, so every interleaving of check, release and placement occurs.
           new Promise((r) => setTimeout(r, i % 12)).then(() =>
             t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatsOf(i)[0]}`, headers: b.auth }),
@@ -107,7 +112,12 @@ describe('booking races', () => {
         ordered++;
         // The order won: its four seats are still the buyer's in the hot state, so no fifth can be held.
         expect(held.sort()).toEqual([...seatsOf(i)].sort());
-        const more = await t.app.inject({ method: 'POST', url: `/v1/schedules/${schedule.id}/holds`, headers: buyers[i]!.auth, payload: { seatIds: [seatIds[240 + i]!] } });
+        const more = await t.app.inject({
+          method: 'POST',
+          url: `/v1/schedules/${schedule.id}/holds`,
+          headers: buyers[i]!.auth,
+          payload: { seatIds: [seatIds[240 + i]!] },
+        });
         expect(more.json().code).toBe('HOLD_LIMIT_EXCEEDED');
       }
     }
@@ -192,7 +202,9 @@ describe('booking races', () => {
         };
       }),
     );
-    const results = await Promise.all(placements.map((p) => ordersRepository(t.ctx.booking).placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false, maxSeatsPerBuyer: 4 })));
+    const results = await Promise.all(
+      placements.map((p) => ordersRepository(t.ctx.booking).placeOrder(p.order, p.items, p.coupons, { onlyIfNoCoupons: false, maxSeatsPerBuyer: 4 })),
+    );
 
     const placed = placements.filter((_, i) => results[i]!.placed);
     expect(placed.length).toBeGreaterThan(0);

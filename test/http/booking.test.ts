@@ -3,12 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ordersRepository, seatHoldStore } from '../../src/modules/booking/testing.js';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
-import {
-  givenBuyer,
-  givenOpenSchedule,
-  mintBuyer,
-  type ScheduleSpec,
-} from '../support/builders.js';
+import { givenBuyer, givenOpenSchedule, mintBuyer, type ScheduleSpec } from '../support/builders.js';
 import { createTestApp, TEST_REDIS_URL, testMode, type TestApp } from '../support/harness.js';
 
 type Buyer = { id: string; auth: { authorization: string } };
@@ -44,7 +39,11 @@ describe('booking: holds and orders', () => {
       const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];
       const res = await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!]);
       expect(res.statusCode).toBe(201);
-      expect(res.json()).toEqual({ scheduleId: schedule.id, seatIds: [seatIds[0], seatIds[1]], expiresAt: new Date(clock.now().getTime() + 600_000).toISOString() });
+      expect(res.json()).toEqual({
+        scheduleId: schedule.id,
+        seatIds: [seatIds[0], seatIds[1]],
+        expiresAt: new Date(clock.now().getTime() + 600_000).toISOString(),
+      });
 
       const refused = await hold(b, schedule.id, [seatIds[1]!, seatIds[2]!]);
       expect(refused.statusCode).toBe(409);
@@ -197,7 +196,10 @@ describe('booking: holds and orders', () => {
       const { schedule, seatIds } = await open();
       const a = await mintBuyer(clock.now());
       await hold(a, schedule.id, [seatIds[0]!]);
-      const results = await Promise.all([order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] }), order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })]);
+      const results = await Promise.all([
+        order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] }),
+        order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] }),
+      ]);
       expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409]);
       expect(results.find((r) => r.statusCode === 409)!.json().code).toBe('SEAT_UNAVAILABLE');
     });
@@ -279,14 +281,23 @@ describe('booking: holds and orders', () => {
       expect(retry.statusCode).toBe(201);
       expect(retry.json()).toEqual(placed);
       // The retry released nothing either.
-      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth })).json().seatIds).toEqual([...body.seatIds].sort());
+      expect((await t.app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/holds`, headers: a.auth })).json().seatIds).toEqual(
+        [...body.seatIds].sort(),
+      );
       expect((await order(a, { ...body, seatIds: [seatIds[2]!] }, 'lost-response')).statusCode).toBe(422);
 
       // Still the same order after it was cancelled and the seats held again (the key's unique index refuses a second order).
       await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.id}/cancel`, headers: a.auth, payload: {} });
       await hold(a, schedule.id, [seatIds[3]!]);
-      expect((await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again')).id).toBeDefined();
-      const retried = await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again');
+      expect(
+        (await t.ctx.booking.orders.placeOrder(a.id, await showtime(schedule.id), { scheduleId: schedule.id, seatIds: [seatIds[3]!] }, 'lost-again')).id,
+      ).toBeDefined();
+      const retried = await t.ctx.booking.orders.placeOrder(
+        a.id,
+        await showtime(schedule.id),
+        { scheduleId: schedule.id, seatIds: [seatIds[3]!] },
+        'lost-again',
+      );
       expect(retried.status).toBe('PENDING_PAYMENT');
       const list = (await t.app.inject({ method: 'GET', url: '/v1/me/orders', headers: a.auth })).json();
       expect(list.items).toHaveLength(2);
@@ -345,7 +356,14 @@ describe('booking: holds and orders', () => {
       await expect(t.ctx.database.db.transaction((tx) => repo.issueTickets(row, clock.now(), tx))).rejects.toMatchObject({ code: 'SEAT_UNAVAILABLE' });
       const tickets = (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: a.auth })).json();
       expect(tickets.items).toEqual([
-        expect.objectContaining({ orderId: placed.id, scheduleId: schedule.id, seatId: seatIds[0], seatLabel: 'A-1-1', status: 'VALID', code: expect.any(String) }),
+        expect.objectContaining({
+          orderId: placed.id,
+          scheduleId: schedule.id,
+          seatId: seatIds[0],
+          seatLabel: 'A-1-1',
+          status: 'VALID',
+          code: expect.any(String),
+        }),
       ]);
     });
 

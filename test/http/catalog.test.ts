@@ -41,7 +41,13 @@ describe('catalog', () => {
         name: 'Olympic Hall',
         address: 'Seoul',
         sections: [
-          { name: 'A', rows: [{ label: '1', seats: 3 }, { label: '2', seats: 2 }] },
+          {
+            name: 'A',
+            rows: [
+              { label: '1', seats: 3 },
+              { label: '2', seats: 2 },
+            ],
+          },
           { name: 'B', rows: [{ label: 'AA', seats: 1 }] },
         ],
       });
@@ -77,8 +83,27 @@ describe('catalog', () => {
       ['no sections', [], '/body/sections'],
       ['a section without rows', [{ name: 'A', rows: [] }], '/body/sections/0/rows'],
       ['a dash in a section name', [{ name: 'A-B', rows: rowsOf(1, 1) }], '/body/sections/0/name'],
-      ['duplicate section names', [{ name: 'A', rows: rowsOf(1, 1) }, { name: 'A', rows: rowsOf(1, 1) }], '/body/sections/1/name'],
-      ['duplicate row labels', [{ name: 'A', rows: [{ label: '1', seats: 1 }, { label: '1', seats: 2 }] }], '/body/sections/0/rows/1/label'],
+      [
+        'duplicate section names',
+        [
+          { name: 'A', rows: rowsOf(1, 1) },
+          { name: 'A', rows: rowsOf(1, 1) },
+        ],
+        '/body/sections/1/name',
+      ],
+      [
+        'duplicate row labels',
+        [
+          {
+            name: 'A',
+            rows: [
+              { label: '1', seats: 1 },
+              { label: '1', seats: 2 },
+            ],
+          },
+        ],
+        '/body/sections/0/rows/1/label',
+      ],
     ])('refuses %s with 400', async (_label, sections, path) => {
       const res = await inject('POST', '/v1/venues', seller, { name: 'Bad', sections });
       expect(res.statusCode).toBe(400);
@@ -146,7 +171,16 @@ describe('catalog', () => {
 
     it.each([
       ['a negative price', { grades: [{ name: 'R', price: -1 }] }, '/body/grades/0/price'],
-      ['duplicate grade names', { grades: [{ name: 'R', price: 1 }, { name: 'R', price: 2 }] }, '/body/grades/1/name'],
+      [
+        'duplicate grade names',
+        {
+          grades: [
+            { name: 'R', price: 1 },
+            { name: 'R', price: 2 },
+          ],
+        },
+        '/body/grades/1/name',
+      ],
       ['a rule naming an unknown grade', { seatGrades: [{ grade: 'GOLD', section: 'A' }] }, '/body/seatGrades/0/grade'],
       ['a rule naming an unknown section', { seatGrades: [{ grade: 'R', section: 'Z' }] }, '/body/seatGrades/0/section'],
       ['a rule naming an unknown row', { seatGrades: [{ grade: 'R', section: 'A', rows: ['99'] }] }, '/body/seatGrades/0/rows/0'],
@@ -154,7 +188,15 @@ describe('catalog', () => {
       ['no grades', { grades: [] }, '/body/grades'],
     ])('refuses %s with 400', async (_label, patch, path) => {
       const venue = await givenVenue(t.app, seller);
-      const payload = { title: 'Bad', venueId: venue.id, runningMinutes: 90, grades: [{ name: 'R', price: 1000 }], seatGrades: [], defaultGrade: 'R', ...patch };
+      const payload = {
+        title: 'Bad',
+        venueId: venue.id,
+        runningMinutes: 90,
+        grades: [{ name: 'R', price: 1000 }],
+        seatGrades: [],
+        defaultGrade: 'R',
+        ...patch,
+      };
       const res = await inject('POST', '/v1/performances', seller, payload);
       expect(res.statusCode).toBe(400);
       expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(path);
@@ -257,7 +299,10 @@ describe('catalog', () => {
 
     it('refuses a time without an offset', async () => {
       const { performance } = await givenOpenSchedule(t.app, { seller, seats: 1 });
-      const res = await inject('POST', `/v1/performances/${performance.id}/schedules`, seller, { startsAt: '2030-01-01 20:00', saleOpensAt: '2029-12-01T10:00:00Z' });
+      const res = await inject('POST', `/v1/performances/${performance.id}/schedules`, seller, {
+        startsAt: '2030-01-01 20:00',
+        saleOpensAt: '2029-12-01T10:00:00Z',
+      });
       expect(res.statusCode).toBe(400);
     });
   });
@@ -299,7 +344,8 @@ describe('catalog', () => {
       // All or nothing: a refused sale leaves the free seat free (the caller rolls back).
       await expect(
         t.ctx.database.db.transaction(async (tx) => {
-          if (!(await t.ctx.catalog.inventory.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[1]!, seatIds[0]!], orderId: b }, tx))) throw new Error('rollback');
+          if (!(await t.ctx.catalog.inventory.sellSeats({ scheduleId: schedule.id, seatIds: [seatIds[1]!, seatIds[0]!], orderId: b }, tx)))
+            throw new Error('rollback');
         }),
       ).rejects.toThrow('rollback');
       const map = (await inject('GET', `/v1/schedules/${schedule.id}/seats`)).json();
@@ -332,7 +378,9 @@ describe('catalog', () => {
         expect((await inject('DELETE', `/v1/performances/${performance.id}`, user)).statusCode).toBe(403);
         expect((await inject('DELETE', `/v1/schedules/${schedule.id}`, user)).statusCode).toBe(403);
         const future = new Date(Date.now() + 3 * day).toISOString();
-        expect((await inject('POST', `/v1/performances/${performance.id}/schedules`, user, { startsAt: future, saleOpensAt: new Date().toISOString() })).statusCode).toBe(403);
+        expect(
+          (await inject('POST', `/v1/performances/${performance.id}/schedules`, user, { startsAt: future, saleOpensAt: new Date().toISOString() })).statusCode,
+        ).toBe(403);
       }
       expect((await inject('PATCH', `/v1/performances/${performance.id}`, admin, { title: 'Fixed by ops' })).statusCode).toBe(200);
       expect((await inject('DELETE', `/v1/schedules/${schedule.id}`, seller)).statusCode).toBe(204);

@@ -51,7 +51,8 @@ describe('coupons', () => {
     ...over,
   });
   const create = (user: GivenUser, body: object) => t.app.inject({ method: 'POST', url: '/v1/coupons', headers: user.auth, payload: body });
-  const claim = (b: { auth: object }, id: string) => t.app.inject({ method: 'POST', url: `/v1/coupons/${id}/claims`, headers: b.auth as Record<string, string> });
+  const claim = (b: { auth: object }, id: string) =>
+    t.app.inject({ method: 'POST', url: `/v1/coupons/${id}/claims`, headers: b.auth as Record<string, string> });
   const drain = async () => {
     while ((await t.ctx.coupons.consumer.drainOnce()) > 0);
   };
@@ -79,7 +80,7 @@ describe('coupons', () => {
       expect((await t.app.inject({ method: 'GET', url: `/v1/coupons/${mine.json().id}` })).json().remaining).toBe(10);
     });
 
-    it('refuses a seller scoping a campaign to another seller\'s performance (403), or to none (400)', async () => {
+    it("refuses a seller scoping a campaign to another seller's performance (403), or to none (400)", async () => {
       const other = await givenSeller(t.app);
       expect((await create(other, campaignBody())).statusCode).toBe(403);
       const unscoped = await create(other, campaignBody({ scope: undefined }));
@@ -106,7 +107,12 @@ describe('coupons', () => {
       if ((body.scope as { performanceId?: string } | undefined)?.performanceId === '') body.scope = { performanceId, grade: 'GOLD' };
       const res = await create(admin, body);
       expect(res.statusCode).toBe(400);
-      expect(res.json().errors.map((e: { path: string }) => e.path).some((p: string) => p.startsWith(path))).toBe(true);
+      expect(
+        res
+          .json()
+          .errors.map((e: { path: string }) => e.path)
+          .some((p: string) => p.startsWith(path)),
+      ).toBe(true);
     });
   });
 
@@ -137,7 +143,9 @@ describe('coupons', () => {
           items = (await t.app.inject({ method: 'GET', url: '/v1/me/coupons', headers: buyer.auth })).json().items;
           if (!items.length) await new Promise((r) => setTimeout(r, 20));
         }
-        expect(items).toEqual([expect.objectContaining({ campaignId: c.id, status: 'AVAILABLE', kind: 'FIXED', params: { amount: 10_000 }, appliesTo: 'ORDER' })]);
+        expect(items).toEqual([
+          expect.objectContaining({ campaignId: c.id, status: 'AVAILABLE', kind: 'FIXED', params: { amount: 10_000 }, appliesTo: 'ORDER' }),
+        ]);
       } finally {
         await t.ctx.coupons.consumer.stop();
       }
@@ -147,7 +155,10 @@ describe('coupons', () => {
       // An event for a campaign PostgreSQL does not have: every insert fails its foreign key.
       const ghost = newId();
       await couponStore(t.ctx.coupons).load({ campaignId: ghost, quantity: 1, perUserLimit: 1, claimOpensAt: 0, claimClosesAt: null }, new Map());
-      const claimed = await couponStore(t.ctx.coupons).claim(ghost, newId(), clock.now().getTime(), { eventId: newId(), occurredAt: clock.now().toISOString() });
+      const claimed = await couponStore(t.ctx.coupons).claim(ghost, newId(), clock.now().getTime(), {
+        eventId: newId(),
+        occurredAt: clock.now().toISOString(),
+      });
       expect(claimed.answer).toBe('ISSUED');
       for (let i = 0; i < 4; i++) {
         await t.ctx.coupons.consumer.drainOnce();
@@ -160,7 +171,8 @@ describe('coupons', () => {
   });
 
   describe('checkout', () => {
-    const hold = (b: GivenUser, seatIds: string[]) => t.app.inject({ method: 'POST', url: `/v1/schedules/${scheduleId}/holds`, headers: b.auth, payload: { seatIds } });
+    const hold = (b: GivenUser, seatIds: string[]) =>
+      t.app.inject({ method: 'POST', url: `/v1/schedules/${scheduleId}/holds`, headers: b.auth, payload: { seatIds } });
     const quote = (b: GivenUser, body: object) => t.app.inject({ method: 'POST', url: '/v1/orders/quote', headers: b.auth, payload: { scheduleId, ...body } });
 
     it('applies the best coupons when none are named, none for [], and refuses named ones that do not apply', async () => {
@@ -242,7 +254,7 @@ describe('coupons', () => {
     const order = (b: GivenUser, seatIds: string[]) =>
       t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...b.auth, 'idempotency-key': `k-${newId()}` }, payload: { scheduleId, seatIds } });
 
-    it('places a coupon-less buyer\'s order in one statement, without reading the wallet first', async () => {
+    it("places a coupon-less buyer's order in one statement, without reading the wallet first", async () => {
       const buyer = await givenBuyer(t.app);
       const r = seats.filter((s) => s.grade === 'VIP')[1]!;
       expect((await hold(buyer, [r.seatId])).statusCode).toBe(201);
@@ -273,7 +285,12 @@ describe('coupons', () => {
 
     it('shows a coupon past its validity as EXPIRED and no longer applies it', async () => {
       const r = seats.filter((s) => s.grade === 'R')[3]!;
-      const { buyer } = await walletWith({ name: 'short', kind: 'FIXED', params: { amount: 1_000 }, validUntil: new Date(clock.now().getTime() + 60_000).toISOString() });
+      const { buyer } = await walletWith({
+        name: 'short',
+        kind: 'FIXED',
+        params: { amount: 1_000 },
+        validUntil: new Date(clock.now().getTime() + 60_000).toISOString(),
+      });
       expect((await quote(buyer, { seatIds: [r.seatId] })).json().discount).toBe(1_000);
       clock.advance(61_000);
       const fresh = await refresh(buyer);

@@ -89,7 +89,12 @@ describe('Idempotency-Key', () => {
 
   it('treats a body with its keys in another order as the same body', async () => {
     await t.app.inject({ method: 'POST', url: '/test/optional', payload: { a: 1, b: 2 }, headers: { ...buyer.auth, 'idempotency-key': 'k-order' } });
-    const res = await t.app.inject({ method: 'POST', url: '/test/optional', payload: '{"b":2,"a":1}', headers: { ...buyer.auth, 'idempotency-key': 'k-order', 'content-type': 'application/json' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/test/optional',
+      payload: '{"b":2,"a":1}',
+      headers: { ...buyer.auth, 'idempotency-key': 'k-order', 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(200);
     expect(executions).toBe(1);
   });
@@ -153,7 +158,12 @@ describe('Idempotency-Key', () => {
   });
 
   it('takes no key for a request that fails validation', async () => {
-    const first = await t.app.inject({ method: 'POST', url: '/test/orders', payload: { seats: 'not-an-array' }, headers: { ...buyer.auth, 'idempotency-key': 'k-400' } });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/test/orders',
+      payload: { seats: 'not-an-array' },
+      headers: { ...buyer.auth, 'idempotency-key': 'k-400' },
+    });
     expect(first.statusCode).toBe(400);
     const fixed = await send('k-400', { seats: ['E'] });
     expect(fixed.statusCode).toBe(201);
@@ -166,7 +176,8 @@ describe('Idempotency-Key', () => {
   });
 
   it('documents the header in the OpenAPI document', async () => {
-    const op = (t.app.swagger().paths as Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>>)['/test/orders']!.post!;
+    const op = (t.app.swagger().paths as Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>>)['/test/orders']!
+      .post!;
     expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true })]));
   });
 });

@@ -181,14 +181,20 @@ describe('identity', () => {
 
     it.each([
       ['no token', async () => undefined],
-      ['a tampered token', async () => {
-        const buyer = await givenBuyer(t.app);
-        const [h, p, s] = buyer.accessToken.split('.');
-        const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
-        return [h, Buffer.from(JSON.stringify({ ...payload, role: 'ADMIN' })).toString('base64url'), s].join('.');
-      }],
+      [
+        'a tampered token',
+        async () => {
+          const buyer = await givenBuyer(t.app);
+          const [h, p, s] = buyer.accessToken.split('.');
+          const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+          return [h, Buffer.from(JSON.stringify({ ...payload, role: 'ADMIN' })).toString('base64url'), s].join('.');
+        },
+      ],
       ['an expired token', async () => sign({}, { exp: Math.floor(clock.now().getTime() / 1000) - 1 })],
-      ['an alg:none token', async () => new UnsecuredJWT({ role: 'ADMIN' }).setSubject('x').setIssuer('mos').setAudience('mos-api').setExpirationTime('1h').encode()],
+      [
+        'an alg:none token',
+        async () => new UnsecuredJWT({ role: 'ADMIN' }).setSubject('x').setIssuer('mos').setAudience('mos-api').setExpirationTime('1h').encode(),
+      ],
       ['a token signed with another key', async () => sign({}, { secret: 'another-secret-another-secret-another-1' })],
       ['a token of another issuer', async () => sign({}, { iss: 'evil' })],
       ['a token for another audience', async () => sign({}, { aud: 'other-api' })],

@@ -118,7 +118,12 @@ describe('operations', () => {
     await t.ctx.database.db.execute(sql`alter table users add constraint t_no_boom check (name <> 'boom')`);
     const email = uniqueEmail('boom');
     const password = 'boom password 1';
-    const res = await t.app.inject({ method: 'POST', url: '/v1/auth/signup', payload: { email, password, name: 'boom' }, headers: { 'x-request-id': 'boom-signup' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/signup',
+      payload: { email, password, name: 'boom' },
+      headers: { 'x-request-id': 'boom-signup' },
+    });
     expect(res.statusCode).toBe(500);
     const logged = lines.filter((l) => l.requestId === 'boom-signup');
     // The failure is still logged, with the statement and the database's reason.
@@ -156,8 +161,7 @@ describe('/metrics with METRICS_TOKEN', () => {
   });
   afterAll(() => t.cleanup());
 
-  const scrape = (authorization?: string) =>
-    t.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+  const scrape = (authorization?: string) => t.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
 
   it.each([
     ['no credentials', undefined],

@@ -32,11 +32,7 @@ describe('problem+json on every failure', () => {
         });
         app.get('/test/admin-only', { onRequest: app.requireRole('ADMIN') }, async () => ({ ok: true }));
         app.get('/test/limited', { config: { rateLimit: { max: 2, timeWindow: 60_000 } } }, async () => ({ ok: true }));
-        app.post(
-          '/test/echo',
-          { schema: { body: Type.Object({ n: Type.Integer() }, { additionalProperties: false }) } },
-          async (request) => request.body,
-        );
+        app.post('/test/echo', { schema: { body: Type.Object({ n: Type.Integer() }, { additionalProperties: false }) } }, async (request) => request.body);
       },
     });
     users = { BUYER: await givenBuyer(t.app), SELLER: await givenSeller(t.app), ADMIN: await givenAdmin(t.app, t.ctx) };
@@ -97,7 +93,12 @@ describe('problem+json on every failure', () => {
     beforeAll(async () => {
       const { seller, venue, performance, schedule, seatIds } = await givenOpenSchedule(t.app, { seats: 10 });
       const buyer = await givenBuyer(t.app);
-      const held = await t.app.inject({ method: 'POST', url: `/v1/schedules/${schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: seatIds.slice(0, 1) } });
+      const held = await t.app.inject({
+        method: 'POST',
+        url: `/v1/schedules/${schedule.id}/holds`,
+        headers: buyer.auth,
+        payload: { seatIds: seatIds.slice(0, 1) },
+      });
       expect(held.statusCode).toBe(201);
       const placed = await t.app.inject({
         method: 'POST',
@@ -136,36 +137,148 @@ describe('problem+json on every failure', () => {
       ...over,
     });
 
-    type Case = [label: string, request: () => { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object; auth?: Record<string, string> }, path: string];
+    type Case = [
+      label: string,
+      request: () => { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object; auth?: Record<string, string> },
+      path: string,
+    ];
     const cases: Case[] = [
       ['NUL in the signup name', () => ({ method: 'POST', url: '/v1/auth/signup', payload: signup({ name: NUL }) }), '/body/name'],
       ['NUL in a venue name', () => ({ method: 'POST', url: '/v1/venues', payload: venue({ name: NUL }), auth: fx.seller.auth }), '/body/name'],
       ['NUL in a venue address', () => ({ method: 'POST', url: '/v1/venues', payload: venue({ address: NUL }), auth: fx.seller.auth }), '/body/address'],
-      ['NUL in a section name', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: NUL }), auth: fx.seller.auth }), '/body/sections/0/name'],
-      ['NUL in a row label', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, {}, { label: NUL }), auth: fx.seller.auth }), '/body/sections/0/rows/0/label'],
-      ['a lone surrogate in a section name (stored as JSON)', () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: LONE }), auth: fx.seller.auth }), '/body/sections/0/name'],
-      ['NUL in a performance title', () => ({ method: 'POST', url: '/v1/performances', payload: performance({ title: NUL }), auth: fx.seller.auth }), '/body/title'],
-      ['NUL in a performance description', () => ({ method: 'POST', url: '/v1/performances', payload: performance({ description: NUL }), auth: fx.seller.auth }), '/body/description'],
-      ['NUL in a grade name', () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: NUL }), auth: fx.seller.auth }), '/body/grades/0/name'],
-      ['a lone surrogate in a grade name (stored as JSON)', () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: LONE }), auth: fx.seller.auth }), '/body/grades/0/name'],
-      ['NUL in an updated title', () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: NUL }, auth: fx.seller.auth }), '/body/title'],
-      ['NUL in an updated description', () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { description: NUL }, auth: fx.seller.auth }), '/body/description'],
-      ['a leap second in startsAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: LEAP }), auth: fx.seller.auth }), '/body/startsAt'],
-      ['a leap second in saleOpensAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ saleOpensAt: LEAP }), auth: fx.seller.auth }), '/body/saleOpensAt'],
-      ['a startsAt past the year 9999 once in UTC', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: '9999-12-31T23:00:00-05:00' }), auth: fx.seller.auth }), '/body/startsAt'],
-      ['an hour-only offset in startsAt', () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: '2030-07-01T10:00:00+09' }), auth: fx.seller.auth }), '/body/startsAt'],
+      [
+        'NUL in a section name',
+        () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: NUL }), auth: fx.seller.auth }),
+        '/body/sections/0/name',
+      ],
+      [
+        'NUL in a row label',
+        () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, {}, { label: NUL }), auth: fx.seller.auth }),
+        '/body/sections/0/rows/0/label',
+      ],
+      [
+        'a lone surrogate in a section name (stored as JSON)',
+        () => ({ method: 'POST', url: '/v1/venues', payload: venue({}, { name: LONE }), auth: fx.seller.auth }),
+        '/body/sections/0/name',
+      ],
+      [
+        'NUL in a performance title',
+        () => ({ method: 'POST', url: '/v1/performances', payload: performance({ title: NUL }), auth: fx.seller.auth }),
+        '/body/title',
+      ],
+      [
+        'NUL in a performance description',
+        () => ({ method: 'POST', url: '/v1/performances', payload: performance({ description: NUL }), auth: fx.seller.auth }),
+        '/body/description',
+      ],
+      [
+        'NUL in a grade name',
+        () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: NUL }), auth: fx.seller.auth }),
+        '/body/grades/0/name',
+      ],
+      [
+        'a lone surrogate in a grade name (stored as JSON)',
+        () => ({ method: 'POST', url: '/v1/performances', payload: performance({}, { name: LONE }), auth: fx.seller.auth }),
+        '/body/grades/0/name',
+      ],
+      [
+        'NUL in an updated title',
+        () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: NUL }, auth: fx.seller.auth }),
+        '/body/title',
+      ],
+      [
+        'NUL in an updated description',
+        () => ({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { description: NUL }, auth: fx.seller.auth }),
+        '/body/description',
+      ],
+      [
+        'a leap second in startsAt',
+        () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ startsAt: LEAP }), auth: fx.seller.auth }),
+        '/body/startsAt',
+      ],
+      [
+        'a leap second in saleOpensAt',
+        () => ({ method: 'POST', url: `/v1/performances/${fx.performanceId}/schedules`, payload: schedule({ saleOpensAt: LEAP }), auth: fx.seller.auth }),
+        '/body/saleOpensAt',
+      ],
+      [
+        'a startsAt past the year 9999 once in UTC',
+        () => ({
+          method: 'POST',
+          url: `/v1/performances/${fx.performanceId}/schedules`,
+          payload: schedule({ startsAt: '9999-12-31T23:00:00-05:00' }),
+          auth: fx.seller.auth,
+        }),
+        '/body/startsAt',
+      ],
+      [
+        'an hour-only offset in startsAt',
+        () => ({
+          method: 'POST',
+          url: `/v1/performances/${fx.performanceId}/schedules`,
+          payload: schedule({ startsAt: '2030-07-01T10:00:00+09' }),
+          auth: fx.seller.auth,
+        }),
+        '/body/startsAt',
+      ],
       ['NUL in a coupon name', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ name: NUL }), auth: users.ADMIN.auth }), '/body/name'],
-      ['NUL in a coupon scope grade', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ scope: { grade: NUL } }), auth: users.ADMIN.auth }), '/body/scope/grade'],
-      ['NUL in a coupon kind parameter (stored as JSON)', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: NUL, amount: 100 } }), auth: users.ADMIN.auth }), '/body/params/grade'],
-      ['a lone surrogate in a coupon kind parameter (stored as JSON)', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: LONE, amount: 100 } }), auth: users.ADMIN.auth }), '/body/params/grade'],
-      ['a leap second in claimOpensAt', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ claimOpensAt: LEAP }), auth: users.ADMIN.auth }), '/body/claimOpensAt'],
-      ['a leap second in validUntil', () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ validUntil: LEAP }), auth: users.ADMIN.auth }), '/body/validUntil'],
-      ['NUL in a cancel reason', () => ({ method: 'POST', url: `/v1/orders/${fx.orderId}/cancel`, payload: { reason: NUL }, auth: fx.buyer.auth }), '/body/reason'],
+      [
+        'NUL in a coupon scope grade',
+        () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ scope: { grade: NUL } }), auth: users.ADMIN.auth }),
+        '/body/scope/grade',
+      ],
+      [
+        'NUL in a coupon kind parameter (stored as JSON)',
+        () => ({
+          method: 'POST',
+          url: '/v1/coupons',
+          payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: NUL, amount: 100 } }),
+          auth: users.ADMIN.auth,
+        }),
+        '/body/params/grade',
+      ],
+      [
+        'a lone surrogate in a coupon kind parameter (stored as JSON)',
+        () => ({
+          method: 'POST',
+          url: '/v1/coupons',
+          payload: campaign({ kind: 'GRADE_FIXED', appliesTo: 'TICKET', params: { grade: LONE, amount: 100 } }),
+          auth: users.ADMIN.auth,
+        }),
+        '/body/params/grade',
+      ],
+      [
+        'a leap second in claimOpensAt',
+        () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ claimOpensAt: LEAP }), auth: users.ADMIN.auth }),
+        '/body/claimOpensAt',
+      ],
+      [
+        'a leap second in validUntil',
+        () => ({ method: 'POST', url: '/v1/coupons', payload: campaign({ validUntil: LEAP }), auth: users.ADMIN.auth }),
+        '/body/validUntil',
+      ],
+      [
+        'NUL in a cancel reason',
+        () => ({ method: 'POST', url: `/v1/orders/${fx.orderId}/cancel`, payload: { reason: NUL }, auth: fx.buyer.auth }),
+        '/body/reason',
+      ],
       ['NUL in the search text', () => ({ method: 'GET', url: '/v1/performances?q=a%00b' }), '/querystring/q'],
       ['a performances cursor that is not an id', () => ({ method: 'GET', url: `/v1/performances?cursor=${cursorOf(['nope'])}` }), '/querystring/cursor'],
-      ['an orders cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/orders?cursor=${cursorOf(['nope'])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
-      ['a tickets cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/tickets?cursor=${cursorOf([12])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
-      ['a coupons cursor that is not an id', () => ({ method: 'GET', url: `/v1/me/coupons?cursor=${cursorOf(['a\u0000'])}`, auth: fx.buyer.auth }), '/querystring/cursor'],
+      [
+        'an orders cursor that is not an id',
+        () => ({ method: 'GET', url: `/v1/me/orders?cursor=${cursorOf(['nope'])}`, auth: fx.buyer.auth }),
+        '/querystring/cursor',
+      ],
+      [
+        'a tickets cursor that is not an id',
+        () => ({ method: 'GET', url: `/v1/me/tickets?cursor=${cursorOf([12])}`, auth: fx.buyer.auth }),
+        '/querystring/cursor',
+      ],
+      [
+        'a coupons cursor that is not an id',
+        () => ({ method: 'GET', url: `/v1/me/coupons?cursor=${cursorOf(['a\u0000'])}`, auth: fx.buyer.auth }),
+        '/querystring/cursor',
+      ],
       ['an id in URN form', () => ({ method: 'GET', url: '/v1/performances/urn:uuid:01900000-0000-7000-8000-000000000000' }), '/params/id'],
     ];
 
@@ -196,7 +309,12 @@ describe('problem+json on every failure', () => {
       const hall = await t.app.inject({ method: 'POST', url: '/v1/venues', payload: venue({ name: ' Hall ' }, { name: 'B ' }), headers: fx.seller.auth });
       expect(hall.statusCode).toBe(201);
       expect(hall.json()).toMatchObject({ name: 'Hall', sections: [{ name: 'B' }] });
-      const patched = await t.app.inject({ method: 'PATCH', url: `/v1/performances/${fx.performanceId}`, payload: { title: ' Encore ' }, headers: fx.seller.auth });
+      const patched = await t.app.inject({
+        method: 'PATCH',
+        url: `/v1/performances/${fx.performanceId}`,
+        payload: { title: ' Encore ' },
+        headers: fx.seller.auth,
+      });
       expect(patched.json().title).toBe('Encore');
     });
   });
@@ -264,7 +382,12 @@ describe('problem+json on every failure', () => {
     /** The role whose token passes the route's auth hook: onRequest runs before the body is read. */
     async function authFor(route: BodyRoute): Promise<Record<string, string>> {
       for (const user of [undefined, users.BUYER, users.SELLER, users.ADMIN]) {
-        const res = await t.app.inject({ method: route.method as 'POST', url: route.url, payload: '{', headers: { 'content-type': 'application/json', ...user?.auth } });
+        const res = await t.app.inject({
+          method: route.method as 'POST',
+          url: route.url,
+          payload: '{',
+          headers: { 'content-type': 'application/json', ...user?.auth },
+        });
         if (res.statusCode !== 401 && res.statusCode !== 403) return user?.auth ?? {};
       }
       throw new Error(`no role reaches ${route.method} ${route.url}`);
@@ -302,7 +425,12 @@ describe('problem+json on every failure', () => {
     });
 
     it('an unknown content type answers 415 problem+json', async () => {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: 'email=a',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
   });

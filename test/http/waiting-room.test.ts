@@ -53,7 +53,6 @@ describe('waiting room', () => {
     return schedule;
   }
 
-
   it('queues buyers FIFO after the opening, keeps a place on re-entry, and admits at the configured rate', async () => {
     const room = await givenRoom();
     const buyers = await Promise.all(Array.from({ length: 5 }, () => givenBuyer(t.app)));

@@ -27,10 +27,12 @@ describe('wallet consumer across crashes', () => {
   });
 
   const walletRows = async (campaignId: string) =>
-    (await queryRows<{ n: number; users: number; maxPerUser: number }>(
-      env.ctx.database.db,
-      sql`select count(*)::int as n, count(distinct user_id)::int as users, coalesce(max(seq), 0)::int as "maxPerUser" from coupons where campaign_id = ${campaignId}`,
-    ))[0]!;
+    (
+      await queryRows<{ n: number; users: number; maxPerUser: number }>(
+        env.ctx.database.db,
+        sql`select count(*)::int as n, count(distinct user_id)::int as users, coalesce(max(seq), 0)::int as "maxPerUser" from coupons where campaign_id = ${campaignId}`,
+      )
+    )[0]!;
 
   it('persists exactly the 300 issued coupons after a dead consumer and a killed worker', async () => {
     const { ctx } = env;

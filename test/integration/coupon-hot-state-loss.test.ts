@@ -37,20 +37,32 @@ describe('coupon hot state lost in Redis (production mode)', () => {
   afterAll(() => t.cleanup());
 
   const createCampaign = async (quantity: number) => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/coupons', headers: admin.auth, payload: campaignBody(new Date(), { name: 'Loss test', quantity }) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/coupons',
+      headers: admin.auth,
+      payload: campaignBody(new Date(), { name: 'Loss test', quantity }),
+    });
     expect(res.statusCode).toBe(201);
     return res.json<{ id: string }>().id;
   };
-  const claim = (b: { auth: object }, id: string) => t.app.inject({ method: 'POST', url: `/v1/coupons/${id}/claims`, headers: b.auth as Record<string, string> });
+  const claim = (b: { auth: object }, id: string) =>
+    t.app.inject({ method: 'POST', url: `/v1/coupons/${id}/claims`, headers: b.auth as Record<string, string> });
   const claimAll = (buyers: { auth: object }[], id: string) => Promise.all(buyers.map((b) => claim(b, id)));
-  const codes = (responses: { statusCode: number; json: () => { code?: string } }[]): string[] => responses.map((r) => (r.statusCode === 201 ? 'ISSUED' : (r.json().code ?? String(r.statusCode))));
+  const codes = (responses: { statusCode: number; json: () => { code?: string } }[]): string[] =>
+    responses.map((r) => (r.statusCode === 201 ? 'ISSUED' : (r.json().code ?? String(r.statusCode))));
   const count = (xs: string[], x: string) => xs.filter((y) => y === x).length;
   const wipeRedis = () => deleteByPrefix(TEST_REDIS_URL, t.redisPrefix);
   const drain = async () => {
     while ((await t.ctx.coupons.consumer.drainOnce()) > 0);
   };
   const walletRows = async (id: string) =>
-    (await queryRows<{ n: number; users: number }>(t.ctx.database.db, sql`select count(*)::int as n, count(distinct user_id)::int as users from coupons where campaign_id = ${id}`))[0]!;
+    (
+      await queryRows<{ n: number; users: number }>(
+        t.ctx.database.db,
+        sql`select count(*)::int as n, count(distinct user_id)::int as users from coupons where campaign_id = ${id}`,
+      )
+    )[0]!;
   const metric = async (name: string) => {
     const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     return body
@@ -185,7 +197,13 @@ describe('coupon hot state lost in Redis (production mode)', () => {
     expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['ISSUED']);
     await wipeRedis();
     expect(codes(await claimAll([await mintBuyer()], id))).toEqual(['SERVICE_UNAVAILABLE']);
-    const env = { DATABASE_URL: t.config.db.url!, REDIS_URL: t.config.redis.url!, REDIS_KEY_PREFIX: t.redisPrefix, JWT_SECRET: t.config.auth.jwtSecret!, LOG_LEVEL: 'warn' };
+    const env = {
+      DATABASE_URL: t.config.db.url!,
+      REDIS_URL: t.config.redis.url!,
+      REDIS_KEY_PREFIX: t.redisPrefix,
+      JWT_SECRET: t.config.auth.jwtSecret!,
+      LOG_LEVEL: 'warn',
+    };
     const run = await runMos(['coupons', 'reconcile', id], env);
     expect(run.output).toContain(`campaign ${id} reconciled: epoch 2, 0 coupons in wallets, 3 offered again`);
     expect(run.code).toBe(0);

@@ -149,7 +149,8 @@ describe('faults under load', () => {
   function traffic() {
     const answers: { route: string; status: number; retryAfter: string | null; type: string | null }[] = [];
     let running = true;
-    const record = (route: string, a: Answer) => answers.push({ route, status: a.status, retryAfter: a.headers.get('retry-after'), type: a.headers.get('content-type') });
+    const record = (route: string, a: Answer) =>
+      answers.push({ route, status: a.status, retryAfter: a.headers.get('retry-after'), type: a.headers.get('content-type') });
     const loops = buyers.map(async (buyer, i) => {
       let n = 0;
       while (running) {
@@ -349,7 +350,10 @@ describe('faults under load', () => {
     await new Promise((r) => setTimeout(r, 1200)); // the keys' in-flight locks lapse (IDEMPOTENCY_LOCK_SECONDS=1)
 
     const retries = await Promise.all(burst.map((b, i) => call('POST', '/v1/orders', { auth: b.auth, key: `burst-${i}`, body: body(i) })));
-    expect(retries.map((r) => r.status), JSON.stringify(retries.map((r) => r.body))).toEqual(new Array(burst.length).fill(201));
+    expect(
+      retries.map((r) => r.status),
+      JSON.stringify(retries.map((r) => r.body)),
+    ).toEqual(new Array(burst.length).fill(201));
     for (const [i, b] of burst.entries()) {
       const rows = await db.query<{ id: string }>('select id from orders where user_id = $1', [b.id]);
       expect(rows.rows.map((r) => r.id)).toEqual([retries[i]!.body.id]);

@@ -70,7 +70,13 @@ const expiryArb = fc.integer({ min: 0, max: 5 }); // small range: plenty of ties
 export const specArb: fc.Arbitrary<Spec> = fc.oneof(
   fc.record({ kind: fc.constant('TICKET_FIXED' as const), amount: amountArb, grade: scopeArb, capped: fc.boolean(), expiresAt: expiryArb }),
   fc.record({ kind: fc.constant('TICKET_PERCENT' as const), percent: percentArb, max: maxArb, grade: scopeArb, expiresAt: expiryArb }),
-  fc.record({ kind: fc.constant('ORDER_FIXED' as const), amount: amountArb, grade: scopeArb, minSpend: fc.constantFrom(0, 0, 50_000, 150_000), expiresAt: expiryArb }),
+  fc.record({
+    kind: fc.constant('ORDER_FIXED' as const),
+    amount: amountArb,
+    grade: scopeArb,
+    minSpend: fc.constantFrom(0, 0, 50_000, 150_000),
+    expiresAt: expiryArb,
+  }),
   fc.record({ kind: fc.constant('ORDER_PERCENT' as const), percent: percentArb, max: maxArb, grade: scopeArb, expiresAt: expiryArb }),
 );
 
@@ -79,7 +85,10 @@ export const specArb: fc.Arbitrary<Spec> = fc.oneof(
  * same ones (fixed seeds).
  */
 export function optimizerWorkload(): { seats: SeatLine[]; coupons: CandidateCoupon[] } {
-  const [seats] = fc.sample(fc.array(fc.record({ grade: gradeArb, price: fc.integer({ min: 10_000, max: 200_000 }) }), { minLength: 10, maxLength: 10 }), { numRuns: 1, seed: 20_240_601 });
+  const [seats] = fc.sample(fc.array(fc.record({ grade: gradeArb, price: fc.integer({ min: 10_000, max: 200_000 }) }), { minLength: 10, maxLength: 10 }), {
+    numRuns: 1,
+    seed: 20_240_601,
+  });
   const specs = fc.sample(specArb, { numRuns: 100, seed: 42 });
   return {
     seats: seats!.map((s, i): SeatLine => ({ seatId: `seat-${i}`, ...s })),

@@ -23,10 +23,7 @@ export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
  * A database of its own (for one test file, or one benchmark run) on the server of `adminUrl`,
  * and how to drop it. Hex suffix only, so the name needs no quoting.
  */
-export async function createTestDatabase(
-  adminUrl: string = TEST_PG_URL,
-  prefix = 'mos_t_',
-): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(adminUrl: string = TEST_PG_URL, prefix = 'mos_t_'): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}${suffix()}`;
   const admin = async (statement: string) => {
     const client = new pg.Client({ connectionString: adminUrl });
@@ -56,11 +53,7 @@ export interface TestEnv {
  * A context in the given mode, isolated from every other test file: production mode gets a
  * fresh database and a unique Redis key prefix; embedded mode an in-memory PGlite.
  */
-export async function createTestEnv(
-  mode: Mode = testMode(),
-  env: Record<string, string> = {},
-  options: ContextOptions = {},
-): Promise<TestEnv> {
+export async function createTestEnv(mode: Mode = testMode(), env: Record<string, string> = {}, options: ContextOptions = {}): Promise<TestEnv> {
   const redisPrefix = `mos:test:${suffix()}:`;
   const database = mode === 'production' ? await createTestDatabase() : undefined;
   const config = loadConfig({

@@ -2,8 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
 
 /** The hold body's size limit comes from configuration (MAX_SEATS_PER_BUYER). */
-export const HoldBody = (maxSeats: number) =>
-  StrictObject({ seatIds: Type.Array(Uuid, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) });
+export const HoldBody = (maxSeats: number) => StrictObject({ seatIds: Type.Array(Uuid, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) });
 
 export const HoldCreated = Type.Object({ scheduleId: Uuid, seatIds: Type.Array(Uuid), expiresAt: DateTime });
 export const MyHolds = Type.Object({ seatIds: Type.Array(Uuid), expiresAt: Type.Union([DateTime, Type.Null()]) });

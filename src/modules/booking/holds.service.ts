@@ -33,7 +33,11 @@ export class HoldsService {
   constructor(private readonly deps: HoldsServiceDeps) {}
 
   /** Holds the seats, all or nothing, on a showtime the caller read (the request's one read). */
-  async hold(userId: string, schedule: SaleSchedule | undefined, seatIds: readonly string[]): Promise<{ scheduleId: string; seatIds: string[]; expiresAt: string }> {
+  async hold(
+    userId: string,
+    schedule: SaleSchedule | undefined,
+    seatIds: readonly string[],
+  ): Promise<{ scheduleId: string; seatIds: string[]; expiresAt: string }> {
     const { store, clock, maxSeatsPerBuyer, holdTtlSeconds, metrics } = this.deps;
     const { schedule: onSale } = await this.#checkSale(schedule, seatIds);
     const scheduleId = onSale.id;

@@ -25,7 +25,10 @@ export interface PlacementParts {
   coupons: (p: CouponReservationPlaceholders) => StatementPart;
 }
 
-export type NewOrder = Pick<OrderRow, 'id' | 'userId' | 'scheduleId' | 'subtotal' | 'discount' | 'amount' | 'orderName' | 'expiresAt' | 'createdAt' | 'idempotencyKey'>;
+export type NewOrder = Pick<
+  OrderRow,
+  'id' | 'userId' | 'scheduleId' | 'subtotal' | 'discount' | 'amount' | 'orderName' | 'expiresAt' | 'createdAt' | 'idempotencyKey'
+>;
 
 type PlacedRow = { placed: boolean; free_seats: string[] | string; free_coupons: string[] | string; coupons_check: boolean; within_limit: boolean };
 
@@ -240,7 +243,13 @@ export class OrdersRepository {
     return (await this.#withLines(rows, tx))[0];
   }
 
-  async setStatus(id: string, status: Extract<OrderStatus, 'CANCELLED' | 'EXPIRED'>, at: Date, tx: Tx, extra: { cancelReason?: string | null } = {}): Promise<void> {
+  async setStatus(
+    id: string,
+    status: Extract<OrderStatus, 'CANCELLED' | 'EXPIRED'>,
+    at: Date,
+    tx: Tx,
+    extra: { cancelReason?: string | null } = {},
+  ): Promise<void> {
     await tx
       .update(orders)
       .set({

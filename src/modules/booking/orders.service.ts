@@ -144,7 +144,10 @@ export class OrdersService {
       subtotal: priced.subtotal,
       discount: priced.discount,
       amount: priced.amount,
-      orderName: orderName(sale.schedule.title, priced.items.map((i) => i.label)),
+      orderName: orderName(
+        sale.schedule.title,
+        priced.items.map((i) => i.label),
+      ),
     };
     const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
     const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, { ...options, maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer });
@@ -178,7 +181,9 @@ export class OrdersService {
     }
     if (!result.couponsCheck) return undefined;
     const freeCoupons = new Set(result.freeCouponIds);
-    throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon went on another order meanwhile', { couponIds: couponLines.map((c) => c.couponId).filter((c) => !freeCoupons.has(c)) });
+    throw CouponErrors.COUPON_NOT_APPLICABLE('A coupon went on another order meanwhile', {
+      couponIds: couponLines.map((c) => c.couponId).filter((c) => !freeCoupons.has(c)),
+    });
   }
 
   async getOrder(userId: string, id: string): Promise<OrderView> {

@@ -10,9 +10,9 @@ const layoutArb = fc
   .chain((names) =>
     fc.tuple(
       ...names.map((name) =>
-        fc.uniqueArray(label, { minLength: 1, maxLength: 4 }).chain((rows) =>
-          fc.tuple(...rows.map((l) => fc.integer({ min: 1, max: 6 }).map((seats) => ({ label: l, seats })))).map((r) => ({ name, rows: r })),
-        ),
+        fc
+          .uniqueArray(label, { minLength: 1, maxLength: 4 })
+          .chain((rows) => fc.tuple(...rows.map((l) => fc.integer({ min: 1, max: 6 }).map((seats) => ({ label: l, seats })))).map((r) => ({ name, rows: r }))),
       ),
     ),
   )
@@ -33,7 +33,18 @@ describe('layout', () => {
   });
 
   it('flags duplicates and oversize', () => {
-    const layout = { sections: [{ name: 'A', rows: [{ label: '1', seats: 5 }, { label: '1', seats: 5 }] }, { name: 'A', rows: [{ label: '1', seats: 1 }] }] };
+    const layout = {
+      sections: [
+        {
+          name: 'A',
+          rows: [
+            { label: '1', seats: 5 },
+            { label: '1', seats: 5 },
+          ],
+        },
+        { name: 'A', rows: [{ label: '1', seats: 1 }] },
+      ],
+    };
     expect(layoutErrors(layout, 10).map((e) => e.path)).toEqual(['/body/sections/0/rows/1/label', '/body/sections/1/name', '/body/sections']);
   });
 });
@@ -57,7 +68,13 @@ describe('grading', () => {
   it('always answers a grade that is named by a rule or is the default', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ grade: fc.constantFrom('X', 'Y'), section: fc.constantFrom('A', 'B'), rows: fc.option(fc.array(fc.constantFrom<string>('1', '2')), { nil: undefined }) })),
+        fc.array(
+          fc.record({
+            grade: fc.constantFrom('X', 'Y'),
+            section: fc.constantFrom('A', 'B'),
+            rows: fc.option(fc.array(fc.constantFrom<string>('1', '2')), { nil: undefined }),
+          }),
+        ),
         fc.constantFrom('A', 'B', 'C'),
         fc.constantFrom('1', '2', '3'),
         (seatGrades, section, rowLabel) => {
@@ -73,13 +90,25 @@ describe('grading', () => {
     const layout = { sections: [{ name: 'A', rows: [{ label: '1', seats: 1 }] }] };
     const errors = gradingErrors(
       {
-        grades: [{ name: 'R', price: 1 }, { name: 'R', price: 2 }],
-        seatGrades: [{ grade: 'Q', section: 'A', rows: ['9'] }, { grade: 'R', section: 'Z' }],
+        grades: [
+          { name: 'R', price: 1 },
+          { name: 'R', price: 2 },
+        ],
+        seatGrades: [
+          { grade: 'Q', section: 'A', rows: ['9'] },
+          { grade: 'R', section: 'Z' },
+        ],
         defaultGrade: 'S',
       },
       layout,
     );
-    expect(errors.map((e) => e.path)).toEqual(['/body/grades/1/name', '/body/defaultGrade', '/body/seatGrades/0/grade', '/body/seatGrades/0/rows/0', '/body/seatGrades/1/section']);
+    expect(errors.map((e) => e.path)).toEqual([
+      '/body/grades/1/name',
+      '/body/defaultGrade',
+      '/body/seatGrades/0/grade',
+      '/body/seatGrades/0/rows/0',
+      '/body/seatGrades/1/section',
+    ]);
   });
 });
 

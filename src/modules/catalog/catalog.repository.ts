@@ -79,10 +79,7 @@ export class CatalogRepository {
   }
 
   async livePerformanceCount(sellerId: string, tx: Tx): Promise<number> {
-    const [row] = await queryRows<{ n: number | string }>(
-      tx,
-      sql`select count(*) as n from performances where seller_id = ${sellerId} and deleted_at is null`,
-    );
+    const [row] = await queryRows<{ n: number | string }>(tx, sql`select count(*) as n from performances where seller_id = ${sellerId} and deleted_at is null`);
     return Number(row!.n);
   }
 
@@ -147,7 +144,10 @@ export class CatalogRepository {
   }
 
   async softDeletePerformance(id: string, at: Date, tx: Tx): Promise<void> {
-    await tx.update(schedules).set({ deletedAt: at }).where(and(eq(schedules.performanceId, id), isNull(schedules.deletedAt)));
+    await tx
+      .update(schedules)
+      .set({ deletedAt: at })
+      .where(and(eq(schedules.performanceId, id), isNull(schedules.deletedAt)));
     await tx.update(performances).set({ deletedAt: at }).where(eq(performances.id, id));
   }
 
@@ -174,7 +174,12 @@ export class CatalogRepository {
    * (the rules of `grading.ts#gradeOf` as a CASE: first match wins, else the default) and that
    * grade's price. Returns the number of seats.
    */
-  async createInventory(scheduleId: string, venueId: string, grading: { grades: Grade[]; seatGrades: SeatGradeRule[]; defaultGrade: string }, tx: Tx): Promise<number> {
+  async createInventory(
+    scheduleId: string,
+    venueId: string,
+    grading: { grades: Grade[]; seatGrades: SeatGradeRule[]; defaultGrade: string },
+    tx: Tx,
+  ): Promise<number> {
     const whens = grading.seatGrades.map((rule) =>
       rule.rows === undefined
         ? sql`when s.section = ${rule.section} then ${rule.grade}`

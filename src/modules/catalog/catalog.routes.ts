@@ -34,10 +34,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     async (request, reply) => reply.code(201).send(await service.createVenue(principalOf(request), request.body)),
   );
 
-  app.get(
-    '/v1/venues/:venueId',
-    { schema: { tags, params: VenueIdParams, response: { 200: Venue, ...problems(400, 404) } } },
-    async (request) => service.getVenue(request.params.venueId),
+  app.get('/v1/venues/:venueId', { schema: { tags, params: VenueIdParams, response: { 200: Venue, ...problems(400, 404) } } }, async (request) =>
+    service.getVenue(request.params.venueId),
   );
 
   app.post(
@@ -59,10 +57,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     },
   );
 
-  app.get(
-    '/v1/performances/:id',
-    { schema: { tags, params: IdParams, response: { 200: PerformanceDetail, ...problems(400, 404) } } },
-    async (request) => service.getPerformance(request.params.id),
+  app.get('/v1/performances/:id', { schema: { tags, params: IdParams, response: { 200: PerformanceDetail, ...problems(400, 404) } } }, async (request) =>
+    service.getPerformance(request.params.id),
   );
 
   app.patch(
@@ -95,10 +91,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ service: CatalogService 
     async (request, reply) => reply.code(201).send(await service.createSchedule(principalOf(request), request.params.id, request.body)),
   );
 
-  app.get(
-    '/v1/schedules/:id',
-    { schema: { tags, params: IdParams, response: { 200: ScheduleWithCounts, ...problems(400, 404) } } },
-    async (request) => service.getSchedule(request.params.id),
+  app.get('/v1/schedules/:id', { schema: { tags, params: IdParams, response: { 200: ScheduleWithCounts, ...problems(400, 404) } } }, async (request) =>
+    service.getSchedule(request.params.id),
   );
 
   app.delete(

@@ -37,9 +37,7 @@ export const Venue = Type.Object({
   sections: Type.Array(
     Type.Object({
       name: Type.String(),
-      rows: Type.Array(
-        Type.Object({ label: Type.String(), seats: Type.Array(Type.Object({ id: Uuid, number: Type.Integer(), label: Type.String() })) }),
-      ),
+      rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Array(Type.Object({ id: Uuid, number: Type.Integer(), label: Type.String() })) })),
     }),
   ),
 });

@@ -68,10 +68,10 @@ export interface CreateScheduleInput {
 
 const quotaNames = {
   venues: 'venues per seller',
-  venueSeats: 'seats across a seller\'s venues',
+  venueSeats: "seats across a seller's venues",
   performances: 'live performances per seller',
   schedulesPerPerformance: 'live showtimes per performance',
-  scheduleSeats: 'seats across a seller\'s live showtimes',
+  scheduleSeats: "seats across a seller's live showtimes",
 } as const;
 
 /** Refuses a creation that would take `quota` to `after`, past its `limit`. */
@@ -308,7 +308,7 @@ export class CatalogService {
   async #ownedPerformance(actor: Principal, id: string): Promise<PerformanceRow> {
     const row = await this.deps.repo.findPerformance(id);
     if (!row) throw notFound('performance');
-    if (actor.role !== 'ADMIN' && row.sellerId !== actor.id) throw CommonErrors.FORBIDDEN('Only the performance\'s seller may change it');
+    if (actor.role !== 'ADMIN' && row.sellerId !== actor.id) throw CommonErrors.FORBIDDEN("Only the performance's seller may change it");
     return row;
   }
 
@@ -331,5 +331,4 @@ export class CatalogService {
   #scheduleView(row: ScheduleRow): ScheduleView {
     return toScheduleView(row, this.deps.waitingRoomDefaults);
   }
-
 }

@@ -17,15 +17,19 @@ export interface SeatGradeRule {
   rows?: string[];
 }
 
-export const venues = pgTable('venues', {
-  id: uuid('id').primaryKey(),
-  ownerId: uuid('owner_id').notNull(),
-  name: text('name').notNull(),
-  address: text('address'),
-  seatCount: integer('seat_count').notNull(),
-  layout: jsonb('layout').$type<VenueLayout>().notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-}, (t) => [index('venues_owner_idx').on(t.ownerId)]);
+export const venues = pgTable(
+  'venues',
+  {
+    id: uuid('id').primaryKey(),
+    ownerId: uuid('owner_id').notNull(),
+    name: text('name').notNull(),
+    address: text('address'),
+    seatCount: integer('seat_count').notNull(),
+    layout: jsonb('layout').$type<VenueLayout>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('venues_owner_idx').on(t.ownerId)],
+);
 
 /** Seats of a venue. Venues are immutable once created, so a seat's id and label never change. */
 export const seats = pgTable(
@@ -107,7 +111,9 @@ export const scheduleSeats = pgTable(
       .references(() => seats.id),
     grade: text('grade').notNull(),
     price: integer('price').notNull(),
-    status: text('status', { enum: ['AVAILABLE', 'RESERVED', 'SOLD'] }).notNull().default('AVAILABLE'),
+    status: text('status', { enum: ['AVAILABLE', 'RESERVED', 'SOLD'] })
+      .notNull()
+      .default('AVAILABLE'),
     /** The order the seat is reserved for (RESERVED) or was sold to (SOLD). */
     orderId: uuid('order_id'),
     /** End of a RESERVED seat's payment window; after it the reservation counts for nothing. */

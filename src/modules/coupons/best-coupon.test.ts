@@ -5,7 +5,9 @@ import { bestCoupons, type Assignment, type CandidateCoupon, type SeatLine } fro
 
 const priceArb = fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom(0, 1, 7, 1_000, 50_000, 70_000));
 const seatsArb = (maxSeats: number) =>
-  fc.array(fc.record({ grade: gradeArb, price: priceArb }), { minLength: 0, maxLength: maxSeats }).map((list) => list.map((s, i): SeatLine => ({ seatId: `seat-${i}`, ...s })));
+  fc
+    .array(fc.record({ grade: gradeArb, price: priceArb }), { minLength: 0, maxLength: maxSeats })
+    .map((list) => list.map((s, i): SeatLine => ({ seatId: `seat-${i}`, ...s })));
 const couponsArb = (maxCoupons: number) => fc.array(specArb, { maxLength: maxCoupons }).map((specs) => specs.map((s, i) => toCoupon(s, `c${i}`)));
 const caseArb = (maxSeats: number, maxCoupons: number) => fc.record({ seats: seatsArb(maxSeats), coupons: couponsArb(maxCoupons) });
 
@@ -144,8 +146,22 @@ describe('bestCoupons — properties', () => {
         for (const c of coupons) {
           const alone =
             c.appliesTo === 'ORDER'
-              ? refEvaluate(seats, c, seats.map(() => null)).total
-              : Math.max(0, ...seats.map((_, i) => refEvaluate(seats, null, seats.map((__, k) => (k === i ? c : null))).total));
+              ? refEvaluate(
+                  seats,
+                  c,
+                  seats.map(() => null),
+                ).total
+              : Math.max(
+                  0,
+                  ...seats.map(
+                    (_, i) =>
+                      refEvaluate(
+                        seats,
+                        null,
+                        seats.map((__, k) => (k === i ? c : null)),
+                      ).total,
+                  ),
+                );
           expect(total).toBeGreaterThanOrEqual(alone);
         }
       }),
@@ -227,7 +243,12 @@ describe('bestCoupons — examples', () => {
     // 1,130 over 50k/70k/70k splits 298/416/416; 1,131 splits 297/417/417. With both S seats
     // already free through TICKET coupons, only the R seat's share counts: the smaller coupon wins.
     const seats = [seat('r', 'R', 50_000), seat('s1', 'S', 70_000), seat('s2', 'S', 70_000)];
-    const coupons = [fixedOrder('o-1131', 1_131, 1), fixedOrder('o-1130', 1_130, 2), fixedTicket('free-s-1', 70_000, 1, 'S'), fixedTicket('free-s-2', 70_000, 1, 'S')];
+    const coupons = [
+      fixedOrder('o-1131', 1_131, 1),
+      fixedOrder('o-1130', 1_130, 2),
+      fixedTicket('free-s-1', 70_000, 1, 'S'),
+      fixedTicket('free-s-2', 70_000, 1, 'S'),
+    ];
     const result = bestCoupons(seats, coupons);
     expect(result.total).toBe(140_298);
     expect(result.total).toBe(bruteForceMax(seats, coupons));

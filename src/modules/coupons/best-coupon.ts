@@ -79,7 +79,7 @@ export interface Assignment {
 function clampFloor(x: number, hi: number): number {
   const v = Math.floor(x);
   if (Number.isNaN(v) || v <= 0) return 0;
-  return v > hi ? hi : v;
+  return Math.min(v, hi);
 }
 
 /**

@@ -63,7 +63,13 @@ export class MemoryCouponStore implements CouponClaimStore, CouponEventLog {
   async freeze(campaignId: string, epoch: number): Promise<void> {
     const c = this.#campaigns.get(campaignId);
     if (c && (!c.frozen || c.epoch >= epoch)) return;
-    this.#campaigns.set(campaignId, { rules: { campaignId, quantity: 0, perUserLimit: 0, claimOpensAt: 0, claimClosesAt: null }, epoch, frozen: true, stock: 0, users: new Map() });
+    this.#campaigns.set(campaignId, {
+      rules: { campaignId, quantity: 0, perUserLimit: 0, claimOpensAt: 0, claimClosesAt: null },
+      epoch,
+      frozen: true,
+      stock: 0,
+      users: new Map(),
+    });
   }
 
   /**

@@ -9,7 +9,13 @@ const STREAMS = 'cpn:streams';
 
 const keysOf = (campaignId: string) => {
   const t = tag('cpn', campaignId);
-  return { meta: key('cpn', t, 'meta'), stock: key('cpn', t, 'stock'), users: key('cpn', t, 'users'), events: key('cpn', t, 'events'), dead: key('cpn', t, 'dead') };
+  return {
+    meta: key('cpn', t, 'meta'),
+    stock: key('cpn', t, 'stock'),
+    users: key('cpn', t, 'users'),
+    events: key('cpn', t, 'events'),
+    dead: key('cpn', t, 'dead'),
+  };
 };
 
 /** Redis adapter: the claim Lua script (coupon-claims.lua) and a consumer group per campaign stream. */
@@ -116,7 +122,20 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
 
   async deadLetter(event: IssuedEvent, reason: string): Promise<void> {
     const k = keysOf(event.campaignId);
-    await this.redis.xadd(k.dead, '*', 'eventId', event.eventId, 'userId', event.userId, 'seq', String(event.seq), 'reason', reason, 'deliveries', String(event.deliveries));
+    await this.redis.xadd(
+      k.dead,
+      '*',
+      'eventId',
+      event.eventId,
+      'userId',
+      event.userId,
+      'seq',
+      String(event.seq),
+      'reason',
+      reason,
+      'deliveries',
+      String(event.deliveries),
+    );
     await this.redis.xack(k.events, GROUP, event.ref);
   }
 

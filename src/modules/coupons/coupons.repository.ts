@@ -133,7 +133,10 @@ export class CouponsRepository {
   }
 
   async release(orderId: string, tx: Tx): Promise<void> {
-    await tx.update(coupons).set({ reservedOrderId: null }).where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')));
+    await tx
+      .update(coupons)
+      .set({ reservedOrderId: null })
+      .where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')));
   }
 }
 

@@ -18,16 +18,13 @@ export const couponsRoutes: FastifyPluginAsyncTypebox<{ service: CouponsService 
     async (request, reply) => reply.code(201).send(await service.createCampaign(principalOf(request), request.body)),
   );
 
-  app.get(
-    '/v1/coupons',
-    { schema: { tags, querystring: CampaignListQuery, response: { 200: CampaignList, ...problems(400) } } },
-    async (request) => ({ items: await service.claimable(request.query.performanceId), nextCursor: null }),
-  );
+  app.get('/v1/coupons', { schema: { tags, querystring: CampaignListQuery, response: { 200: CampaignList, ...problems(400) } } }, async (request) => ({
+    items: await service.claimable(request.query.performanceId),
+    nextCursor: null,
+  }));
 
-  app.get(
-    '/v1/coupons/:id',
-    { schema: { tags, params: IdParams, response: { 200: Campaign, ...problems(400, 404) } } },
-    async (request) => service.getCampaign(request.params.id),
+  app.get('/v1/coupons/:id', { schema: { tags, params: IdParams, response: { 200: Campaign, ...problems(400, 404) } } }, async (request) =>
+    service.getCampaign(request.params.id),
   );
 
   app.post(
@@ -50,7 +47,7 @@ export const couponsRoutes: FastifyPluginAsyncTypebox<{ service: CouponsService 
       schema: {
         tags,
         security,
-        summary: 'Rebuild a campaign\'s lost hot state from the wallet and resume its claims (operator action; also `mos coupons reconcile <id>`)',
+        summary: "Rebuild a campaign's lost hot state from the wallet and resume its claims (operator action; also `mos coupons reconcile <id>`)",
         params: IdParams,
         response: { 200: Reconciled, ...problems(401, 403, 404, 409) },
       },
@@ -60,7 +57,10 @@ export const couponsRoutes: FastifyPluginAsyncTypebox<{ service: CouponsService 
 
   app.get(
     '/v1/me/coupons',
-    { onRequest: app.requireRole('BUYER'), schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(WalletCoupon), ...problems(400, 401, 403) } } },
+    {
+      onRequest: app.requireRole('BUYER'),
+      schema: { tags, security, querystring: PageQuerySchema, response: { 200: Page(WalletCoupon), ...problems(400, 401, 403) } },
+    },
     async (request) => {
       const { limit, cursor } = request.query;
       const rows = await service.wallet(principalOf(request).id, limit + 1, decodeCursor(cursor));

@@ -45,7 +45,7 @@ export const Claimed = Type.Object({ status: Type.Literal('ISSUED') });
 
 export const Reconciled = Type.Object({
   campaignId: Uuid,
-  epoch: Type.Integer({ description: 'The rebuilt hot state\'s epoch (loads of the campaign\'s stock so far)' }),
+  epoch: Type.Integer({ description: "The rebuilt hot state's epoch (loads of the campaign's stock so far)" }),
   issued: Type.Integer({ description: 'Coupons in wallets, subtracted from the rebuilt stock' }),
   remaining: Type.Integer(),
 });

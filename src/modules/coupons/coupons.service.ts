@@ -80,24 +80,30 @@ export class CouponsService {
     const kind = couponKind(input.kind);
     if (!kind) errors.push({ path: '/body/kind', message: `unknown kind "${input.kind}"` });
     else {
-      if (!kind.appliesTo.includes(input.appliesTo)) errors.push({ path: '/body/appliesTo', message: `${kind.name} applies to ${kind.appliesTo.join(' or ')}` });
+      if (!kind.appliesTo.includes(input.appliesTo))
+        errors.push({ path: '/body/appliesTo', message: `${kind.name} applies to ${kind.appliesTo.join(' or ')}` });
       for (const e of Value.Errors(kind.params, input.params)) errors.push({ path: `/body/params${e.path}`, message: e.message });
       if (!errors.length) for (const e of kind.validate?.(input.params as never) ?? []) errors.push({ ...e, path: `/body/params${e.path}` });
     }
     const opens = Date.parse(input.claimOpensAt);
     if (input.claimClosesAt && Date.parse(input.claimClosesAt) <= opens) errors.push({ path: '/body/claimClosesAt', message: 'must be after claimOpensAt' });
-    if (Date.parse(input.validUntil) <= Math.max(opens, this.deps.clock.now().getTime())) errors.push({ path: '/body/validUntil', message: 'must be in the future and after claimOpensAt' });
+    if (Date.parse(input.validUntil) <= Math.max(opens, this.deps.clock.now().getTime()))
+      errors.push({ path: '/body/validUntil', message: 'must be in the future and after claimOpensAt' });
 
     const performanceId = input.scope?.performanceId;
-    if (actor.role === 'SELLER' && !performanceId) errors.push({ path: '/body/scope/performanceId', message: 'a seller\'s campaign is scoped to one of their performances' });
+    if (actor.role === 'SELLER' && !performanceId)
+      errors.push({ path: '/body/scope/performanceId', message: "a seller's campaign is scoped to one of their performances" });
     if (errors.length) throw CommonErrors.VALIDATION_FAILED('Invalid campaign', { errors });
     if (performanceId) {
       const performance = await this.deps.findPerformance(performanceId);
       if (!performance) throw CommonErrors.NOT_FOUND('No such performance');
-      if (actor.role !== 'ADMIN' && performance.sellerId !== actor.id) throw CommonErrors.FORBIDDEN('A seller may only run campaigns for their own performances');
+      if (actor.role !== 'ADMIN' && performance.sellerId !== actor.id)
+        throw CommonErrors.FORBIDDEN('A seller may only run campaigns for their own performances');
       const grade = input.scope?.grade;
       if (grade && !performance.grades.some((g) => g.name === grade)) {
-        throw CommonErrors.VALIDATION_FAILED('Invalid campaign', { errors: [{ path: '/body/scope/grade', message: `the performance has no grade "${grade}"` }] });
+        throw CommonErrors.VALIDATION_FAILED('Invalid campaign', {
+          errors: [{ path: '/body/scope/grade', message: `the performance has no grade "${grade}"` }],
+        });
       }
     }
 
@@ -186,12 +192,16 @@ export class CouponsService {
     const out = await this.deps.repo.withCampaignLocked(campaignId, async (row, tx) => {
       if (!row) throw CommonErrors.NOT_FOUND('No such campaign');
       const hot = await this.deps.store.status(campaignId);
-      if (hot.state === 'LIVE') throw CouponErrors.NOT_RECONCILABLE('The campaign\'s hot state is live: there is nothing to reconcile');
+      if (hot.state === 'LIVE') throw CouponErrors.NOT_RECONCILABLE("The campaign's hot state is live: there is nothing to reconcile");
       const pending = await this.deps.store.unconsumed(campaignId);
       if (pending > 0) {
-        throw CouponErrors.NOT_RECONCILABLE(`${pending} issue events of this campaign are not persisted yet; run the worker and retry once they are`, {}, {
-          'Retry-After': String(this.deps.frozenRetryAfterSeconds),
-        });
+        throw CouponErrors.NOT_RECONCILABLE(
+          `${pending} issue events of this campaign are not persisted yet; run the worker and retry once they are`,
+          {},
+          {
+            'Retry-After': String(this.deps.frozenRetryAfterSeconds),
+          },
+        );
       }
       const epoch = Math.max(row.hotEpoch, hot.state === 'FROZEN' ? hot.epoch : 0) + 1;
       const issuedByUser = await this.deps.repo.issuedByUser(campaignId, tx);
@@ -246,7 +256,9 @@ export class CouponsService {
     const wallet = await this.deps.repo.usable(userId, order.performanceId, this.deps.clock.now(), couponIds);
     if (couponIds && wallet.length !== couponIds.length) {
       const found = new Set(wallet.map((w) => w.id));
-      throw CouponErrors.COUPON_NOT_APPLICABLE('A named coupon is not yours, not usable now, or not for this performance', { couponIds: couponIds.filter((id) => !found.has(id)) });
+      throw CouponErrors.COUPON_NOT_APPLICABLE('A named coupon is not yours, not usable now, or not for this performance', {
+        couponIds: couponIds.filter((id) => !found.has(id)),
+      });
     }
     const subtotal = order.seats.reduce((s, x) => s + x.price, 0);
     const candidates = wallet.filter((w) => subtotal >= w.campaign.minOrderAmount).map(toCandidate);
@@ -269,7 +281,10 @@ export class CouponsService {
     return this.deps.repo.release(orderId, tx);
   }
 
-  async #load(row: Pick<CampaignRow, 'id' | 'quantity' | 'perUserLimit' | 'claimOpensAt' | 'claimClosesAt' | 'hotEpoch'>, issuedByUser: ReadonlyMap<string, number>): Promise<void> {
+  async #load(
+    row: Pick<CampaignRow, 'id' | 'quantity' | 'perUserLimit' | 'claimOpensAt' | 'claimClosesAt' | 'hotEpoch'>,
+    issuedByUser: ReadonlyMap<string, number>,
+  ): Promise<void> {
     await this.deps.store.load(
       {
         campaignId: row.id,
@@ -351,7 +366,10 @@ export class CouponsService {
       case 'REBUILT':
         this.deps.metrics.hotStateRebuilt.inc({ reason: outcome.reason });
         if (outcome.was !== 'SEALED') {
-          this.deps.logger.warn({ campaignId, epoch: outcome.epoch, issued: outcome.issued }, 'coupon hot state lost after the campaign was fully persisted; rebuilt from the wallet');
+          this.deps.logger.warn(
+            { campaignId, epoch: outcome.epoch, issued: outcome.issued },
+            'coupon hot state lost after the campaign was fully persisted; rebuilt from the wallet',
+          );
         }
         return;
       case 'LOST':
@@ -365,7 +383,11 @@ export class CouponsService {
   }
 
   #unavailable() {
-    return CommonErrors.SERVICE_UNAVAILABLE('Claims of this campaign are paused while its stock is reconciled', {}, { 'Retry-After': String(this.deps.frozenRetryAfterSeconds) });
+    return CommonErrors.SERVICE_UNAVAILABLE(
+      'Claims of this campaign are paused while its stock is reconciled',
+      {},
+      { 'Retry-After': String(this.deps.frozenRetryAfterSeconds) },
+    );
   }
 
   #view(row: CampaignRow, remaining: number): CampaignView {

@@ -33,7 +33,9 @@ export const couponCampaigns = pgTable(
      * defaults.
      */
     hotEpoch: integer('hot_epoch').notNull().default(1),
-    hotStatus: text('hot_status', { enum: ['LIVE', 'SEALED', 'LOST'] }).notNull().default('LIVE'),
+    hotStatus: text('hot_status', { enum: ['LIVE', 'SEALED', 'LOST'] })
+      .notNull()
+      .default('LIVE'),
     hotLostAt: timestamp('hot_lost_at', { withTimezone: true }),
   },
   (t) => [

@@ -91,11 +91,7 @@ export class IdentityRepository {
   }
 
   async findFamilyOfToken(tokenHash: string): Promise<string | undefined> {
-    const [row] = await this.db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, tokenHash))
-      .limit(1);
+    const [row] = await this.db.select({ familyId: refreshTokens.familyId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).limit(1);
     return row?.familyId;
   }
 
@@ -104,11 +100,8 @@ export class IdentityRepository {
     return this.db.transaction(async (tx) => {
       const gone = await tx.delete(refreshTokens).where(lt(refreshTokens.expiresAt, before)).returning({ id: refreshTokens.id });
       // A family with no token left can never be presented again.
-      await tx.execute(
-        sql`delete from refresh_token_families f where not exists (select 1 from refresh_tokens t where t.family_id = f.id)`,
-      );
+      await tx.execute(sql`delete from refresh_token_families f where not exists (select 1 from refresh_tokens t where t.family_id = f.id)`);
       return gone.length;
     });
   }
 }
-

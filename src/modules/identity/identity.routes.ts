@@ -14,10 +14,8 @@ export interface IdentityRouteOptions {
 const tags = ['identity'];
 
 export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = async (app, { service, login }) => {
-  app.post(
-    '/v1/auth/signup',
-    { schema: { tags, body: SignupBody, response: { 201: User, ...problems(400, 409, 429) } } },
-    async (request, reply) => reply.code(201).send(await service.signup(request.body)),
+  app.post('/v1/auth/signup', { schema: { tags, body: SignupBody, response: { 201: User, ...problems(400, 409, 429) } } }, async (request, reply) =>
+    reply.code(201).send(await service.signup(request.body)),
   );
 
   // Login is the one route worth guessing at. Limits, checked in this order, each counting only
@@ -53,20 +51,14 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
     async (request) => service.login(request.body),
   );
 
-  app.post(
-    '/v1/auth/refresh',
-    { schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...problems(400, 401, 429) } } },
-    async (request) => service.refresh(request.body.refreshToken),
+  app.post('/v1/auth/refresh', { schema: { tags, body: RefreshBody, response: { 200: TokenPair, ...problems(400, 401, 429) } } }, async (request) =>
+    service.refresh(request.body.refreshToken),
   );
 
-  app.post(
-    '/v1/auth/logout',
-    { schema: { tags, body: RefreshBody, response: { 204: NoContent, ...problems(400, 429) } } },
-    async (request, reply) => {
-      await service.logout(request.body.refreshToken);
-      return reply.code(204).send(null);
-    },
-  );
+  app.post('/v1/auth/logout', { schema: { tags, body: RefreshBody, response: { 204: NoContent, ...problems(400, 429) } } }, async (request, reply) => {
+    await service.logout(request.body.refreshToken);
+    return reply.code(204).send(null);
+  });
 
   app.get(
     '/v1/me',

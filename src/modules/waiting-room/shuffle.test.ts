@@ -27,7 +27,10 @@ describe('pre-queue shuffle', () => {
     // counts[element][position]
     const counts = items.map(() => new Array<number>(n).fill(0));
     for (let r = 0; r < runs; r++) {
-      shuffleWithSeed(items, seedFrom(() => randomInt(0, 2 ** 32) / 2 ** 32)).forEach((element, position) => counts[element]![position]!++);
+      shuffleWithSeed(
+        items,
+        seedFrom(() => randomInt(0, 2 ** 32) / 2 ** 32),
+      ).forEach((element, position) => counts[element]![position]!++);
     }
     const expected = runs / n;
     for (const row of counts) {

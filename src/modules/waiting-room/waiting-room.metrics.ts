@@ -2,8 +2,18 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createWaitingRoomMetrics(registry: Registry) {
   return {
-    waiting: new Gauge({ name: 'mos_waiting_room_waiting', help: 'Buyers waiting (queue and pre-queue) per showtime', labelNames: ['schedule'] as const, registers: [registry] }),
-    active: new Gauge({ name: 'mos_waiting_room_active', help: 'Admitted buyers in the active set per showtime', labelNames: ['schedule'] as const, registers: [registry] }),
+    waiting: new Gauge({
+      name: 'mos_waiting_room_waiting',
+      help: 'Buyers waiting (queue and pre-queue) per showtime',
+      labelNames: ['schedule'] as const,
+      registers: [registry],
+    }),
+    active: new Gauge({
+      name: 'mos_waiting_room_active',
+      help: 'Admitted buyers in the active set per showtime',
+      labelNames: ['schedule'] as const,
+      registers: [registry],
+    }),
     admitted: new Counter({ name: 'mos_waiting_room_admitted_total', help: 'Buyers admitted', labelNames: ['schedule'] as const, registers: [registry] }),
     dropped: new Counter({
       name: 'mos_waiting_room_dropped_total',

@@ -70,9 +70,13 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOption
       // Taken before the first await, so concurrent opens cannot all pass the check.
       const release = slots.acquire(userId);
       if (!release) {
-        throw CommonErrors.RATE_LIMITED(`At most ${maxStreamsPerUser} open queue streams per buyer`, {}, {
-          'retry-after': String(STREAM_RETRY_AFTER_SECONDS),
-        });
+        throw CommonErrors.RATE_LIMITED(
+          `At most ${maxStreamsPerUser} open queue streams per buyer`,
+          {},
+          {
+            'retry-after': String(STREAM_RETRY_AFTER_SECONDS),
+          },
+        );
       }
       let first: QueueView;
       try {

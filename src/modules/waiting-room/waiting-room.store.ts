@@ -29,9 +29,7 @@ export interface TickSettings {
   auditCap: number;
 }
 
-export type TickResult =
-  | { stale: true }
-  | { stale: false; admitted: string[]; expired: number; abandoned: number; waiting: number; active: number };
+export type TickResult = { stale: true } | { stale: false; admitted: string[]; expired: number; abandoned: number; waiting: number; active: number };
 
 /**
  * The hot state of every waiting room. Both adapters (Redis, memory) pass one contract suite

@@ -37,13 +37,8 @@ export interface ErrorFactory<X extends Record<string, unknown> = Record<string,
   is(err: unknown): err is AppError;
 }
 
-export function defineError<X extends Record<string, unknown> = Record<string, unknown>>(
-  code: string,
-  status: number,
-  title: string,
-): ErrorFactory<X> {
-  const make = (detail?: string, extras?: X, headers?: Record<string, string>) =>
-    new AppError(code, status, title, detail, extras ?? {}, headers ?? {});
+export function defineError<X extends Record<string, unknown> = Record<string, unknown>>(code: string, status: number, title: string): ErrorFactory<X> {
+  const make = (detail?: string, extras?: X, headers?: Record<string, string>) => new AppError(code, status, title, detail, extras ?? {}, headers ?? {});
   return Object.assign(make, {
     code,
     status,

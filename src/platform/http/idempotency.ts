@@ -116,7 +116,7 @@ function withKeyHeader(existing: unknown, mode: IdempotencyMode): Record<string,
         description: 'Same key + same body replays the first response for IDEMPOTENCY_TTL_SECONDS (24 h by default)',
       },
     },
-    required: mode === 'required' ? [...(base.required ?? []), HEADER] : base.required ?? [],
+    required: mode === 'required' ? [...(base.required ?? []), HEADER] : (base.required ?? []),
   };
 }
 
@@ -136,4 +136,3 @@ export function canonicalJson(value: unknown): string {
       : v,
   );
 }
-

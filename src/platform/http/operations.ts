@@ -45,11 +45,9 @@ export const metricsPlugin = fp(
 export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsOptions> = async (app, opts) => {
   const timeoutMs = opts.readinessTimeoutMs ?? 2000;
 
-  app.get(
-    '/health/live',
-    { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, response: { 200: Health } } },
-    async () => ({ status: 'ok' as const }),
-  );
+  app.get('/health/live', { config: { rateLimit: false }, logLevel: 'warn', schema: { tags, response: { 200: Health } } }, async () => ({
+    status: 'ok' as const,
+  }));
 
   app.get(
     '/health/ready',

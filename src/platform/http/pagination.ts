@@ -14,8 +14,7 @@ export const PageQuery = {
 
 export const PageQuerySchema = StrictObject(PageQuery);
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const Page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 /** A one-element array, so a cursor can grow a sort key without breaking the ones handed out. */
 export function encodeCursor(lastId: string): string {

@@ -19,9 +19,7 @@ export const problemPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler(handleError);
 
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, request, CommonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`)),
-    );
+    app.setNotFoundHandler((request, reply) => sendProblem(reply, request, CommonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`)));
   },
   { name: 'mos-problem' },
 );

@@ -15,8 +15,7 @@ export const TRIM = 'x-trim';
  * trimmed, then it must still be 1 to `maxLength` characters — a name of only spaces is refused
  * rather than stored as "".
  */
-export const Name = (maxLength: number, options: StringOptions = {}) =>
-  Type.String({ minLength: 1, maxLength, ...options, [TRIM]: true });
+export const Name = (maxLength: number, options: StringOptions = {}) => Type.String({ minLength: 1, maxLength, ...options, [TRIM]: true });
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUIDv7' });
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });
@@ -42,9 +41,7 @@ const problemRef = Type.Ref('Problem');
  * (Problems are serialized by the error handler itself, so these only document.)
  */
 export function problems(...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: TSchema }> }> {
-  return Object.fromEntries(
-    statuses.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: problemRef } } }]),
-  );
+  return Object.fromEntries(statuses.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: problemRef } } }]));
 }
 
 /** 204 with no body. */

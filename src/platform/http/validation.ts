@@ -29,9 +29,7 @@ export function installValidators(app: FastifyInstance): void {
   const strict = withMosRules(new Ajv({ ...base, coerceTypes: false }));
   const coercing = withMosRules(new Ajv({ ...base, coerceTypes: 'array' }));
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'headers'
-      ? coercing.compile(schema)
-      : (httpPart === 'body' ? strict : coercing).compile({ ...schema, [STORABLE_TEXT]: true }),
+    httpPart === 'headers' ? coercing.compile(schema) : (httpPart === 'body' ? strict : coercing).compile({ ...schema, [STORABLE_TEXT]: true }),
   );
 }
 

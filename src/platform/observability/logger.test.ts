@@ -18,8 +18,7 @@ function databaseError(): Error {
   });
 }
 
-const failedInsert = () =>
-  new DrizzleQueryError('insert into "users" ("email", "password_hash") values ($1, $2)', [EMAIL, HASH], databaseError());
+const failedInsert = () => new DrizzleQueryError('insert into "users" ("email", "password_hash") values ($1, $2)', [EMAIL, HASH], databaseError());
 
 function logged(entry: (log: pino.Logger) => void): string {
   let out = '';
@@ -49,7 +48,11 @@ describe('error logs carry no query parameter values', () => {
 
   it('keeps the statement and the database reason of a failed query', () => {
     const entry = JSON.parse(logged((log) => log.error({ err: failedInsert() }, 'unhandled error'))) as { err: Record<string, unknown> };
-    expect(entry.err).toMatchObject({ type: 'DrizzleQueryError', query: 'insert into "users" ("email", "password_hash") values ($1, $2)', params: '[redacted]' });
+    expect(entry.err).toMatchObject({
+      type: 'DrizzleQueryError',
+      query: 'insert into "users" ("email", "password_hash") values ($1, $2)',
+      params: '[redacted]',
+    });
     expect(entry.err.message).toContain('params: [redacted]: new row for relation "users" violates check constraint "t_no_boom"');
   });
 
