@@ -74,7 +74,7 @@ export const tickets = pgTable(
     scheduleId: uuid('schedule_id').notNull(),
     seatId: uuid('seat_id').notNull(),
     seatLabel: text('seat_label').notNull(),
-    /** What a gate scans: random, unguessable, unique. */
+    /** What a gate scans: 128 random bits (unguessable), unique. */
     code: text('code').notNull().unique(),
     status: text('status', { enum: ['VALID', 'CANCELLED'] }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),

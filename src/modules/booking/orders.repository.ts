@@ -312,7 +312,7 @@ export class OrdersRepository {
             scheduleId: order.scheduleId,
             seatId: item.seatId,
             seatLabel: item.label,
-            code: randomBytes(12).toString('base64url'),
+            code: randomBytes(16).toString('base64url'),
             status: 'VALID' as const,
             createdAt: at,
           })),
