@@ -226,6 +226,18 @@ export const configSpec = {
     doc: 'When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset = /metrics is public, so keep it off the public load balancer',
     parse: str((v) => (v.length < 16 ? 'must be at least 16 characters' : undefined)),
   }),
+  ALERT_WEBHOOK_URL: entry({
+    path: 'alerts.webhookUrl',
+    doc: 'Slack-compatible incoming webhook (`{"text": …}`) told of failures that need a person, once per incident; unset = alerts are only logged',
+    parse: url('http:', 'https:'),
+  }),
+  ALERT_REPEAT_AFTER_SECONDS: entry({
+    path: 'alerts.repeatAfterSeconds',
+    doc: 'An incident already told is told again only after this long (across all processes)',
+    default: '3600',
+    parse: int(1, 7 * 86_400),
+  }),
+  ALERT_TIMEOUT_MS: entry({ path: 'alerts.timeoutMs', doc: 'How long posting one alert may take', default: '3000', parse: int(100, 60_000) }),
   SHUTDOWN_GRACE_MS: entry({
     path: 'shutdownGraceMs',
     doc: 'How long shutdown waits for in-flight requests and jobs',

@@ -14,6 +14,7 @@ import { RedisLeaseStore } from './platform/jobs/lease.redis.js';
 import type { LeaseStore } from './platform/jobs/lease.store.js';
 import type { PeriodicJob } from './platform/jobs/runner.js';
 import { logDestination, loggerOptions } from './platform/observability/logger.js';
+import { createAlerts, memoryClaim, redisClaim, type Alerts } from './platform/observability/alerts.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
 import type { Config } from './config.js';
@@ -33,6 +34,8 @@ export interface AppContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Failures that need a person, posted to ALERT_WEBHOOK_URL once per incident. */
+  readonly alerts: Alerts;
   readonly database: DatabaseHandle;
   /** Null in embedded mode. */
   readonly redis: Redis | null;
@@ -82,6 +85,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
     if (options.migrate ?? !production) await migrateDatabase(database);
 
     const metrics = createMetrics();
+    const alerts = createAlerts({
+      webhookUrl: config.alerts.webhookUrl,
+      repeatAfterMs: config.alerts.repeatAfterSeconds * 1000,
+      timeoutMs: config.alerts.timeoutMs,
+      // Once per incident across every process: the first to claim it posts.
+      claim: redis ? redisClaim(redis) : memoryClaim(() => clock.now().getTime()),
+      logger,
+      registry: metrics.registry,
+    });
     const secret = config.auth.jwtSecret ?? embeddedSecret(config.db.dataDir);
     const identity = createIdentityModule({
       db: database.db,
@@ -129,6 +141,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       registry: metrics.registry,
       logger,
+      alerts,
       consumer: {
         name: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
         batch: config.coupons.consumerBatch,
@@ -161,6 +174,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       logger,
       metrics,
+      alerts,
       database,
       redis,
       idempotency: redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore(clock),

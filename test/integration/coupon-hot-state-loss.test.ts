@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,17 +25,38 @@ describe('coupon hot state lost in Redis (production mode)', () => {
   let admin: GivenUser;
   const logs: { level: number; msg: string; campaignId?: string }[] = [];
 
+  /** What the operator's chat was told (ALERT_WEBHOOK_URL points at this receiver). */
+  const chat: string[] = [];
+  let receiver: Server;
+
   beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        chat.push((JSON.parse(body) as { text: string }).text);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const alertUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/`;
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line));
         done();
       },
     });
-    t = await createTestApp({ mode: 'production', env: { RATE_LIMIT_MAX: '1000000' }, context: { logger: pino({ level: 'info' }, sink) } });
+    t = await createTestApp({
+      mode: 'production',
+      env: { RATE_LIMIT_MAX: '1000000', ALERT_WEBHOOK_URL: alertUrl },
+      context: { logger: pino({ level: 'info' }, sink) },
+    });
     admin = await givenAdmin(t.app, t.ctx);
   });
-  afterAll(() => t.cleanup());
+  afterAll(async () => {
+    await t.cleanup();
+    await new Promise((r) => receiver.close(r));
+  });
 
   const createCampaign = async (quantity: number) => {
     const res = await t.app.inject({
@@ -92,6 +114,7 @@ describe('coupon hot state lost in Redis (production mode)', () => {
     // The alert: one counted loss, and an error line naming the campaign.
     expect((await metric('mos_coupon_hot_state_lost_total')) - lostBefore).toBe(1);
     expect(logs.filter((l) => l.level >= 50 && l.campaignId === id && /lost/.test(l.msg))).toHaveLength(1);
+    expect(chat.filter((text) => text.includes(id))).toEqual([expect.stringMatching(/^\[MOS coupon-hot-state-lost\] .*mos coupons reconcile/)]);
 
     // A frozen state lost again is still frozen: PostgreSQL remembers the loss.
     await wipeRedis();

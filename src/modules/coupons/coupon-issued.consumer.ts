@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Alerts } from '../../platform/observability/alerts.js';
 import type { CouponEventLog, IssuedEvent } from './coupon-claims.store.js';
 import type { CouponMetrics } from './coupons.metrics.js';
 import type { CouponsRepository } from './coupons.repository.js';
@@ -35,6 +36,7 @@ export class CouponIssuedConsumer {
     private readonly settings: ConsumerSettings,
     private readonly metrics: CouponMetrics,
     private readonly logger: Logger,
+    private readonly alerts: Alerts,
   ) {}
 
   /** One pass: take over stale events, read new ones, persist, acknowledge. Returns events handled. */
@@ -48,6 +50,11 @@ export class CouponIssuedConsumer {
         await this.log.deadLetter(event, `failed ${event.deliveries - 1} times`);
         this.metrics.deadLettered.inc();
         this.logger.error({ eventId: event.eventId, campaignId: event.campaignId }, 'coupon issue event dead-lettered');
+        await this.alerts.notify(
+          'dead-letter',
+          event.eventId,
+          `Coupon issue event ${event.eventId} (campaign ${event.campaignId}, buyer ${event.userId}) failed ${event.deliveries - 1} times and was dead-lettered: the buyer was told ISSUED and has no coupon until it is replayed.`,
+        );
       } else live.push(event);
     }
     try {

@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
+import type { Alerts } from '../../platform/observability/alerts.js';
 import type { Tx } from '../../platform/db/client.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { CommonErrors, type FieldError } from '../../platform/http/errors.js';
@@ -57,6 +58,7 @@ export interface CouponsServiceDeps {
   clock: Clock;
   metrics: CouponMetrics;
   logger: Logger;
+  alerts: Alerts;
   /** Retry-After of a claim refused while its campaign awaits reconciliation. */
   frozenRetryAfterSeconds: number;
 }
@@ -377,6 +379,11 @@ export class CouponsService {
         this.deps.logger.error(
           { campaignId, epoch: outcome.epoch, walletCoupons: outcome.issued, quantity: outcome.quantity, lostAt: outcome.lostAt.toISOString() },
           `coupon hot state of campaign ${campaignId} lost with possibly unpersisted issues: claims refused until \`mos coupons reconcile ${campaignId}\``,
+        );
+        await this.deps.alerts.notify(
+          'coupon-hot-state-lost',
+          campaignId,
+          `Coupon campaign ${campaignId}: its hot state was lost with possibly unpersisted issues; claims are refused until \`mos coupons reconcile ${campaignId}\`.`,
         );
         throw this.#unavailable();
     }

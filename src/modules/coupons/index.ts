@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Alerts } from '../../platform/observability/alerts.js';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
@@ -30,6 +31,7 @@ export interface CouponsModuleDeps {
   clock: Clock;
   registry: Registry;
   logger: Logger;
+  alerts: Alerts;
   consumer: ConsumerSettings;
   /** Retry-After of a claim refused while its campaign awaits reconciliation. */
   frozenRetryAfterSeconds: number;
@@ -47,9 +49,10 @@ export function createCouponsModule(deps: CouponsModuleDeps) {
     clock: deps.clock,
     metrics,
     logger: deps.logger.child({ module: 'coupons' }),
+    alerts: deps.alerts,
     frozenRetryAfterSeconds: deps.frozenRetryAfterSeconds,
   });
-  const consumer = new CouponIssuedConsumer(store, repo, deps.consumer, metrics, deps.logger.child({ consumer: 'coupon.issued' }));
+  const consumer = new CouponIssuedConsumer(store, repo, deps.consumer, metrics, deps.logger.child({ consumer: 'coupon.issued' }), deps.alerts);
   return {
     service,
     orderCoupons: service as OrderCoupons,
