@@ -32,7 +32,7 @@ describe('deploy/prometheus/alerts.yml', () => {
     const exported = new Set<string>();
     for (const m of await env.ctx.metrics.registry.getMetricsAsJSON()) {
       exported.add(m.name);
-      if (m.type === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exported.add(`${m.name}${suffix}`);
+      if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exported.add(`${m.name}${suffix}`);
     }
     const used = new Set(readFileSync(rulesFile, 'utf8').match(/\bmos_[a-z_]+/g) ?? []);
     expect(used.size).toBeGreaterThan(5);
