@@ -75,7 +75,7 @@ function requireProduction(config: Config, command: string): Config {
 async function start(config: Config): Promise<void> {
   const ctx = await createContext(config, { migrate: true });
   const seeded = config.seedDemo ? await seedDemo(ctx) : undefined;
-  const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
+  const runner = jobRunner(ctx);
   await serve(ctx, async () => {
     await runner.stop(ctx.jobs);
     await Promise.all(ctx.consumers.map((c) => c.stop()));
@@ -129,7 +129,7 @@ async function api(config: Config): Promise<void> {
 
 async function worker(config: Config): Promise<void> {
   const ctx = await createContext(config, { migrate: false });
-  const runner = new JobRunner({ leases: ctx.leases, leaseMs: config.jobs.leaseSeconds * 1000, logger: ctx.logger });
+  const runner = jobRunner(ctx);
   runner.start(ctx.jobs);
   for (const c of ctx.consumers) c.start();
   ctx.logger.info({ jobs: ctx.jobs.map((j) => j.name) }, 'worker running');
@@ -154,6 +154,16 @@ async function serve(ctx: AppContext, beforeClose?: () => Promise<void>) {
   });
   await app.listen({ port: ctx.config.http.port, host: ctx.config.http.host });
   return app;
+}
+
+/** The periodic jobs' runner: one leader per job through the lease store; a failed run is logged and counted. */
+function jobRunner(ctx: AppContext): JobRunner {
+  return new JobRunner({
+    leases: ctx.leases,
+    leaseMs: ctx.config.jobs.leaseSeconds * 1000,
+    logger: ctx.logger,
+    onError: (job) => ctx.metrics.jobFailures.inc({ job }),
+  });
 }
 
 async function once(config: Config, fn: (ctx: AppContext) => Promise<void>): Promise<void> {

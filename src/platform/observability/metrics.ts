@@ -9,6 +9,8 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Rate-limit checks a process counted alone because Redis was unavailable. */
   readonly rateLimitFallbacks: Counter;
+  /** Periodic job runs that failed, by job. */
+  readonly jobFailures: Counter<'job'>;
 }
 
 export function createMetrics(): Metrics {
@@ -26,5 +28,11 @@ export function createMetrics(): Metrics {
     help: 'Rate-limit checks served by the process-local counters because Redis was unavailable',
     registers: [registry],
   });
-  return { registry, httpDuration, rateLimitFallbacks };
+  const jobFailures = new Counter({
+    name: 'mos_job_failures_total',
+    help: 'Periodic job runs that failed (logged with the error), by job',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, rateLimitFallbacks, jobFailures };
 }
