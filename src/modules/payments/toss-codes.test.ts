@@ -147,7 +147,8 @@ describe('the Toss error-code table', () => {
     // Not Toss speaking (a proxy, a wrong URL): never read as "no such payment".
     [404, undefined, 'misconfigured'],
     [403, undefined, 'misconfigured'],
-    [302, undefined, 'outcome-unknown'],
+    [301, undefined, 'misconfigured'],
+    [302, 'SOME_NEW_CODE', 'outcome-unknown'],
   ] as const)('classes an unknown code by its status: %i %s is %s', (status, code, cls) => {
     expect(classifyTossError(status, code)).toBe(cls);
   });

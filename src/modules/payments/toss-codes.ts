@@ -32,8 +32,8 @@
  * are `retryable`, 401 is `misconfigured`, any other 4xx is `final`, and anything else (a 3xx, a
  * status with no meaning here) is `outcome-unknown`. An answer with no Toss `code` at all is not
  * Toss speaking (a proxy, a wrong `TOSS_API_URL`): 5xx, 408 and 429 are still `retryable`, but a
- * 401, 403, 404 or 405 is `misconfigured` — never `not-found`, which a reconciliation would read
- * as "this payment does not exist".
+ * redirect (an `http://` URL) or a 401, 403, 404 or 405 is `misconfigured` — loud, and never
+ * `not-found`, which a reconciliation would read as "this payment does not exist".
  */
 
 export type TossCodeClass = 'retryable' | 'outcome-unknown' | 'already-done' | 'not-found' | 'final' | 'misconfigured';
@@ -141,7 +141,7 @@ export function classifyTossError(status: number, code: string | undefined): Tos
   if (code !== undefined && isKnown(code)) return tossCodes[code].class;
   if (status >= 500 || status === 408 || status === 429) return 'retryable';
   if (status === 401) return 'misconfigured';
-  if (code === undefined && [403, 404, 405].includes(status)) return 'misconfigured';
+  if (code === undefined && ((status >= 300 && status < 400) || [403, 404, 405].includes(status))) return 'misconfigured';
   if (status >= 400 && status < 500) return 'final';
   return 'outcome-unknown';
 }
