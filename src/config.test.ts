@@ -44,9 +44,30 @@ describe('config', () => {
     [{ REDIS_URL: production.REDIS_URL }, 'DATABASE_URL'],
     [{ DATABASE_URL: production.DATABASE_URL, REDIS_URL: production.REDIS_URL }, 'JWT_SECRET'],
     [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
+    [{ TOSS_API_URL: 'ftp://pg.example' }, 'TOSS_API_URL'],
+    [{ TOSS_SECRET_KEY: 'test_sk_a:b' }, 'TOSS_SECRET_KEY'],
+    [{ TOSS_SECRET_KEY: '\ufefftest_sk_bom' }, 'TOSS_SECRET_KEY'],
+    [{ PG_ATTEMPTS: '0' }, 'PG_ATTEMPTS'],
+    [{ PG_ATTEMPT_TIMEOUT_MS: '5000', PG_DEADLINE_MS: '4000' }, 'PG_ATTEMPT_TIMEOUT_MS'],
+    [{ PG_BACKOFF_BASE_MS: '3000', PG_BACKOFF_MAX_MS: '2000' }, 'PG_BACKOFF_BASE_MS'],
   ])('refuses %o naming %s', (env, key) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));
+  });
+
+  it('gives the PG client a bounded retry budget by default, and the sandbox key until one is set', () => {
+    expect(loadConfig({}).pg).toEqual({
+      apiUrl: 'https://api.tosspayments.com',
+      secretKey: 'test_sk_mos_sandbox',
+      attempts: 4,
+      attemptTimeoutMs: 3000,
+      deadlineMs: 10000,
+      backoffBaseMs: 100,
+      backoffMaxMs: 2000,
+      breakerFailures: 5,
+      breakerHalfOpenMs: 10000,
+    });
+    expect(loadConfig({ ...production, TOSS_SECRET_KEY: 'live_sk_abc' }).pg.secretKey).toBe('live_sk_abc');
   });
 
   it('names every bad key at once', () => {

@@ -330,6 +330,66 @@ export const configSpec = {
     default: '5',
     parse: int(1, 3600),
   }),
+  TOSS_API_URL: entry({
+    path: 'pg.apiUrl',
+    doc: "Base URL of Toss Payments' API (the payment gateway, PG): the real one, or a Toss-compatible sandbox",
+    default: 'https://api.tosspayments.com',
+    parse: url('http:', 'https:'),
+  }),
+  TOSS_SECRET_KEY: entry({
+    path: 'pg.secretKey',
+    doc: 'Toss secret key (`test_sk…` or `live_sk…`), sent as HTTP Basic `base64(key + ":")`. The default is the sandbox\'s test key, which the real Toss refuses: production sets its own',
+    default: 'test_sk_mos_sandbox',
+    parse: str((v) =>
+      v.trim() !== v || v.length === 0
+        ? 'must not be blank or carry spaces'
+        : v.includes(':')
+          ? 'must not contain ":" (it ends the Basic user name)'
+          : undefined,
+    ),
+  }),
+  PG_ATTEMPTS: entry({
+    path: 'pg.attempts',
+    doc: 'Most attempts of one PG call (the first included): a timeout, a dropped connection, a 5xx or a retryable Toss code is sent again with the same Idempotency-Key',
+    default: '4',
+    parse: int(1, 20),
+  }),
+  PG_ATTEMPT_TIMEOUT_MS: entry({
+    path: 'pg.attemptTimeoutMs',
+    doc: 'How long one attempt of a PG call may take before it is abandoned (and, within the deadline, sent again with the same Idempotency-Key)',
+    default: '3000',
+    parse: int(10, 120_000),
+  }),
+  PG_DEADLINE_MS: entry({
+    path: 'pg.deadlineMs',
+    doc: 'How long one PG call may take, retries and backoff included; past it a confirm or cancel is reported as of unknown outcome and reconciled by a lookup',
+    default: '10000',
+    parse: int(10, 600_000),
+  }),
+  PG_BACKOFF_BASE_MS: entry({
+    path: 'pg.backoffBaseMs',
+    doc: 'Backoff before the first resend of a PG call; it doubles per resend up to PG_BACKOFF_MAX_MS, each wait drawn at random below it (full jitter)',
+    default: '100',
+    parse: int(1, 60_000),
+  }),
+  PG_BACKOFF_MAX_MS: entry({
+    path: 'pg.backoffMaxMs',
+    doc: 'Cap of the backoff between attempts of a PG call',
+    default: '2000',
+    parse: int(1, 600_000),
+  }),
+  PG_BREAKER_FAILURES: entry({
+    path: 'pg.breakerFailures',
+    doc: 'Consecutive failed PG attempts (timeouts, dropped connections, 5xx) that open the circuit breaker: PG calls then fail at once with 503 until it half-opens',
+    default: '5',
+    parse: int(1, 1000),
+  }),
+  PG_BREAKER_HALF_OPEN_MS: entry({
+    path: 'pg.breakerHalfOpenMs',
+    doc: 'How long the open PG circuit breaker refuses calls before it lets one test call through (also the 503 `Retry-After`)',
+    default: '10000',
+    parse: int(10, 3_600_000),
+  }),
   COUPON_CONSUMER_BATCH: entry({
     path: 'coupons.consumerBatch',
     doc: 'Issue events the wallet consumer persists per pass',
@@ -454,6 +514,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration — HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
+  if (c.PG_ATTEMPT_TIMEOUT_MS > c.PG_DEADLINE_MS) {
+    throw new ConfigError('Invalid configuration — PG_ATTEMPT_TIMEOUT_MS: must not exceed PG_DEADLINE_MS (an attempt is part of the call)');
+  }
+  if (c.PG_BACKOFF_BASE_MS > c.PG_BACKOFF_MAX_MS) {
+    throw new ConfigError('Invalid configuration — PG_BACKOFF_BASE_MS: must not exceed PG_BACKOFF_MAX_MS');
   }
   const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
   if (mode === 'production' && !c.JWT_SECRET) {
