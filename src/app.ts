@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
+import { SANDBOX_PREFIX, sandboxPlugin } from './modules/payments/sandbox/index.js';
 import { authPlugin } from './platform/http/auth.js';
 import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
@@ -140,6 +141,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     admission: ctx.waitingRoom.guard,
     maxSeatsPerBuyer: config.booking.maxSeatsPerBuyer,
   });
+
+  // Toss's contract, not MOS's: Basic auth with the secret key instead of MOS's bearer tokens,
+  // Toss's error bodies, and hidden from MOS's OpenAPI document.
+  if (ctx.sandbox) await app.register(sandboxPlugin(ctx.sandbox), { prefix: SANDBOX_PREFIX });
 
   return app;
 }

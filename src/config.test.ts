@@ -99,4 +99,38 @@ describe('config', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configTableMarkdown());
   });
+
+  describe('the sandbox PG', () => {
+    it('is mounted in embedded mode and off in production unless TOSS_SANDBOX says otherwise', () => {
+      expect(loadConfig({}).sandbox.enabled).toBe(true);
+      expect(loadConfig({ TOSS_SANDBOX: 'false' }).sandbox.enabled).toBe(false);
+      expect(loadConfig(production).sandbox.enabled).toBe(false);
+      expect(loadConfig({ ...production, TOSS_SANDBOX: 'true' }).sandbox.enabled).toBe(true);
+    });
+
+    it('reads its fault settings', () => {
+      const c = loadConfig({ SANDBOX_FAULT_RATE: '0.1', SANDBOX_DROP_RATE: '.25', SANDBOX_LATENCY_MS: '40', SANDBOX_SEED: '7', SANDBOX_PORT: '3999' });
+      expect(c.sandbox).toMatchObject({ faultRate: 0.1, dropRate: 0.25, latencyMs: 40, seed: 7, port: 3999, faultCode: 'FAILED_INTERNAL_SYSTEM_PROCESSING' });
+      expect(loadConfig({}).sandbox).toMatchObject({ faultRate: 0, dropRate: 0, latencyMs: 0, seed: undefined, port: 3100 });
+    });
+
+    it.each([
+      [{ SANDBOX_FAULT_RATE: '1.5' }, 'SANDBOX_FAULT_RATE'],
+      [{ SANDBOX_DROP_RATE: '-0.1' }, 'SANDBOX_DROP_RATE'],
+      [{ SANDBOX_FAULT_CODE: 'boom!' }, 'SANDBOX_FAULT_CODE'],
+      [{ TOSS_SECRET_KEY: 'sk_without_mode' }, 'TOSS_SECRET_KEY'],
+      [{ TOSS_SANDBOX: 'true', TOSS_SECRET_KEY: 'live_sk_abc' }, 'TOSS_SANDBOX'],
+      [{ ...production, TOSS_SANDBOX: 'true', TOSS_SECRET_KEY: 'live_sk_abc' }, 'TOSS_SANDBOX'],
+      // Embedded mode mounts the sandbox unless told not to, so a live key there must say so.
+      [{ TOSS_SECRET_KEY: 'live_gsk_abc' }, 'TOSS_SANDBOX'],
+    ])('refuses %o naming %s', (env, key) => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));
+    });
+
+    it('lets a live key run where no sandbox is mounted', () => {
+      expect(loadConfig({ ...production, TOSS_SECRET_KEY: 'live_sk_abc' }).toss.secretKey).toBe('live_sk_abc');
+      expect(loadConfig({ TOSS_SANDBOX: 'false', TOSS_SECRET_KEY: 'live_sk_abc' }).sandbox.enabled).toBe(false);
+    });
+  });
 });

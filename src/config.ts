@@ -69,6 +69,11 @@ const url =
     return raw;
   };
 
+const fraction: Parser<number> = (raw) => {
+  if (!/^\s*(?:0|1|0?\.\d+|1\.0*)\s*$/.test(raw)) throw new Error(`expected a number from 0 to 1, got "${raw}"`);
+  return Number(raw);
+};
+
 const list: Parser<readonly string[]> = (raw) =>
   raw
     .split(',')
@@ -463,6 +468,47 @@ export const configSpec = {
     default: '1000000',
     parse: int(0, 50_000_000),
   }),
+  TOSS_SECRET_KEY: entry({
+    path: 'toss.secretKey',
+    doc: "Toss Payments secret key (`test_sk_…`/`test_gsk_…` or `live_sk_…`/`live_gsk_…`); the sandbox PG accepts this key (or, unset, the sandbox's built-in test key `test_sk_mos_sandbox`). Never beside TOSS_SANDBOX with a `live_` key",
+    parse: str((v) => (/^(?:test|live)_[A-Za-z0-9_]+$/.test(v) ? undefined : 'must start with test_ or live_ and hold only letters, digits and _')),
+  }),
+  TOSS_SANDBOX: entry({
+    path: 'sandbox.enabled',
+    doc: 'Mount the Toss-compatible sandbox PG at /sandbox/toss (a test PG: it keeps its ledger in memory, so a restart forgets it). Unset: on in embedded mode, off in production; refused with a `live_` TOSS_SECRET_KEY',
+    parse: bool,
+    unset: (mode) => mode === 'embedded',
+  }),
+  SANDBOX_PORT: entry({ path: 'sandbox.port', doc: 'HTTP port of `mos sandbox` (the sandbox PG as its own process)', default: '3100', parse: int(0, 65535) }),
+  SANDBOX_LATENCY_MS: entry({
+    path: 'sandbox.latencyMs',
+    doc: 'Latency the sandbox PG adds to each Toss API call (a request may set its own with `X-Sandbox-Latency-Ms`)',
+    default: '0',
+    parse: int(0, 600_000),
+  }),
+  SANDBOX_FAULT_RATE: entry({
+    path: 'sandbox.faultRate',
+    doc: 'Share (0–1) of Toss API calls the sandbox PG answers with SANDBOX_FAULT_CODE, without doing the work',
+    default: '0',
+    parse: fraction,
+  }),
+  SANDBOX_FAULT_CODE: entry({
+    path: 'sandbox.faultCode',
+    doc: 'The documented Toss error code of the faults SANDBOX_FAULT_RATE injects',
+    default: 'FAILED_INTERNAL_SYSTEM_PROCESSING',
+    parse: str((v) => (/^[A-Z][A-Z_]*$/.test(v) ? undefined : 'expected a Toss error code such as FAILED_INTERNAL_SYSTEM_PROCESSING')),
+  }),
+  SANDBOX_DROP_RATE: entry({
+    path: 'sandbox.dropRate',
+    doc: 'Share (0–1) of Toss API calls the sandbox PG carries out and then drops the connection of, unanswered: the charge happens, the caller sees a reset socket',
+    default: '0',
+    parse: fraction,
+  }),
+  SANDBOX_SEED: entry({
+    path: 'sandbox.seed',
+    doc: "Seed of the sandbox PG's fault draws (the same seed, the same faults in the same order); unset = a random seed",
+    parse: int(0, 4_294_967_295),
+  }),
   SEED_DEMO: entry({ path: 'seedDemo', doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
 } as const;
 
@@ -524,6 +570,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
   if (mode === 'production' && !c.JWT_SECRET) {
     throw new ConfigError('Invalid configuration — JWT_SECRET: required in production mode');
+  }
+  // A fake PG beside a live key is one misrouted URL away from real charges being "confirmed" by
+  // the fake, or from test codes meant for it reaching Toss: the two never run together.
+  if ((c.TOSS_SANDBOX ?? mode === 'embedded') && c.TOSS_SECRET_KEY?.startsWith('live_')) {
+    throw new ConfigError(
+      'Invalid configuration — TOSS_SANDBOX: the sandbox PG never runs beside a live secret key (TOSS_SECRET_KEY starts with live_); set TOSS_SANDBOX=false',
+    );
   }
   const config: Record<string, unknown> = { mode };
   for (const [key, spec] of Object.entries(configSpec) as [Key, Entry<unknown>][]) {

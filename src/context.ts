@@ -17,11 +17,12 @@ import { logDestination, loggerOptions } from './platform/observability/logger.j
 import { createAlerts, memoryClaim, redisClaim, type Alerts } from './platform/observability/alerts.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createBookingModule, createSeatHoldStore, type BookingModule } from './modules/booking/index.js';
 import { createCatalogModule, type CatalogModule } from './modules/catalog/index.js';
 import { createCouponsModule, type CouponsModule } from './modules/coupons/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
+import { createSandbox, isTossErrorCode, type Sandbox } from './modules/payments/sandbox/index.js';
 import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
 /**
@@ -46,6 +47,8 @@ export interface AppContext {
   readonly waitingRoom: WaitingRoomModule;
   readonly booking: BookingModule;
   readonly coupons: CouponsModule;
+  /** The Toss-compatible sandbox PG, when this process mounts it (TOSS_SANDBOX; on by default in embedded mode). */
+  readonly sandbox: Sandbox | null;
   /** Long-running consumers (not leader-elected: every worker runs them, as one group). */
   readonly consumers: readonly { start(): void; stop(): Promise<void> }[];
   /** Every periodic job of every module, for the worker. */
@@ -62,12 +65,36 @@ export interface ContextOptions {
   migrate?: boolean;
   /** Seed source of the waiting room's opening shuffle (tests fix it). */
   shuffleSeed?: () => number;
+  /** The sandbox PG's fault draws (tests fix them); default seeded by SANDBOX_SEED. */
+  sandboxRandom?: () => number;
+}
+
+/** The sandbox PG as the configuration describes it (also what `mos sandbox` serves). */
+export function sandboxFromConfig(config: Config, clock: Clock, random?: () => number): Sandbox {
+  if (!isTossErrorCode(config.sandbox.faultCode)) {
+    throw new ConfigError(`Invalid configuration — SANDBOX_FAULT_CODE: not a Toss error code the sandbox knows: ${config.sandbox.faultCode}`);
+  }
+  if (config.toss.secretKey?.startsWith('live_')) {
+    throw new ConfigError('Invalid configuration — TOSS_SECRET_KEY: the sandbox PG never runs on a live secret key');
+  }
+  return createSandbox({
+    clock,
+    secretKey: config.toss.secretKey,
+    latencyMs: config.sandbox.latencyMs,
+    faultRate: config.sandbox.faultRate,
+    faultCode: config.sandbox.faultCode,
+    dropRate: config.sandbox.dropRate,
+    seed: config.sandbox.seed,
+    ...(random ? { random } : {}),
+  });
 }
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
   const production = config.mode === 'production';
+  // Before anything is opened: a bad sandbox setting stops the start with nothing to close.
+  const sandbox = config.sandbox.enabled ? sandboxFromConfig(config, clock, options.sandboxRandom) : null;
 
   const database = production
     ? openPostgres(config.db.url!, config.db.poolSize, {
@@ -184,6 +211,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       waitingRoom,
       booking,
       coupons,
+      sandbox,
       consumers: [coupons.consumer],
       jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs],
       readiness,

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createContext, type AppContext } from './context.js';
+import { createContext, sandboxFromConfig, type AppContext } from './context.js';
 import { seedDemo, type DemoCredentials } from './demo.js';
+import { buildSandboxServer, SANDBOX_PREFIX } from './modules/payments/sandbox/index.js';
+import { systemClock } from './platform/clock.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { AppError } from './platform/http/errors.js';
 import { JobRunner } from './platform/jobs/runner.js';
+import { logDestination, loggerOptions } from './platform/observability/logger.js';
 
 const usage = `mos — reserved-seat ticketing backend
 
@@ -15,6 +19,7 @@ Usage:
   mos start                    embedded all-in-one: migrate, demo data, API and workers in one process
   mos api                      production API process (stateless; run many behind a load balancer)
   mos worker                   production worker: periodic jobs, one leader per job
+  mos sandbox                  the Toss-compatible sandbox PG alone, on SANDBOX_PORT (a test PG: its ledger lives in memory)
   mos migrate                  apply database migrations
   mos seed                     add the demo data (idempotent)
   mos admin create --email <e> --password <p> [--name <n>]
@@ -34,6 +39,8 @@ async function main(argv: string[]): Promise<void> {
       return api(requireProduction(loadConfig(), 'api'));
     case 'worker':
       return worker(requireProduction(loadConfig(), 'worker'));
+    case 'sandbox':
+      return sandbox(loadConfig());
     case 'migrate':
       return once(loadConfig(), async (ctx) => {
         await migrateDatabase(ctx.database);
@@ -125,6 +132,23 @@ async function api(config: Config): Promise<void> {
   const ctx = await createContext(config, { migrate: false });
   await serve(ctx);
   ctx.logger.info({ port: config.http.port }, 'api listening');
+}
+
+/**
+ * The sandbox PG as its own process, for MOS processes (and load tests) to call over the network
+ * as they would call Toss: no database, no Redis, nothing of MOS but the configuration. A restart
+ * forgets its ledger.
+ */
+async function sandbox(config: Config): Promise<void> {
+  const logger = pino(loggerOptions(config.logLevel), logDestination());
+  const app = await buildSandboxServer(sandboxFromConfig(config, systemClock), { logger, prefix: SANDBOX_PREFIX });
+  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'sandbox stopping after an error');
+    else logger.info({ signal }, 'sandbox stopping');
+    await app.close();
+  });
+  await app.listen({ port: config.sandbox.port, host: config.http.host });
+  logger.info({ host: config.http.host, port: config.sandbox.port, prefix: SANDBOX_PREFIX }, 'sandbox PG listening');
 }
 
 async function worker(config: Config): Promise<void> {

@@ -69,6 +69,28 @@ describe('the import checker', () => {
     ]);
   });
 
+  it('treats a sub-module (payments/sandbox) as a module of its own, in both directions', () => {
+    const found = checkImports([
+      { path: 'src/app.ts', text: "import { sandboxPlugin } from './modules/payments/sandbox/sandbox.routes.js';\n" },
+      { path: 'src/modules/payments/toss.client.ts', text: "import { TossPayment } from './sandbox/toss.wire.js';\n" },
+      { path: 'src/modules/payments/sandbox/sandbox.service.ts', text: "import { codes } from '../toss-codes.js';\n" },
+      { path: 'test/http/bad.test.ts', text: "import { x } from '../../src/modules/payments/sandbox/sandbox.store.js';\n" },
+    ]);
+    expect(found.map((v) => v.message)).toEqual([
+      'src/app.ts:1 imports src/modules/payments/sandbox/sandbox.routes.js: only src/modules/payments/sandbox/index.ts is open to code outside the payments/sandbox module',
+      'src/modules/payments/toss.client.ts:1 imports src/modules/payments/sandbox/toss.wire.js: only src/modules/payments/sandbox/index.ts is open to code outside the payments/sandbox module',
+      'src/modules/payments/sandbox/sandbox.service.ts:1 imports src/modules/payments/toss-codes.js: only src/modules/payments/index.ts is open to code outside the payments module',
+      'test/http/bad.test.ts:1 imports src/modules/payments/sandbox/sandbox.store.js: only src/modules/payments/sandbox/index.ts (or testing.ts) is open to code outside the payments/sandbox module',
+    ]);
+    expect(
+      checkImports([
+        { path: 'src/app.ts', text: "import { sandboxPlugin } from './modules/payments/sandbox/index.js';\n" },
+        { path: 'src/modules/payments/toss.client.ts', text: "import { TossPayment } from './sandbox/index.js';\n" },
+        { path: 'src/modules/payments/sandbox/sandbox.routes.ts', text: "import { x } from './sandbox.store.js';\nimport { y } from '../index.js';\n" },
+      ]),
+    ).toEqual([]);
+  });
+
   it('lets through what the rule allows', () => {
     expect(
       checkImports([

@@ -29,7 +29,16 @@ export interface ImportViolation {
 export const checkedRoots = ['src', 'test', 'bench', 'scripts'] as const;
 const sourceFile = /\.(?:[cm]?ts|[cm]?js)$/;
 
+/**
+ * Folders inside a module that are modules of their own (docs/architecture.md §3): code outside
+ * such a folder, its parent module included, reaches it only through its own `index.ts`, and it
+ * reaches its parent only through the parent's `index.ts`.
+ */
+export const subModules: readonly string[] = ['payments/sandbox'];
+
 const moduleOf = (path: string): { name: string; rest: string } | undefined => {
+  const sub = subModules.find((s) => path === `src/modules/${s}` || path.startsWith(`src/modules/${s}/`));
+  if (sub) return { name: sub, rest: path.slice(`src/modules/${sub}/`.length) };
   const m = /^src\/modules\/([^/]+)(?:\/(.*))?$/.exec(path);
   return m ? { name: m[1]!, rest: m[2] ?? '' } : undefined;
 };
