@@ -129,7 +129,7 @@ describe('config', () => {
     });
 
     it('lets a live key run where no sandbox is mounted', () => {
-      expect(loadConfig({ ...production, TOSS_SECRET_KEY: 'live_sk_abc' }).toss.secretKey).toBe('live_sk_abc');
+      expect(loadConfig({ ...production, TOSS_SECRET_KEY: 'live_sk_abc' }).pg.secretKey).toBe('live_sk_abc');
       expect(loadConfig({ TOSS_SANDBOX: 'false', TOSS_SECRET_KEY: 'live_sk_abc' }).sandbox.enabled).toBe(false);
     });
   });

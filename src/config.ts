@@ -343,14 +343,16 @@ export const configSpec = {
   }),
   TOSS_SECRET_KEY: entry({
     path: 'pg.secretKey',
-    doc: 'Toss secret key (`test_sk…` or `live_sk…`), sent as HTTP Basic `base64(key + ":")`. The default is the sandbox\'s test key, which the real Toss refuses: production sets its own',
+    doc: 'Toss secret key (`test_sk…` or `live_sk…`), sent as HTTP Basic `base64(key + ":")`; the sandbox PG accepts it too. The default is the sandbox\'s test key, which the real Toss refuses: production sets its own. Never beside TOSS_SANDBOX with a `live_` key',
     default: 'test_sk_mos_sandbox',
     parse: str((v) =>
       v.trim() !== v || v.length === 0
         ? 'must not be blank or carry spaces'
         : v.includes(':')
           ? 'must not contain ":" (it ends the Basic user name)'
-          : undefined,
+          : /^(?:test|live)_[A-Za-z0-9_]+$/.test(v)
+            ? undefined
+            : 'must start with test_ or live_ and hold only letters, digits and _',
     ),
   }),
   PG_ATTEMPTS: entry({
@@ -468,11 +470,6 @@ export const configSpec = {
     default: '1000000',
     parse: int(0, 50_000_000),
   }),
-  TOSS_SECRET_KEY: entry({
-    path: 'toss.secretKey',
-    doc: "Toss Payments secret key (`test_sk_…`/`test_gsk_…` or `live_sk_…`/`live_gsk_…`); the sandbox PG accepts this key (or, unset, the sandbox's built-in test key `test_sk_mos_sandbox`). Never beside TOSS_SANDBOX with a `live_` key",
-    parse: str((v) => (/^(?:test|live)_[A-Za-z0-9_]+$/.test(v) ? undefined : 'must start with test_ or live_ and hold only letters, digits and _')),
-  }),
   TOSS_SANDBOX: entry({
     path: 'sandbox.enabled',
     doc: 'Mount the Toss-compatible sandbox PG at /sandbox/toss (a test PG: it keeps its ledger in memory, so a restart forgets it). Unset: on in embedded mode, off in production; refused with a `live_` TOSS_SECRET_KEY',
@@ -573,7 +570,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   // A fake PG beside a live key is one misrouted URL away from real charges being "confirmed" by
   // the fake, or from test codes meant for it reaching Toss: the two never run together.
-  if ((c.TOSS_SANDBOX ?? mode === 'embedded') && c.TOSS_SECRET_KEY?.startsWith('live_')) {
+  if ((c.TOSS_SANDBOX ?? mode === 'embedded') && c.TOSS_SECRET_KEY.startsWith('live_')) {
     throw new ConfigError(
       'Invalid configuration — TOSS_SANDBOX: the sandbox PG never runs beside a live secret key (TOSS_SECRET_KEY starts with live_); set TOSS_SANDBOX=false',
     );

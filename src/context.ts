@@ -74,12 +74,12 @@ export function sandboxFromConfig(config: Config, clock: Clock, random?: () => n
   if (!isTossErrorCode(config.sandbox.faultCode)) {
     throw new ConfigError(`Invalid configuration — SANDBOX_FAULT_CODE: not a Toss error code the sandbox knows: ${config.sandbox.faultCode}`);
   }
-  if (config.toss.secretKey?.startsWith('live_')) {
+  if (config.pg.secretKey.startsWith('live_')) {
     throw new ConfigError('Invalid configuration — TOSS_SECRET_KEY: the sandbox PG never runs on a live secret key');
   }
   return createSandbox({
     clock,
-    secretKey: config.toss.secretKey,
+    secretKey: config.pg.secretKey,
     latencyMs: config.sandbox.latencyMs,
     faultRate: config.sandbox.faultRate,
     faultCode: config.sandbox.faultCode,
