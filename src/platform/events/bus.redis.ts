@@ -32,8 +32,10 @@ export class RedisEventBus implements EventBus {
   }
 
   async subscribe(group: string, types: readonly string[]): Promise<void> {
+    // ioredis does not apply its key prefix to XGROUP's key: it is added here.
+    const prefix = this.redis.options.keyPrefix ?? '';
     for (const type of types) {
-      await this.redis.xgroup('CREATE', keysOf(type).stream, group, '0', 'MKSTREAM').catch((err: Error) => {
+      await this.redis.xgroup('CREATE', prefix + keysOf(type).stream, group, '0', 'MKSTREAM').catch((err: Error) => {
         if (!err.message.includes('BUSYGROUP')) throw err;
       });
     }

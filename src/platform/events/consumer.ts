@@ -100,8 +100,9 @@ export class EventConsumer {
       this.logger.warn({ err, eventId: d.event.id, type: d.event.type, deliveries: d.deliveries }, 'event handler failed; will retry');
       return;
     }
-    await this.bus.ack(this.spec.name, [d]);
+    // Counted once its effects committed: a lost acknowledgement only means a no-op redelivery.
     if (handled) this.metrics.consumed.inc({ consumer: this.spec.name, type: d.event.type });
+    await this.bus.ack(this.spec.name, [d]);
   }
 
   /** False if this consumer had already handled the event (a redelivery). */
