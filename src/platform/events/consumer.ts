@@ -80,10 +80,17 @@ export class EventConsumer {
       throw err;
     });
     await this.#subscribed;
-    const deliveries = [
-      ...(await this.bus.claimStale(name, consumerName, types, staleAfterMs, batch)),
-      ...(await this.bus.read(name, consumerName, types, batch)),
-    ];
+    let deliveries: Delivery[];
+    try {
+      deliveries = [
+        ...(await this.bus.claimStale(name, consumerName, types, staleAfterMs, batch)),
+        ...(await this.bus.read(name, consumerName, types, batch)),
+      ];
+    } catch (err) {
+      // The group went away with its stream (Redis lost its data): create it again next pass.
+      if (String((err as Error)?.message).includes('NOGROUP')) this.#subscribed = undefined;
+      throw err;
+    }
     for (const d of deliveries) await this.#deliver(d);
     return deliveries.length;
   }
