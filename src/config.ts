@@ -427,6 +427,48 @@ export const configSpec = {
     default: '60',
     parse: int(1, 86_400),
   }),
+  OUTBOX_RELAY_INTERVAL_MS: entry({
+    path: 'events.relayIntervalMs',
+    doc: 'How often the outbox relay (one leader among all workers) publishes unpublished events to the bus',
+    default: '200',
+    parse: int(10, 60_000),
+  }),
+  OUTBOX_RELAY_BATCH: entry({
+    path: 'events.relayBatch',
+    doc: 'Outbox events the relay publishes per transaction (a run drains up to 20 batches)',
+    default: '500',
+    parse: int(1, 10_000),
+  }),
+  EVENT_STREAM_MAX_LEN: entry({
+    path: 'events.streamMaxLen',
+    doc: 'About how many entries each event stream (one per event type) and dead-letter stream keeps; the oldest go first (the outbox keeps every event)',
+    default: '100000',
+    parse: int(1000, 100_000_000),
+  }),
+  EVENT_CONSUMER_BATCH: entry({
+    path: 'events.consumerBatch',
+    doc: 'Events an event consumer reads per pass',
+    default: '100',
+    parse: int(1, 10_000),
+  }),
+  EVENT_CONSUMER_IDLE_MS: entry({
+    path: 'events.consumerIdleMs',
+    doc: 'Pause of an event consumer when it found nothing to do',
+    default: '100',
+    parse: int(1, 60_000),
+  }),
+  EVENT_CONSUMER_STALE_MS: entry({
+    path: 'events.consumerStaleMs',
+    doc: 'How long an event may stay unacknowledged (a failed or crashed delivery) before it is delivered again',
+    default: '15000',
+    parse: int(10, 3_600_000),
+  }),
+  EVENT_CONSUMER_MAX_DELIVERIES: entry({
+    path: 'events.consumerMaxDeliveries',
+    doc: "Failed deliveries after which an event goes to its consumer's dead-letter stream",
+    default: '5',
+    parse: int(1, 100),
+  }),
   VENUE_MAX_SEATS: entry({ path: 'catalog.venueMaxSeats', doc: 'Largest venue a seller may create, in seats', default: '100000', parse: int(1, 1_000_000) }),
   SELLER_MAX_VENUES: entry({
     path: 'catalog.quotas.venuesPerSeller',

@@ -6,6 +6,10 @@ import { systemClock, type Clock } from './platform/clock.js';
 import { keptInDataDir } from './platform/data-dir.js';
 import { openPglite, openPostgres, type DatabaseHandle } from './platform/db/client.js';
 import { migrateDatabase } from './platform/db/migrate.js';
+import type { EventBus } from './platform/events/bus.js';
+import { MemoryEventBus } from './platform/events/bus.memory.js';
+import { RedisEventBus } from './platform/events/bus.redis.js';
+import { createEvents, type Events } from './platform/events/events.js';
 import { MemoryIdempotencyStore } from './platform/http/idempotency.memory.js';
 import { RedisIdempotencyStore } from './platform/http/idempotency.redis.js';
 import type { IdempotencyStore } from './platform/http/idempotency.store.js';
@@ -49,6 +53,11 @@ export interface AppContext {
   readonly coupons: CouponsModule;
   /** The Toss-compatible sandbox PG, when this process mounts it (TOSS_SANDBOX; on by default in embedded mode). */
   readonly sandbox: Sandbox | null;
+  /**
+   * The outbox relay (in `jobs`), the bus (Redis Streams in production, in-process embedded) and
+   * `events.consume(...)`, by which modules register event consumers (they join `consumers`).
+   */
+  readonly events: Events;
   /** Long-running consumers (not leader-elected: every worker runs them, as one group). */
   readonly consumers: readonly { start(): void; stop(): Promise<void> }[];
   /** Every periodic job of every module, for the worker. */
@@ -121,6 +130,24 @@ export async function createContext(config: Config, options: ContextOptions = {}
       logger,
       registry: metrics.registry,
     });
+    // One consumer name per process, in every consumer group it joins.
+    const consumerName = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const bus: EventBus = redis ? new RedisEventBus(redis, config.events.streamMaxLen) : new MemoryEventBus(clock, config.events.streamMaxLen);
+    const events = createEvents({
+      db: database.db,
+      bus,
+      clock,
+      registry: metrics.registry,
+      logger,
+      relay: { intervalMs: config.events.relayIntervalMs, batch: config.events.relayBatch },
+      consumer: {
+        consumerName,
+        batch: config.events.consumerBatch,
+        staleAfterMs: config.events.consumerStaleMs,
+        maxDeliveries: config.events.consumerMaxDeliveries,
+        idleMs: config.events.consumerIdleMs,
+      },
+    });
     const secret = config.auth.jwtSecret ?? embeddedSecret(config.db.dataDir);
     const identity = createIdentityModule({
       db: database.db,
@@ -170,7 +197,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       logger,
       alerts,
       consumer: {
-        name: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+        name: consumerName,
         batch: config.coupons.consumerBatch,
         staleAfterMs: config.coupons.consumerStaleMs,
         maxDeliveries: config.coupons.consumerMaxDeliveries,
@@ -212,8 +239,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
       booking,
       coupons,
       sandbox,
-      consumers: [coupons.consumer],
-      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs],
+      events,
+      consumers: [coupons.consumer, ...events.consumers()],
+      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, events.relay],
       readiness,
       close: async () => {
         // Before the database closes: embedded mode persists and seals the coupon hot state here.

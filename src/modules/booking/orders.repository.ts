@@ -3,10 +3,13 @@ import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { parseUuidArray, type Db, type Tx } from '../../platform/db/client.js';
 import { parameters, preparedStatement, type StatementPart } from '../../platform/db/statement.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { EventEnvelope } from '../../platform/events/envelope.js';
+import { appendOutbox, isoTimestampSql, outboxInsert } from '../../platform/events/outbox.js';
 import { newId } from '../../platform/ids.js';
 import type { SeatReservationPlaceholders } from '../catalog/index.js';
 import type { CouponReservationPlaceholders } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
+import { BookingEvents } from './booking.events.js';
 import { orderCoupons, orderItems, orders, tickets, type OrderStatus } from './booking.tables.js';
 import type { PendingHold } from './seat-holds.store.js';
 
@@ -55,6 +58,7 @@ const PLACE = parameters({
   onlyIfNoCoupons: 'boolean',
   idempotencyKey: 'text',
   maxSeatsPerBuyer: 'int',
+  eventId: 'uuid',
 });
 
 /**
@@ -68,6 +72,10 @@ const PLACE = parameters({
  * a rebuilt hot state) must not let one buyer reserve more than the limit in PostgreSQL. Under
  * READ COMMITTED two placements of one buyer could each miss the other's uncommitted order, but
  * the hold store lets no buyer hold more than the limit at once, and an order needs its seats held.
+ *
+ * `order.created` is one more part (invariant 4): the outbox row is inserted under the same `go`
+ * as the order, so the event exists exactly when the order does, at the cost of one insert and
+ * no round trip. Its payload (`OrderCreatedV1`) is built in SQL from the statement's parameters.
  */
 export function placeOrderStatement(parts: PlacementParts): string {
   const { p } = PLACE;
@@ -98,7 +106,20 @@ export function placeOrderStatement(parts: PlacementParts): string {
      new_coupons as (
        insert into order_coupons (order_id, coupon_id, name, seat_id, discount)
        select new_order.id, u.coupon_id, u.name, u.seat_id, u.discount
-       from new_order, unnest(${p.couponIds}, ${p.couponNames}, ${p.couponSeatIds}, ${p.couponDiscounts}) as u(coupon_id, name, seat_id, discount))
+       from new_order, unnest(${p.couponIds}, ${p.couponNames}, ${p.couponSeatIds}, ${p.couponDiscounts}) as u(coupon_id, name, seat_id, discount)),
+     order_created as (${outboxInsert(
+       {
+         id: p.eventId,
+         type: BookingEvents.orderCreated,
+         aggregateId: p.orderId,
+         occurredAt: p.now,
+         payload: `jsonb_build_object('orderId', ${p.orderId}, 'userId', ${p.userId}, 'scheduleId', ${p.scheduleId},
+                'seatIds', to_jsonb(${p.seatIds}), 'couponIds', to_jsonb(${p.couponIds}),
+                'subtotal', ${p.subtotal}, 'discount', ${p.discount}, 'amount', ${p.amount}, 'orderName', ${p.orderName},
+                'expiresAt', ${isoTimestampSql(p.until)})`,
+       },
+       go,
+     )})
 select ${go} as placed,
        array(select seat_id from lockable_seats) as free_seats,
        array(select id from lockable_coupons) as free_coupons,
@@ -140,7 +161,7 @@ export class OrdersRepository {
    * pending orders with these seats stay within `maxSeatsPerBuyer`, reserves them and writes the
    * order with its items, coupons and Idempotency-Key. Otherwise it writes nothing and tells
    * which seats and coupons were still free and which checks held, so the caller can say what
-   * stood in the way.
+   * stood in the way. A placed order's `order.created` event is in the outbox with it.
    */
   async placeOrder(
     order: NewOrder,
@@ -170,6 +191,7 @@ export class OrdersRepository {
       onlyIfNoCoupons: options.onlyIfNoCoupons,
       idempotencyKey: order.idempotencyKey,
       maxSeatsPerBuyer: options.maxSeatsPerBuyer,
+      eventId: newId(),
     });
     let row: PlacedRow;
     try {
@@ -258,6 +280,11 @@ export class OrdersRepository {
         ...(status === 'CANCELLED' ? { cancelledAt: at, cancelReason: extra.cancelReason ?? null } : {}),
       })
       .where(eq(orders.id, id));
+  }
+
+  /** Events of a state change, into the outbox in the caller's transaction (invariant 4). */
+  async appendEvents(events: readonly EventEnvelope<unknown>[], tx: Tx): Promise<void> {
+    await appendOutbox(tx, events);
   }
 
   /** Newest first; `before` is the id of the last order of the previous page. */

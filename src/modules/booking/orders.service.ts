@@ -4,6 +4,7 @@ import { newId } from '../../platform/ids.js';
 import type { SaleCheck, SaleInventory, SaleSchedule } from '../catalog/index.js';
 import { CouponErrors, type CouponPlan, type OrderCoupons } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
+import { BookingEvents, orderEnded } from './booking.events.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
 import type { OrderWithItems, OrdersRepository, PlacementRefusal, TicketRow } from './orders.repository.js';
@@ -201,7 +202,10 @@ export class OrdersService {
     return this.deps.repo.ticketsOf(userId, limit, before);
   }
 
-  /** Cancels a pending order: its reservations and holds are released. (Refunds of paid orders arrive with payments.) */
+  /**
+   * Cancels a pending order: its reservations and holds are released, and `order.cancelled` goes
+   * into the outbox in the same transaction. (Refunds of paid orders arrive with payments.)
+   */
   async cancel(userId: string, id: string, reason?: string): Promise<OrderView> {
     const now = this.deps.clock.now();
     const order = await this.deps.repo.transaction(async (tx) => {
@@ -211,6 +215,7 @@ export class OrdersService {
       await this.deps.repo.setStatus(id, 'CANCELLED', now, tx, { cancelReason: reason ?? null });
       await this.deps.inventory.releaseReservation({ scheduleId: locked.scheduleId, orderId: id }, tx);
       await this.deps.coupons.release(id, tx);
+      await this.deps.repo.appendEvents([orderEnded(BookingEvents.orderCancelled, locked, now, reason)], tx);
       return { ...locked, status: 'CANCELLED' as const, cancelledAt: now, cancelReason: reason ?? null, updatedAt: now };
     });
     await this.#releaseHolds(order);
@@ -218,7 +223,10 @@ export class OrdersService {
     return toView(order);
   }
 
-  /** The expiry job: pending orders past their window become EXPIRED and give their seats back. */
+  /**
+   * The expiry job: pending orders past their window become EXPIRED and give their seats back;
+   * each one's `order.expired` goes into the outbox in the same transaction.
+   */
   async expireDue(): Promise<number> {
     const now = this.deps.clock.now();
     const expired = await this.deps.repo.transaction(async (tx) => {
@@ -228,6 +236,10 @@ export class OrdersService {
         await this.deps.inventory.releaseReservation({ scheduleId: order.scheduleId, orderId: order.id }, tx);
         await this.deps.coupons.release(order.id, tx);
       }
+      await this.deps.repo.appendEvents(
+        due.map((order) => orderEnded(BookingEvents.orderExpired, order, now)),
+        tx,
+      );
       return due;
     });
     for (const order of expired) await this.#releaseHolds(order);

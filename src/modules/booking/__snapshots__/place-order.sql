@@ -32,7 +32,13 @@ with lockable_seats as (select seat_id from schedule_seats
      new_coupons as (
        insert into order_coupons (order_id, coupon_id, name, seat_id, discount)
        select new_order.id, u.coupon_id, u.name, u.seat_id, u.discount
-       from new_order, unnest($5::uuid[], $16::text[], $17::uuid[], $18::int[]) as u(coupon_id, name, seat_id, discount))
+       from new_order, unnest($5::uuid[], $16::text[], $17::uuid[], $18::int[]) as u(coupon_id, name, seat_id, discount)),
+     order_created as (insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
+       select $22::uuid, 'order.created', $6::uuid, $3::timestamptz, 1, jsonb_build_object('orderId', $6::uuid, 'userId', $4::uuid, 'scheduleId', $1::uuid,
+                'seatIds', to_jsonb($2::uuid[]), 'couponIds', to_jsonb($5::uuid[]),
+                'subtotal', $8::int, 'discount', $9::int, 'amount', $10::int, 'orderName', $11::text,
+                'expiresAt', to_char($7::timestamptz at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+       where (select ok from go))
 select (select ok from go) as placed,
        array(select seat_id from lockable_seats) as free_seats,
        array(select id from lockable_coupons) as free_coupons,
