@@ -548,6 +548,17 @@ export const configSpec = {
     doc: "Seed of the sandbox PG's fault draws (the same seed, the same faults in the same order); unset = a random seed",
     parse: int(0, 4_294_967_295),
   }),
+  SANDBOX_WEBHOOK_URL: entry({
+    path: 'sandbox.webhookUrl',
+    doc: "Where the sandbox PG POSTs Toss's PAYMENT_STATUS_CHANGED webhooks (e.g. MOS's `/v1/payments/webhooks/toss`); only a 200 counts, failures are retried after 1, 4, 16, 64, 256, 1024 and 4096 minutes; unset = no webhooks",
+    parse: url('http:', 'https:'),
+  }),
+  SANDBOX_WEBHOOK_TIMEOUT_MS: entry({
+    path: 'sandbox.webhookTimeoutMs',
+    doc: 'How long one webhook delivery attempt of the sandbox PG may take before it counts as failed',
+    default: '10000',
+    parse: int(100, 120_000),
+  }),
   SEED_DEMO: entry({ path: 'seedDemo', doc: 'Seed demo accounts and data at embedded start', default: 'true', parse: bool }),
 } as const;
 

@@ -94,6 +94,8 @@ export function sandboxFromConfig(config: Config, clock: Clock, random?: () => n
     faultCode: config.sandbox.faultCode,
     dropRate: config.sandbox.dropRate,
     seed: config.sandbox.seed,
+    webhookUrl: config.sandbox.webhookUrl,
+    webhookTimeoutMs: config.sandbox.webhookTimeoutMs,
     ...(random ? { random } : {}),
   });
 }

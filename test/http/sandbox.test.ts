@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX } from '../../src/modules/payments/sandbox/index.js';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -57,5 +59,40 @@ describe('the sandbox PG mounted in MOS', () => {
       expect(res.statusCode).toBe(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
+  });
+});
+
+describe('the mounted sandbox PG with SANDBOX_WEBHOOK_URL', () => {
+  let app: TestApp;
+  let receiver: Server;
+  const received: { eventType: string; data: { orderId: string; status: string } }[] = [];
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(raw));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/payments/webhooks/toss`;
+    app = await createTestApp({ env: { TOSS_SANDBOX: 'true', SANDBOX_WEBHOOK_URL: url }, context: { clock: new ManualClock('2026-03-01T00:00:00Z') } });
+  });
+  afterAll(async () => {
+    await app?.cleanup();
+    await new Promise((r) => receiver.close(r));
+  });
+
+  it('posts PAYMENT_STATUS_CHANGED to the configured URL when a payment is confirmed', async () => {
+    const post = (url: string, payload: object) => app.app.inject({ method: 'POST', url: `${SANDBOX_PREFIX}${url}`, headers: auth, payload });
+    const { paymentKey } = (await post('/checkout', { orderId: 'mos-order-wh-1', amount: 12000, orderName: 'R석 1매' })).json() as { paymentKey: string };
+    expect((await post('/v1/payments/confirm', { paymentKey, orderId: 'mos-order-wh-1', amount: 12000 })).statusCode).toBe(200);
+    await app.ctx.sandbox!.webhooks.deliverDue();
+    expect(received).toEqual([
+      { eventType: 'PAYMENT_STATUS_CHANGED', createdAt: '2026-03-01T09:00:00.000', data: expect.objectContaining({ paymentKey, status: 'DONE' }) },
+    ]);
+    const seen = (await app.app.inject({ method: 'GET', url: `${SANDBOX_PREFIX}/webhooks`, headers: auth })).json();
+    expect(seen.deliveries).toEqual([expect.objectContaining({ orderId: 'mos-order-wh-1', status: 'DONE', state: 'delivered' })]);
   });
 });

@@ -10,12 +10,15 @@ import { SandboxFaults, seededRandom, type FaultSettings } from './sandbox.fault
 import type { SandboxParts } from './sandbox.routes.js';
 import { SandboxService } from './sandbox.service.js';
 import { SandboxIdempotency, SandboxLedger } from './sandbox.store.js';
+import { SandboxWebhooks } from './sandbox.webhooks.js';
 import { isTossErrorCode } from './toss.errors.js';
 
 export { sandboxPlugin } from './sandbox.routes.js';
 export { buildSandboxServer } from './sandbox.server.js';
 export { seededRandom, type DeliveryFault, type FaultStep, type TossOperation } from './sandbox.faults.js';
 export { EXPIRE_AFTER_MS, SESSION_TTL_MS, kst, type LedgerView } from './sandbox.service.js';
+export type { WebhookAttempt, WebhookDelivery } from './sandbox.store.js';
+export { kstLocal, WEBHOOK_RETRY_MINUTES, type WebhookBody } from './sandbox.webhooks.js';
 export { isTossErrorCode, TOSS_ERRORS, TossError, type TossErrorCode } from './toss.errors.js';
 export * from './toss.wire.js';
 
@@ -38,6 +41,12 @@ export interface SandboxOptions extends Partial<Omit<FaultSettings, 'faultCode'>
   /** How latency is spent (tests hold a request in flight with their own). */
   sleep?: (ms: number) => Promise<void>;
   timeoutHoldMs?: number;
+  /** Where PAYMENT_STATUS_CHANGED events are POSTed (TOSS.md B9); unset = no webhooks. */
+  webhookUrl?: string | undefined;
+  /** How long one webhook attempt may take (default 10 s). */
+  webhookTimeoutMs?: number;
+  /** How often (real time) due webhook deliveries are looked for once the server is ready; 0 = never (default 1 s). */
+  webhookPollMs?: number;
 }
 
 export type Sandbox = SandboxParts;
@@ -49,9 +58,19 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const faultCode = options.faultCode ?? 'FAILED_INTERNAL_SYSTEM_PROCESSING';
   if (!isTossErrorCode(faultCode)) throw new Error(`not a Toss error code the sandbox knows: ${faultCode}`);
   const ledger = new SandboxLedger();
+  let service: SandboxService | undefined;
+  const webhooks = new SandboxWebhooks(ledger, {
+    url: options.webhookUrl,
+    clock: options.clock,
+    timeoutMs: options.webhookTimeoutMs ?? 10_000,
+    pollMs: options.webhookPollMs ?? 1000,
+    sweep: () => service?.expireDue(),
+  });
+  service = new SandboxService(ledger, options.clock, (payment) => webhooks.statusChanged(payment));
   return {
     secretKey,
-    service: new SandboxService(ledger, options.clock),
+    service,
+    webhooks,
     faults: new SandboxFaults(
       { latencyMs: options.latencyMs ?? 0, faultRate: options.faultRate ?? 0, faultCode, dropRate: options.dropRate ?? 0 },
       options.random ?? seededRandom(options.seed ?? randomInt(2 ** 32)),

@@ -9,8 +9,9 @@ import type { Socket } from 'node:net';
 import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { SandboxService } from './sandbox.service.js';
-import { CheckoutBody, CheckoutResponse, FaultsBody, FaultsResponse, LedgerQuery, LedgerResponse } from './sandbox.schemas.js';
+import { CheckoutBody, CheckoutResponse, FaultsBody, FaultsResponse, LedgerQuery, LedgerResponse, WebhooksResponse } from './sandbox.schemas.js';
 import type { SandboxIdempotency, StoredResponse } from './sandbox.store.js';
+import { kstLocal, type SandboxWebhooks } from './sandbox.webhooks.js';
 import { DELIVERY_FAULTS, type DeliveryFault, type SandboxFaults, type TossOperation } from './sandbox.faults.js';
 import { isTossErrorCode, TossError } from './toss.errors.js';
 import { TossCancelBody, TossConfirmBody, TossErrorBody, TossPayment } from './toss.wire.js';
@@ -21,6 +22,8 @@ export interface SandboxParts {
   readonly service: SandboxService;
   readonly faults: SandboxFaults;
   readonly idempotency: SandboxIdempotency;
+  /** PAYMENT_STATUS_CHANGED deliveries; its timer runs while the server that mounts the sandbox is up. */
+  readonly webhooks: SandboxWebhooks;
   readonly sleep: (ms: number) => Promise<void>;
   /** How long a `timeout` fault holds the caller's connection before closing it. */
   readonly timeoutHoldMs: number;
@@ -60,6 +63,10 @@ export function sandboxPlugin(sandbox: SandboxParts): FastifyPluginAsync {
     app.addHook('onRequest', async (request) => {
       authenticate(request.headers.authorization, sandbox.secretKey);
     });
+
+    // Wherever the sandbox is mounted, its webhook timer runs while that server is up.
+    app.addHook('onReady', async () => sandbox.webhooks.start());
+    app.addHook('onClose', async () => sandbox.webhooks.stop());
 
     // Connections a `timeout` fault holds: closed when the app closes, so a stop is never stuck on them.
     const held = new Set<Socket>();
@@ -164,6 +171,24 @@ export function sandboxPlugin(sandbox: SandboxParts): FastifyPluginAsync {
       '/ledger',
       { schema: { ...common, querystring: LedgerQuery, response: { 200: LedgerResponse, ...tossErrors } }, config: routeConfig },
       async (request) => sandbox.service.ledgerView(request.query.orderId),
+    );
+
+    app.get<{ Querystring: { orderId?: string } }>(
+      '/webhooks',
+      { schema: { ...common, querystring: LedgerQuery, response: { 200: WebhooksResponse, ...tossErrors } }, config: routeConfig },
+      async (request) => ({
+        deliveries: sandbox.service.webhookDeliveries(request.query.orderId).map((d) => ({
+          id: d.id,
+          url: d.url,
+          paymentKey: d.paymentKey,
+          orderId: d.orderId,
+          status: d.status,
+          state: d.state,
+          createdAt: d.body.createdAt,
+          nextAttemptAt: d.state === 'pending' ? kstLocal(d.nextAttemptAt) : null,
+          attempts: d.attempts.map((a) => ({ at: kstLocal(a.at), retriedCount: a.retriedCount, httpStatus: a.httpStatus, error: a.error })),
+        })),
+      }),
     );
 
     app.post<{ Body: FaultsBody }>(

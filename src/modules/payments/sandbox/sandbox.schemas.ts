@@ -66,3 +66,28 @@ export const FaultsBody = Type.Object(
 export type FaultsBody = Static<typeof FaultsBody>;
 
 export const FaultsResponse = Type.Object({ pending: Type.Integer() });
+
+/** `GET /webhooks`: each PAYMENT_STATUS_CHANGED event and every attempt to deliver it (times in Korean time, no offset). */
+export const WebhooksResponse = Type.Object({
+  deliveries: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      url: Type.String(),
+      paymentKey: Type.String(),
+      orderId: Type.String(),
+      status: Type.String(),
+      /** pending (a retry is due at `nextAttemptAt`), delivered (a 200), failed (the 7th retry failed too). */
+      state: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+      createdAt: Type.String(),
+      nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
+      attempts: Type.Array(
+        Type.Object({
+          at: Type.String(),
+          retriedCount: Type.Integer(),
+          httpStatus: Type.Union([Type.Integer(), Type.Null()]),
+          error: Type.Union([Type.String(), Type.Null()]),
+        }),
+      ),
+    }),
+  ),
+});

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../../../platform/clock.js';
-import type { CancelRecord, PaymentRecord, SandboxLedger } from './sandbox.store.js';
+import type { CancelRecord, PaymentRecord, SandboxLedger, WebhookDelivery } from './sandbox.store.js';
 import { EXPIRED_PAYMENT, TossError, type TossErrorCode } from './toss.errors.js';
 import { TOSS_API_VERSION, type TossCancelBody, type TossConfirmBody, type TossPayment } from './toss.wire.js';
 
@@ -46,6 +46,8 @@ export class SandboxService {
   constructor(
     private readonly ledger: SandboxLedger,
     private readonly clock: Clock,
+    /** Told of every status change (DONE, ABORTED, CANCELED, PARTIAL_CANCELED, EXPIRED): the webhooks. */
+    private readonly onStatusChange: (payment: TossPayment) => void = () => {},
   ) {}
 
   /** Stands in for the payment widget: the buyer authenticated, the payment waits for confirm. */
@@ -93,6 +95,7 @@ export class SandboxService {
       const refusal = new TossError(p.testCode);
       p.status = 'ABORTED';
       p.failure = refusal.body;
+      this.onStatusChange(this.#wire(p));
       throw refusal;
     }
     p.status = 'DONE';
@@ -112,7 +115,7 @@ export class SandboxService {
       isInterestFree: false,
       interestPayer: null,
     };
-    return this.#wire(p);
+    return this.#changed(p);
   }
 
   get(paymentKey: string): TossPayment {
@@ -156,7 +159,20 @@ export class SandboxService {
     p.lastTransactionKey = cancel.transactionKey;
     p.status = p.balanceAmount === 0 ? 'CANCELED' : 'PARTIAL_CANCELED';
     if (p.card && p.status === 'CANCELED') p.card.acquireStatus = 'CANCELED';
-    return this.#wire(p);
+    return this.#changed(p);
+  }
+
+  /**
+   * Applies the 30-minute expiry to every payment left IN_PROGRESS: a lookup applies it too, but
+   * Toss announces EXPIRED whether or not anyone looks, so the webhook timer calls this.
+   */
+  expireDue(): void {
+    for (const p of this.ledger.all()) if (p.status === 'IN_PROGRESS') this.#current(p);
+  }
+
+  /** The webhook events and their delivery attempts (sandbox.webhooks.ts), of one order id when given. */
+  webhookDeliveries(orderId?: string): readonly WebhookDelivery[] {
+    return this.ledger.deliveries(orderId);
   }
 
   ledgerView(orderId?: string): LedgerView {
@@ -199,8 +215,15 @@ export class SandboxService {
     if (p.status === 'IN_PROGRESS' && this.clock.now().getTime() - p.requestedAt.getTime() >= EXPIRE_AFTER_MS) {
       p.status = 'EXPIRED';
       p.failure = { ...EXPIRED_PAYMENT };
+      this.onStatusChange(this.#wire(p));
     }
     return p;
+  }
+
+  #changed(p: PaymentRecord): TossPayment {
+    const payment = this.#wire(p);
+    this.onStatusChange(payment);
+    return payment;
   }
 
   #wire(p: PaymentRecord): TossPayment {

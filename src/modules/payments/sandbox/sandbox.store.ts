@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../../platform/clock.js';
 import type { TossErrorCode } from './toss.errors.js';
-import type { TossCard, TossPaymentStatus } from './toss.wire.js';
+import type { TossCard, TossPayment, TossPaymentStatus } from './toss.wire.js';
 
 export interface CancelRecord {
   cancelAmount: number;
@@ -38,8 +38,34 @@ export interface PaymentRecord {
   cancels: CancelRecord[];
 }
 
+/** One attempt to deliver a webhook event (sandbox.webhooks.ts). */
+export interface WebhookAttempt {
+  readonly at: Date;
+  /** 0 for the first attempt, then 1–7. */
+  readonly retriedCount: number;
+  /** The receiver's HTTP status; null when there was no answer (refused, reset, timed out). */
+  readonly httpStatus: number | null;
+  /** Why it counts as failed; null when delivered (HTTP 200). */
+  readonly error: string | null;
+}
+
+/** One PAYMENT_STATUS_CHANGED event and its delivery: sent until a 200, or given up after the 7th retry. */
+export interface WebhookDelivery {
+  readonly id: string;
+  readonly url: string;
+  readonly paymentKey: string;
+  readonly orderId: string;
+  /** The status the event announces. */
+  readonly status: TossPaymentStatus;
+  readonly body: { eventType: 'PAYMENT_STATUS_CHANGED'; createdAt: string; data: TossPayment };
+  state: 'pending' | 'delivered' | 'failed';
+  nextAttemptAt: Date;
+  attempts: WebhookAttempt[];
+}
+
 export class SandboxLedger {
   readonly #payments = new Map<string, PaymentRecord>();
+  readonly #deliveries: WebhookDelivery[] = [];
   /** Payment keys of each order id, in checkout order. */
   readonly #byOrder = new Map<string, string[]>();
 
@@ -60,6 +86,15 @@ export class SandboxLedger {
 
   all(): PaymentRecord[] {
     return [...this.#payments.values()];
+  }
+
+  addDelivery(delivery: WebhookDelivery): void {
+    this.#deliveries.push(delivery);
+  }
+
+  /** Webhook events in the order they happened; of one order id when given. */
+  deliveries(orderId?: string): WebhookDelivery[] {
+    return orderId === undefined ? [...this.#deliveries] : this.#deliveries.filter((d) => d.orderId === orderId);
   }
 }
 
