@@ -50,6 +50,9 @@ describe('config', () => {
     [{ PG_ATTEMPTS: '0' }, 'PG_ATTEMPTS'],
     [{ PG_ATTEMPT_TIMEOUT_MS: '5000', PG_DEADLINE_MS: '4000' }, 'PG_ATTEMPT_TIMEOUT_MS'],
     [{ PG_BACKOFF_BASE_MS: '3000', PG_BACKOFF_MAX_MS: '2000' }, 'PG_BACKOFF_BASE_MS'],
+    [{ OUTBOX_RETENTION_HOURS: '0' }, 'OUTBOX_RETENTION_HOURS'],
+    [{ OUTBOX_RETENTION_HOURS: '1', EVENT_CONSUMER_STALE_MS: '3600000' }, 'OUTBOX_RETENTION_HOURS'],
+    [{ SANDBOX_WEBHOOK_URL: 'ftp://merchant.example/hook' }, 'SANDBOX_WEBHOOK_URL'],
   ])('refuses %o naming %s', (env, key) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${key}\\b`));

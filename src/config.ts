@@ -439,6 +439,24 @@ export const configSpec = {
     default: '500',
     parse: int(1, 10_000),
   }),
+  OUTBOX_RETENTION_HOURS: entry({
+    path: 'events.retentionHours',
+    doc: "How long published outbox events and consumers' processed-event records are kept before the purge job deletes them (unpublished events are never deleted); keep it well above EVENT_CONSUMER_STALE_MS, as a processed-event record is what makes a redelivery a no-op",
+    default: '72',
+    parse: int(1, 24 * 366),
+  }),
+  OUTBOX_PURGE_INTERVAL_SECONDS: entry({
+    path: 'events.purgeIntervalSeconds',
+    doc: 'How often the purge job (one leader among all workers) deletes outbox and processed-event rows past OUTBOX_RETENTION_HOURS',
+    default: '600',
+    parse: int(1, 86_400),
+  }),
+  OUTBOX_PURGE_BATCH: entry({
+    path: 'events.purgeBatch',
+    doc: 'Rows the purge job deletes per statement (a run deletes up to 50 batches of each table)',
+    default: '1000',
+    parse: int(1, 100_000),
+  }),
   EVENT_STREAM_MAX_LEN: entry({
     path: 'events.streamMaxLen',
     doc: 'About how many entries each event stream (one per event type) and dead-letter stream keeps; the oldest go first (the outbox keeps every event)',
@@ -616,6 +634,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.PG_BACKOFF_BASE_MS > c.PG_BACKOFF_MAX_MS) {
     throw new ConfigError('Invalid configuration — PG_BACKOFF_BASE_MS: must not exceed PG_BACKOFF_MAX_MS');
+  }
+  if (c.OUTBOX_RETENTION_HOURS * 3_600_000 <= c.EVENT_CONSUMER_STALE_MS) {
+    throw new ConfigError(
+      'Invalid configuration — OUTBOX_RETENTION_HOURS: must exceed EVENT_CONSUMER_STALE_MS (a processed-event record must outlive any redelivery of its event)',
+    );
   }
   const mode: Mode = c.DATABASE_URL ? 'production' : 'embedded';
   if (mode === 'production' && !c.JWT_SECRET) {

@@ -142,6 +142,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
       registry: metrics.registry,
       logger,
       relay: { intervalMs: config.events.relayIntervalMs, batch: config.events.relayBatch },
+      purge: {
+        intervalMs: config.events.purgeIntervalSeconds * 1000,
+        retentionMs: config.events.retentionHours * 3_600_000,
+        batch: config.events.purgeBatch,
+      },
+      alerts,
       consumer: {
         consumerName,
         batch: config.events.consumerBatch,
@@ -243,7 +249,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       sandbox,
       events,
       consumers: [coupons.consumer, ...events.consumers()],
-      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, events.relay],
+      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, events.relay, events.purge],
       readiness,
       close: async () => {
         // Before the database closes: embedded mode persists and seals the coupon hot state here.

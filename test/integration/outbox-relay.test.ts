@@ -1,12 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows, type Tx } from '../../src/platform/db/client.js';
 import type { EventBus } from '../../src/platform/events/bus.js';
 import { EventConsumer, type ConsumerSettings, type EventHandlerSpec } from '../../src/platform/events/consumer.js';
 import { newEvent, type EventEnvelope } from '../../src/platform/events/envelope.js';
+import { createEvents } from '../../src/platform/events/events.js';
 import { appendOutbox } from '../../src/platform/events/outbox.js';
+import { OutboxPurge } from '../../src/platform/events/purge.js';
 import { OutboxRelay } from '../../src/platform/events/relay.js';
+import type { Alerts } from '../../src/platform/observability/alerts.js';
 import { newId } from '../../src/platform/ids.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
 
@@ -204,5 +209,140 @@ describe.each(['embedded', 'production'] as const)('outbox relay and consumers (
     expect(published).toHaveLength(40);
     expect(new Set(published)).toEqual(new Set(events.map((e) => e.id)));
     expect(await metric('mos_outbox_backlog')).toBe(0);
+  });
+  describe('housekeeping', () => {
+    const HOUR = 3_600_000;
+    const RETENTION = 72 * HOUR;
+    const ids = async (table: 'outbox' | 'processed_events', column: 'id' | 'event_id', among: string[]) =>
+      (
+        await queryRows<{ id: string }>(
+          db(),
+          sql.raw(`select ${column}::text as id from ${table} where ${column} in (${among.map((id) => `'${id}'`).join(',')})`),
+        )
+      )
+        .map((r) => r.id)
+        .sort();
+
+    it('purges only published outbox rows and processed_events rows older than the retention, in bounded batches', async () => {
+      // The purge's own clock, at the real now: the rows other tests of this file wrote are recent.
+      const clock = new ManualClock(new Date());
+      const ago = (ms: number) => new Date(clock.now().getTime() - ms);
+      const type = freshType();
+      const rows = {
+        oldPublished: Array.from({ length: 5 }, () => newEvent(type, newId(), ago(RETENTION + 2 * HOUR), {})),
+        recentPublished: newEvent(type, newId(), ago(RETENTION), {}),
+        oldUnpublished: newEvent(type, newId(), ago(10 * RETENTION), {}),
+      };
+      await append([...rows.oldPublished, rows.recentPublished, rows.oldUnpublished]);
+      const publishedAt = async (e: EventEnvelope, at: Date) =>
+        db().execute(sql`update outbox set published_at = ${at.toISOString()}::timestamptz where id = ${e.id}::uuid`);
+      for (const e of rows.oldPublished) await publishedAt(e, ago(RETENTION + 1000));
+      await publishedAt(rows.recentPublished, ago(RETENTION - 1000));
+
+      const consumerName = `purge-test-${n}`;
+      const processed = { old: [newId(), newId(), newId()], recent: newId() };
+      const processedAt = async (eventId: string, at: Date) =>
+        db().execute(
+          sql`insert into processed_events (consumer, event_id, processed_at) values (${consumerName}, ${eventId}::uuid, ${at.toISOString()}::timestamptz)`,
+        );
+      for (const id of processed.old) await processedAt(id, ago(RETENTION + 1000));
+      await processedAt(processed.recent, ago(RETENTION - 1000));
+
+      // Batches of 2: 5 old outbox rows take three statements, and all go.
+      const purge = new OutboxPurge(db(), clock, { intervalMs: 60_000, retentionMs: RETENTION, batch: 2 });
+      expect(await purge.purge()).toEqual({ outbox: 5, processedEvents: 3 });
+
+      const allOutbox = [...rows.oldPublished, rows.recentPublished, rows.oldUnpublished].map((e) => e.id);
+      expect(await ids('outbox', 'id', allOutbox)).toEqual([rows.recentPublished.id, rows.oldUnpublished.id].sort());
+      expect(await ids('processed_events', 'event_id', [...processed.old, processed.recent])).toEqual([processed.recent]);
+      expect(await purge.purge()).toEqual({ outbox: 0, processedEvents: 0 });
+
+      // Two seconds on, the recent ones are past the retention too; the unpublished row stays, however old.
+      clock.advance(2000);
+      expect(await purge.purge()).toEqual({ outbox: 1, processedEvents: 1 });
+      expect(await ids('outbox', 'id', allOutbox)).toEqual([rows.oldUnpublished.id]);
+      await relay().run(); // leaves the shared outbox with no backlog for the next tests
+    });
+
+    it('is a leader-elected job of the context', () => {
+      expect(t.ctx.jobs.map((j) => j.name)).toEqual(expect.arrayContaining(['events.relay', 'events.purge']));
+    });
+
+    it('backs the relay off while its runs fail, logs the first failure and every tenth with the count, and resumes', async () => {
+      const type = freshType();
+      await append([newEvent(type, newId(), t.ctx.clock.now(), {})]);
+      let down = true;
+      let attempts = 0;
+      const flaky: EventBus = {
+        ...t.ctx.events.bus,
+        subscribe: (g, ts) => t.ctx.events.bus.subscribe(g, ts),
+        publish: async (events) => {
+          attempts++;
+          if (down) throw new Error('bus unavailable');
+          await t.ctx.events.bus.publish(events);
+        },
+      };
+      const logs: { msg: string; failures?: number }[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+      const failuresBefore = await metric('mos_outbox_relay_failures_total');
+      // A 1 s interval and at most 5 s of backoff: after the n-th failure it sits out min(2ⁿ−1, 4) runs.
+      const r = new OutboxRelay(db(), flaky, t.ctx.clock, t.ctx.events.metrics, { intervalMs: 1000, batch: 100 }, logger);
+      const attemptedAt: number[] = [];
+      for (let run = 1; run <= 60; run++) {
+        const before = attempts;
+        await r.run(); // never throws: the relay handles its own failures
+        if (attempts > before) attemptedAt.push(run);
+      }
+      // Runs 1, 3 (after 1 skipped), 7 (3 skipped), then every 5th (4 skipped: the 5 s cap).
+      expect(attemptedAt.slice(0, 5)).toEqual([1, 3, 7, 12, 17]);
+      expect(attemptedAt).toHaveLength(13); // 60 runs: 1, 3, 7, 12, 17, …, 57
+      expect(r.failures).toBe(13);
+      expect(await metric('mos_outbox_relay_failures_total')).toBe(failuresBefore + 13);
+      const failed = logs.filter((l) => l.msg === 'outbox relay run failed; backing off');
+      expect(failed.map((l) => l.failures)).toEqual([1, 10]);
+
+      down = false;
+      for (let run = 0; run < 5 && r.failures; run++) await r.run();
+      expect(r.failures).toBe(0);
+      expect(logs.filter((l) => l.msg === 'outbox relay runs again after failed runs').map((l) => l.failures)).toEqual([13]);
+      expect(await onTheBus([type])).toHaveLength(1);
+    });
+
+    it('tells the alerts of each dead-lettered event once, keyed by its event id', async () => {
+      const type = freshType();
+      const [poison, fine] = [newEvent(type, newId(), t.ctx.clock.now(), { poison: true }), newEvent(type, newId(), t.ctx.clock.now(), {})];
+      await append([poison, fine]);
+      await relay().run();
+      const told: { kind: string; key: string; text: string }[] = [];
+      const alerts: Alerts = { notify: async (kind, key, text) => void told.push({ kind, key, text }) };
+      // Through createEvents, as the context registers a module's consumer.
+      const events = createEvents({
+        db: db(),
+        bus: t.ctx.events.bus,
+        clock: t.ctx.clock,
+        registry: new Registry(),
+        logger: silent,
+        relay: { intervalMs: 1000, batch: 100 },
+        purge: { intervalMs: 60_000, retentionMs: RETENTION, batch: 100 },
+        consumer: { consumerName: `c-${newId()}`, batch: 50, staleAfterMs: 30, maxDeliveries: 2, idleMs: 10 },
+        alerts,
+      });
+      const name = `alerting-${n}`;
+      const c = events.consume({
+        name,
+        types: [type],
+        handle: async (event) => {
+          if (event.payload.poison) throw new Error('cannot handle this one');
+        },
+      });
+      await until(async () => {
+        await c.drainOnce();
+        return (await t.ctx.events.bus.deadLetters(name, [type])).length > 0;
+      }, 'the poison event is dead-lettered');
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await c.drainOnce()).toBe(0);
+      expect(told).toEqual([{ kind: 'dead-letter', key: poison.id, text: expect.stringContaining(`consumer ${name}`) }]);
+      expect(told[0]!.text).toContain(type);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/client.js';
+import type { Alerts } from '../observability/alerts.js';
 import type { Delivery, EventBus } from './bus.js';
 import type { EventEnvelope } from './envelope.js';
 import type { EventMetrics } from './events.metrics.js';
@@ -65,6 +66,8 @@ export class EventConsumer {
     private readonly settings: ConsumerSettings,
     private readonly metrics: EventMetrics,
     private readonly logger: Logger,
+    /** Told of each dead-lettered event, once per event (ALERT_WEBHOOK_URL). */
+    private readonly alerts?: Alerts,
   ) {}
 
   get name(): string {
@@ -127,6 +130,13 @@ export class EventConsumer {
     await this.bus.deadLetter(this.spec.name, d, reason);
     this.metrics.deadLettered.inc({ consumer: this.spec.name });
     this.logger.error({ eventId: d.event.id, type: d.event.type, deliveries: d.deliveries, reason }, 'event dead-lettered');
+    // Its effects will never happen unless a person replays it. `notify` never throws, and
+    // posts an event once whichever consumer process dead-letters it.
+    await this.alerts?.notify(
+      'dead-letter',
+      d.event.id,
+      `Event ${d.event.id} (${d.event.type}, aggregate ${d.event.aggregateId}) was dead-lettered by consumer ${this.spec.name} after ${d.deliveries} deliveries: ${reason}. Its effects are missing until it is replayed.`,
+    );
   }
 
   start(): void {

@@ -25,6 +25,11 @@ export function createEventMetrics(registry: Registry, backlog: () => Promise<nu
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
+    relayFailures: new Counter({
+      name: 'mos_outbox_relay_failures_total',
+      help: 'Outbox relay runs that failed (PostgreSQL or the bus unavailable); the relay backs off while they fail',
+      registers: [registry],
+    }),
     published: new Counter({
       name: 'mos_events_published_total',
       help: 'Events the relay published to the bus, by type',

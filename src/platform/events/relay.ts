@@ -1,4 +1,5 @@
 import { asc, inArray, isNull } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { PeriodicJob } from '../jobs/runner.js';
@@ -12,6 +13,10 @@ import { outbox } from './outbox.tables.js';
  * long backlog does not outlast the leadership that started draining it.
  */
 const MAX_BATCHES_PER_RUN = 20;
+/** Longest pause of the relay while its runs fail (PostgreSQL or the bus away). */
+const MAX_BACKOFF_MS = 5000;
+/** While runs fail, the first failure is logged, then every this many. */
+const LOG_EVERY_NTH_FAILURE = 10;
 
 export interface RelaySettings {
   intervalMs: number;
@@ -30,10 +35,21 @@ export interface RelaySettings {
  * order they happened. SKIP LOCKED only matters when a second relay overlaps the leader (a lease
  * lapsing under a paused leader): the two then take disjoint batches instead of waiting, and
  * order across their batches is not promised.
+ *
+ * While its runs fail (PostgreSQL or the bus away), the relay backs off: after the n-th failure
+ * in a row it sits out the next 2ⁿ−1 runs, up to MAX_BACKOFF_MS worth of intervals, so a database
+ * outage costs a few attempts rather than five a second. The job runner's interval is fixed, so
+ * the backoff counts runs (not clock time) and the relay catches its own failures: it logs the
+ * first one and every tenth with the count, counts each in `mos_outbox_relay_failures_total`, and
+ * logs once when a run succeeds again. `relayBatch` still throws, for callers that drive it.
  */
 export class OutboxRelay implements PeriodicJob {
   readonly name = 'events.relay';
   readonly intervalMs: number;
+  /** Failed runs in a row. */
+  #failures = 0;
+  /** Runs still to sit out. */
+  #skip = 0;
 
   constructor(
     private readonly db: Db,
@@ -41,12 +57,35 @@ export class OutboxRelay implements PeriodicJob {
     private readonly clock: Clock,
     private readonly metrics: EventMetrics,
     private readonly settings: RelaySettings,
+    private readonly logger?: Logger,
   ) {
     this.intervalMs = settings.intervalMs;
   }
 
+  /** Failed runs in a row (0 once a run succeeds). */
+  get failures(): number {
+    return this.#failures;
+  }
+
   async run(): Promise<void> {
-    for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) if ((await this.relayBatch()) < this.settings.batch) return;
+    if (this.#skip > 0) {
+      this.#skip--;
+      return;
+    }
+    try {
+      for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) if ((await this.relayBatch()) < this.settings.batch) break;
+    } catch (err) {
+      this.#failures++;
+      this.metrics.relayFailures.inc();
+      const maxSkips = Math.max(0, Math.ceil(MAX_BACKOFF_MS / this.intervalMs) - 1);
+      this.#skip = Math.min(2 ** Math.min(this.#failures, 30) - 1, maxSkips);
+      if (this.#failures === 1 || this.#failures % LOG_EVERY_NTH_FAILURE === 0) {
+        this.logger?.error({ err, failures: this.#failures, job: this.name }, 'outbox relay run failed; backing off');
+      }
+      return;
+    }
+    if (this.#failures) this.logger?.info({ failures: this.#failures, job: this.name }, 'outbox relay runs again after failed runs');
+    this.#failures = 0;
   }
 
   /** One batch in one transaction: the number of events published. */
