@@ -81,3 +81,52 @@ export function memoryClaim(now: () => number): AlertsOptions['claim'] {
 export function redisClaim(redis: Redis): AlertsOptions['claim'] {
   return async (incident, ttlMs) => (await redis.set(`alert:${incident}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
 }
+
+/** What a circuit breaker reports its transitions to: the Toss client's `log` option has this shape. */
+export interface BreakerLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface BreakerAlertsOptions {
+  alerts: Alerts;
+  /** Where every transition is still logged (the process logger). */
+  logger: BreakerLog;
+  /** The alert's kind, e.g. `pg-circuit-open`. */
+  kind: string;
+  /** What the breaker guards, for the text (e.g. `the PG (Toss Payments)`). */
+  dependency: string;
+  /** This process, for the text (host and pid). */
+  instance: string;
+  /** The injected clock's time, epoch ms. */
+  now: () => number;
+  /**
+   * Openings within one window of this length are one incident (default 10 minutes): a
+   * breaker that opens, half-opens and opens again while its dependency is down is told once
+   * per window, not every half-open period, and the openings of every process in a window
+   * (a PG outage opens them all) are told once between them.
+   */
+  windowMs?: number;
+}
+
+/**
+ * A breaker `log` that logs each transition as before and tells the alerts when the breaker
+ * opens (fields `{ breaker: 'open' }`, as the Toss client reports it). The incident key is the
+ * window the opening falls in, so the alert is posted once per window across processes; the
+ * process that opened is named in the text. Never throws into the breaker: `notify` does not.
+ */
+export function breakerAlerts(opts: BreakerAlertsOptions): BreakerLog {
+  const windowMs = opts.windowMs ?? 10 * 60_000;
+  return {
+    warn(fields, message) {
+      opts.logger.warn(fields, message);
+      if (fields.breaker !== 'open') return;
+      const now = opts.now();
+      const window = new Date(now - (now % windowMs)).toISOString();
+      void opts.alerts.notify(
+        opts.kind,
+        window,
+        `The circuit breaker of ${opts.dependency} opened on ${opts.instance} at ${new Date(now).toISOString()}: calls fail fast (503) until a test call succeeds.`,
+      );
+    },
+  };
+}
