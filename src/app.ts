@@ -142,6 +142,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     maxSeatsPerBuyer: config.booking.maxSeatsPerBuyer,
   });
 
+  await app.register(ctx.payments.routes, { service: ctx.payments.service });
+
   // Toss's contract, not MOS's: Basic auth with the secret key instead of MOS's bearer tokens,
   // Toss's error bodies, and hidden from MOS's OpenAPI document.
   if (ctx.sandbox) await app.register(sandboxPlugin(ctx.sandbox), { prefix: SANDBOX_PREFIX });

@@ -59,7 +59,7 @@ describe('config', () => {
   });
 
   it('gives the PG client a bounded retry budget by default, and the sandbox key until one is set', () => {
-    expect(loadConfig({}).pg).toEqual({
+    expect(loadConfig(production).pg).toEqual({
       apiUrl: 'https://api.tosspayments.com',
       secretKey: 'test_sk_mos_sandbox',
       attempts: 4,
@@ -71,6 +71,20 @@ describe('config', () => {
       breakerHalfOpenMs: 10000,
     });
     expect(loadConfig({ ...production, TOSS_SECRET_KEY: 'live_sk_abc' }).pg.secretKey).toBe('live_sk_abc');
+  });
+
+  it("points the PG client at this process's own sandbox wherever one is mounted and TOSS_API_URL is unset", () => {
+    expect(loadConfig({}).pg.apiUrl).toBe('http://127.0.0.1:3000/sandbox/toss');
+    expect(loadConfig({ PORT: '8080' }).pg.apiUrl).toBe('http://127.0.0.1:8080/sandbox/toss');
+    expect(loadConfig({ ...production, TOSS_SANDBOX: 'true', PORT: '3001' }).pg.apiUrl).toBe('http://127.0.0.1:3001/sandbox/toss');
+    expect(loadConfig({ TOSS_SANDBOX: 'false' }).pg.apiUrl).toBe('https://api.tosspayments.com');
+    expect(loadConfig({ TOSS_API_URL: 'http://sandbox.internal:3100/sandbox/toss' }).pg.apiUrl).toBe('http://sandbox.internal:3100/sandbox/toss');
+  });
+
+  it('reconciles payments on a schedule, and never takes a confirm still in flight for an orphan', () => {
+    expect(loadConfig({}).payments).toEqual({ reconcileIntervalSeconds: 30, reconcileAfterSeconds: 60 });
+    expect(() => loadConfig({ PAYMENT_RECONCILE_AFTER_SECONDS: '10' })).toThrow(/PAYMENT_RECONCILE_AFTER_SECONDS/);
+    expect(loadConfig({ PAYMENT_RECONCILE_AFTER_SECONDS: '3', PG_DEADLINE_MS: '2000', PG_ATTEMPT_TIMEOUT_MS: '1000' }).payments.reconcileAfterSeconds).toBe(3);
   });
 
   it('names every bad key at once', () => {

@@ -21,9 +21,15 @@ interface Entry<T> {
   /** Raw default as it would be written in the environment; undefined = unset. */
   default?: string;
   parse: Parser<T>;
-  /** The value when the key is unset and has no default: one that depends on the mode. */
-  unset?: (mode: Mode) => T;
+  /**
+   * The value when the key is unset and has no default: one that depends on the mode, or on
+   * other keys (`raw`: every key's parsed value by env name, before any `unset` rule).
+   */
+  unset?: (mode: Mode, raw: RawValues) => T;
 }
+
+/** Every key's parsed value by env name, as an `unset` rule reads them (before any `unset` rule). */
+type RawValues = Readonly<Record<string, unknown>>;
 
 const int =
   (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
@@ -92,11 +98,16 @@ function entry<T, const P extends string>(e: {
   path: P;
   doc: string;
   parse: Parser<T>;
-  unset: (mode: Mode) => T;
-}): { path: P; doc: string; parse: Parser<T>; unset: (mode: Mode) => T };
+  unset: (mode: Mode, raw: RawValues) => T;
+}): { path: P; doc: string; parse: Parser<T>; unset: (mode: Mode, raw: RawValues) => T };
 function entry<T, const P extends string>(e: { path: P; doc: string; parse: Parser<T> }): { path: P; doc: string; default?: string; parse: Parser<T> };
 function entry<T>(e: Entry<T>): Entry<T> {
   return e;
+}
+
+/** Whether this process mounts the sandbox PG: TOSS_SANDBOX, else on in embedded mode. */
+function sandboxMounted(mode: Mode, raw: RawValues): boolean {
+  return (raw.TOSS_SANDBOX as boolean | undefined) ?? mode === 'embedded';
 }
 
 export const configSpec = {
@@ -337,9 +348,9 @@ export const configSpec = {
   }),
   TOSS_API_URL: entry({
     path: 'pg.apiUrl',
-    doc: "Base URL of Toss Payments' API (the payment gateway, PG): the real one, or a Toss-compatible sandbox",
-    default: 'https://api.tosspayments.com',
+    doc: "Base URL of Toss Payments' API (the payment gateway, PG): the real one, or a Toss-compatible sandbox. Unset: this process's own sandbox, `http://127.0.0.1:<PORT>/sandbox/toss`, where it mounts one (TOSS_SANDBOX; embedded mode by default), else `https://api.tosspayments.com`. Set it where the API does not listen on loopback, and for several processes (each mounted sandbox keeps its own ledger: run `mos sandbox` and point every process at it)",
     parse: url('http:', 'https:'),
+    unset: (mode, raw) => (sandboxMounted(mode, raw) ? `http://127.0.0.1:${String(raw.PORT)}/sandbox/toss` : 'https://api.tosspayments.com'),
   }),
   TOSS_SECRET_KEY: entry({
     path: 'pg.secretKey',
@@ -396,6 +407,18 @@ export const configSpec = {
     doc: 'How long the open PG circuit breaker refuses calls before it lets one test call through (also the 503 `Retry-After`)',
     default: '10000',
     parse: int(10, 3_600_000),
+  }),
+  PAYMENT_RECONCILE_INTERVAL_SECONDS: entry({
+    path: 'payments.reconcileIntervalSeconds',
+    doc: 'How often the worker (one leader) resolves payments of unknown outcome by asking the PG (`payments.reconcile`)',
+    default: '30',
+    parse: int(1, 3600),
+  }),
+  PAYMENT_RECONCILE_AFTER_SECONDS: entry({
+    path: 'payments.reconcileAfterSeconds',
+    doc: 'A payment left CONFIRMING this long is taken for orphaned by a crash and reconciled, and a PG lookup that finds no approval turns a payment this old REJECTED; longer than PG_DEADLINE_MS, so a confirm still in flight is never taken for one',
+    default: '60',
+    parse: int(1, 86_400),
   }),
   COUPON_CONSUMER_BATCH: entry({
     path: 'coupons.consumerBatch',
@@ -534,7 +557,7 @@ export const configSpec = {
     path: 'sandbox.enabled',
     doc: 'Mount the Toss-compatible sandbox PG at /sandbox/toss (a test PG: it keeps its ledger in memory, so a restart forgets it). Unset: on in embedded mode, off in production; refused with a `live_` TOSS_SECRET_KEY',
     parse: bool,
-    unset: (mode) => mode === 'embedded',
+    unset: (mode, raw) => sandboxMounted(mode, raw),
   }),
   SANDBOX_PORT: entry({ path: 'sandbox.port', doc: 'HTTP port of `mos sandbox` (the sandbox PG as its own process)', default: '3100', parse: int(0, 65535) }),
   SANDBOX_LATENCY_MS: entry({
@@ -632,6 +655,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.PG_ATTEMPT_TIMEOUT_MS > c.PG_DEADLINE_MS) {
     throw new ConfigError('Invalid configuration — PG_ATTEMPT_TIMEOUT_MS: must not exceed PG_DEADLINE_MS (an attempt is part of the call)');
   }
+  if (c.PAYMENT_RECONCILE_AFTER_SECONDS * 1000 <= c.PG_DEADLINE_MS) {
+    throw new ConfigError(
+      'Invalid configuration — PAYMENT_RECONCILE_AFTER_SECONDS: must exceed PG_DEADLINE_MS (a confirm still in flight must not be taken for one a crash left behind)',
+    );
+  }
   if (c.PG_BACKOFF_BASE_MS > c.PG_BACKOFF_MAX_MS) {
     throw new ConfigError('Invalid configuration — PG_BACKOFF_BASE_MS: must not exceed PG_BACKOFF_MAX_MS');
   }
@@ -646,14 +674,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   // A fake PG beside a live key is one misrouted URL away from real charges being "confirmed" by
   // the fake, or from test codes meant for it reaching Toss: the two never run together.
-  if ((c.TOSS_SANDBOX ?? mode === 'embedded') && c.TOSS_SECRET_KEY.startsWith('live_')) {
+  if (sandboxMounted(mode, c) && c.TOSS_SECRET_KEY.startsWith('live_')) {
     throw new ConfigError(
       'Invalid configuration — TOSS_SANDBOX: the sandbox PG never runs beside a live secret key (TOSS_SECRET_KEY starts with live_); set TOSS_SANDBOX=false',
     );
   }
   const config: Record<string, unknown> = { mode };
   for (const [key, spec] of Object.entries(configSpec) as [Key, Entry<unknown>][]) {
-    const value = c[key] === undefined && spec.unset ? spec.unset(mode) : c[key];
+    const value = c[key] === undefined && spec.unset ? spec.unset(mode, c) : c[key];
     const names = spec.path.split('.');
     let node = config;
     for (const name of names.slice(0, -1)) node = (node[name] ??= {}) as Record<string, unknown>;

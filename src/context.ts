@@ -18,7 +18,7 @@ import { RedisLeaseStore } from './platform/jobs/lease.redis.js';
 import type { LeaseStore } from './platform/jobs/lease.store.js';
 import type { PeriodicJob } from './platform/jobs/runner.js';
 import { logDestination, loggerOptions } from './platform/observability/logger.js';
-import { createAlerts, memoryClaim, redisClaim, type Alerts } from './platform/observability/alerts.js';
+import { breakerAlerts, createAlerts, memoryClaim, redisClaim, type Alerts } from './platform/observability/alerts.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/redis/client.js';
 import { ConfigError, type Config } from './config.js';
@@ -26,6 +26,7 @@ import { createBookingModule, createSeatHoldStore, type BookingModule } from './
 import { createCatalogModule, type CatalogModule } from './modules/catalog/index.js';
 import { createCouponsModule, type CouponsModule } from './modules/coupons/index.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
+import { createPaymentsModule, createTossClient, type PaymentsModule } from './modules/payments/index.js';
 import { createSandbox, isTossErrorCode, type Sandbox } from './modules/payments/sandbox/index.js';
 import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
@@ -51,6 +52,7 @@ export interface AppContext {
   readonly waitingRoom: WaitingRoomModule;
   readonly booking: BookingModule;
   readonly coupons: CouponsModule;
+  readonly payments: PaymentsModule;
   /** The Toss-compatible sandbox PG, when this process mounts it (TOSS_SANDBOX; on by default in embedded mode). */
   readonly sandbox: Sandbox | null;
   /**
@@ -224,6 +226,38 @@ export async function createContext(config: Config, options: ContextOptions = {}
       settings: config.booking,
     });
 
+    // TOSS_API_URL: Toss, a `mos sandbox` elsewhere, or — its default where this process mounts
+    // the sandbox (embedded mode) — this process's own sandbox over loopback, so a confirm goes
+    // through HTTP, Basic auth, idempotency and faults exactly as it would to Toss.
+    const pg = createTossClient(
+      {
+        ...config.pg,
+        // Every breaker transition is logged; an opening is also an alert (once per 10 minutes).
+        log: breakerAlerts({
+          alerts,
+          logger: logger.child({ dependency: 'pg' }),
+          kind: 'pg-circuit-open',
+          dependency: 'the PG (Toss Payments)',
+          instance: consumerName,
+          now: () => clock.now().getTime(),
+        }),
+      },
+      clock,
+    );
+    const payments = createPaymentsModule({
+      db: database.db,
+      pg,
+      orders: booking.orders,
+      leaveWaitingRoom: async (userId, scheduleId) => {
+        const schedule = await catalog.inventory.scheduleForSale(scheduleId);
+        if (schedule?.waitingRoom.enabled) await waitingRoom.service.leave(userId, scheduleId);
+      },
+      clock,
+      registry: metrics.registry,
+      logger,
+      settings: config.payments,
+    });
+
     const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
     if (redis) {
       readiness.redis = async () => {
@@ -246,10 +280,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
       waitingRoom,
       booking,
       coupons,
+      payments,
       sandbox,
       events,
       consumers: [coupons.consumer, ...events.consumers()],
-      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, events.relay, events.purge],
+      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, ...payments.jobs, events.relay, events.purge],
       readiness,
       close: async () => {
         // Before the database closes: embedded mode persists and seals the coupon hot state here.

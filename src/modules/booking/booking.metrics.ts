@@ -15,6 +15,7 @@ export function createBookingMetrics(registry: Registry) {
       labelNames: ['how'] as const,
       registers: [registry],
     }),
+    ordersPaid: new Counter({ name: 'mos_orders_paid_total', help: 'Orders paid (the paying transaction committed)', registers: [registry] }),
     holdStoreLoads: new Counter({
       name: 'mos_seat_hold_store_loads_total',
       help: 'Showtimes whose hold state was (re)built from PostgreSQL: first use, or after the hot state was lost',

@@ -92,6 +92,14 @@ export class HoldsService {
     if (!extended.ok) throw BookingErrors.SEATS_NOT_HELD(`${extended.missing.length} of the seats are not held by you`, { seatIds: extended.missing });
   }
 
+  /**
+   * The order was paid (after its transaction committed): its seats are sold, never holdable
+   * again, and the buyer's holds on them end (`markSold` ends them in the same step).
+   */
+  async soldForOrder(order: { scheduleId: string; seatIds: readonly string[] }): Promise<void> {
+    await this.deps.store.markSold(order.scheduleId, order.seatIds);
+  }
+
   /** The order ended (cancelled, expired): its buyer's holds on its seats go. */
   async releaseForOrder(order: { userId: string; scheduleId: string; seatIds: readonly string[] }): Promise<void> {
     await this.deps.store.release(order.scheduleId, order.userId, order.seatIds, this.deps.clock.now().getTime());

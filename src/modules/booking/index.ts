@@ -16,7 +16,12 @@ import { RedisSeatHoldStore } from './seat-holds.redis.js';
 import type { SeatHoldStore } from './seat-holds.store.js';
 
 export { BookingErrors } from './booking.errors.js';
-export type { OrderView } from './orders.service.js';
+export { Order as OrderSchema, Ticket as TicketSchema } from './booking.schemas.js';
+export type { TicketRow } from './orders.repository.js';
+export { OrderNotPayableError, type OrderView, type PaidOrder, type PayableOrder } from './orders.service.js';
+
+/** What the payments flow needs of booking: read an order, pay it in the paying transaction, and tell the hot state after. */
+export type PayingOrders = Pick<OrdersService, 'payableOrder' | 'ticketsOfOrder' | 'pay' | 'afterPaid'>;
 
 /** The hold store comes first: the catalog reads it for the seat map before booking exists. */
 export function createSeatHoldStore(redis: Redis | null): SeatHoldStore {

@@ -282,6 +282,19 @@ export class OrdersRepository {
       .where(eq(orders.id, id));
   }
 
+  /** The order is paid, in the paying transaction (under its row lock, while PENDING_PAYMENT). */
+  async markPaid(id: string, at: Date, tx: Tx): Promise<void> {
+    await tx
+      .update(orders)
+      .set({ status: 'PAID', paidAt: at, updatedAt: at })
+      .where(and(eq(orders.id, id), eq(orders.status, 'PENDING_PAYMENT')));
+  }
+
+  /** The tickets of one order, in seat-label order. */
+  async ticketsOfOrder(orderId: string): Promise<TicketRow[]> {
+    return this.db.select().from(tickets).where(eq(tickets.orderId, orderId)).orderBy(asc(tickets.seatLabel));
+  }
+
   /** Events of a state change, into the outbox in the caller's transaction (invariant 4). */
   async appendEvents(events: readonly EventEnvelope<unknown>[], tx: Tx): Promise<void> {
     await appendOutbox(tx, events);

@@ -1,4 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
+import type { Tx } from '../../platform/db/client.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { SaleCheck, SaleInventory, SaleSchedule } from '../catalog/index.js';
@@ -7,6 +8,7 @@ import { BookingErrors } from './booking.errors.js';
 import { BookingEvents, orderEnded } from './booking.events.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
+import type { OrderStatus } from './booking.tables.js';
 import type { OrderWithItems, OrdersRepository, PlacementRefusal, TicketRow } from './orders.repository.js';
 import { orderName, priceSeats, type Priced } from './pricing.js';
 
@@ -35,12 +37,41 @@ export interface OrderView {
 export interface OrdersServiceDeps {
   repo: OrdersRepository;
   holds: HoldsService;
-  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation'>;
+  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation' | 'sellSeats'>;
   coupons: OrderCoupons;
   clock: Clock;
   metrics: BookingMetrics;
   paymentWindowSeconds: number;
   maxSeatsPerBuyer: number;
+}
+
+/** An order as the payments flow sees it: the view, and whose it is. */
+export interface PayableOrder {
+  order: OrderView;
+  userId: string;
+}
+
+/** What paying an order wrote, in the paying transaction. */
+export interface PaidOrder extends PayableOrder {
+  scheduleId: string;
+  seatIds: string[];
+  couponIds: string[];
+  tickets: TicketRow[];
+}
+
+/**
+ * The order cannot take the payment: it is no longer PENDING_PAYMENT (`status`), or its seats are
+ * sold or reserved to another order (`seatsLost`). Thrown inside the paying transaction, so
+ * whatever the step wrote before it is rolled back with it.
+ */
+export class OrderNotPayableError extends Error {
+  override name = 'OrderNotPayableError';
+  constructor(
+    readonly status: OrderStatus,
+    readonly seatsLost: boolean,
+  ) {
+    super(seatsLost ? 'The seats of the order are sold or on another order' : `The order is ${status}`);
+  }
 }
 
 /** An order being placed: what the placing statement writes besides its priced lines. */
@@ -200,6 +231,63 @@ export class OrdersService {
 
   async myTickets(userId: string, limit: number, before?: string): Promise<TicketRow[]> {
     return this.deps.repo.ticketsOf(userId, limit, before);
+  }
+
+  /** An order and its owner, for the payments flow (which answers 404 for anyone else's). */
+  async payableOrder(id: string): Promise<PayableOrder | undefined> {
+    const order = await this.deps.repo.findOrder(id);
+    return order && { order: toView(order), userId: order.userId };
+  }
+
+  /** The tickets of an order (a paid order's, answered again to a repeated confirm). */
+  ticketsOfOrder(orderId: string): Promise<TicketRow[]> {
+    return this.deps.repo.ticketsOfOrder(orderId);
+  }
+
+  /**
+   * Booking's part of the paying transaction (`tx`, the payments module's): under the order's row
+   * lock, a PENDING_PAYMENT order sells its seats, issues a ticket per seat, spends its coupons
+   * and becomes PAID at `at`. Otherwise it throws `OrderNotPayableError`, and the caller's
+   * transaction rolls back whatever was written.
+   *
+   * Invariant 1, gate 2: `sellSeats` flips the showtime's seat rows only where they are AVAILABLE
+   * or this order's, and checks the row count; a seat another order took after this one's window
+   * lapsed makes the count short, and the sale is refused whole. The tickets' unique index is the
+   * last line behind it. The row lock orders this step with cancel and expiry (which lock the
+   * same row), so a paid order is never expired, nor an expired one paid.
+   */
+  async pay(orderId: string, at: Date, tx: Tx): Promise<PaidOrder> {
+    const order = await this.deps.repo.lockOrder(orderId, tx);
+    if (!order) throw new Error(`no order ${orderId} to pay`);
+    if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status, false);
+    const seatIds = order.items.map((i) => i.seatId);
+    if (!(await this.deps.inventory.sellSeats({ scheduleId: order.scheduleId, seatIds, orderId }, tx))) {
+      throw new OrderNotPayableError(order.status, true);
+    }
+    let tickets: TicketRow[];
+    try {
+      tickets = await this.deps.repo.issueTickets(order, at, tx);
+    } catch (err) {
+      if (BookingErrors.SEAT_UNAVAILABLE.is(err)) throw new OrderNotPayableError(order.status, true);
+      throw err;
+    }
+    await this.deps.coupons.markUsed(orderId, tx);
+    await this.deps.repo.markPaid(orderId, at, tx);
+    const paid: OrderWithItems = { ...order, status: 'PAID', paidAt: at, updatedAt: at };
+    return {
+      order: toView(paid),
+      userId: order.userId,
+      scheduleId: order.scheduleId,
+      seatIds,
+      couponIds: order.coupons.map((c) => c.couponId),
+      tickets: tickets.sort((a, b) => (a.seatLabel < b.seatLabel ? -1 : a.seatLabel > b.seatLabel ? 1 : 0)),
+    };
+  }
+
+  /** After the paying transaction committed: the hold store learns the seats are sold (their holds end). */
+  async afterPaid(paid: Pick<PaidOrder, 'scheduleId' | 'seatIds'>): Promise<void> {
+    await this.deps.holds.soldForOrder(paid);
+    this.deps.metrics.ordersPaid.inc();
   }
 
   /**

@@ -138,6 +138,20 @@ export class CouponsRepository {
       .set({ reservedOrderId: null })
       .where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')));
   }
+
+  /**
+   * The order was paid, in its paying transaction: the coupons reserved for it are spent. Only
+   * coupons still reserved for this very order turn USED (the placing statement reserved them
+   * under their row lock, and only this order's end releases them), so none is spent twice.
+   */
+  async markUsed(orderId: string, tx: Tx): Promise<number> {
+    const used = await tx
+      .update(coupons)
+      .set({ status: 'USED', usedOrderId: orderId })
+      .where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')))
+      .returning({ id: coupons.id });
+    return used.length;
+  }
 }
 
 /** The placeholders the coupon part is written with (`$n::type` text), named. */

@@ -283,6 +283,11 @@ export class CouponsService {
     return this.deps.repo.release(orderId, tx);
   }
 
+  /** The order was paid: its reserved coupons are USED, in the paying transaction. Returns how many. */
+  markUsed(orderId: string, tx: Tx): Promise<number> {
+    return this.deps.repo.markUsed(orderId, tx);
+  }
+
   async #load(
     row: Pick<CampaignRow, 'id' | 'quantity' | 'perUserLimit' | 'claimOpensAt' | 'claimClosesAt' | 'hotEpoch'>,
     issuedByUser: ReadonlyMap<string, number>,

@@ -1,0 +1,148 @@
+import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../platform/db/client.js';
+import type { EventEnvelope } from '../../platform/events/envelope.js';
+import { appendOutbox } from '../../platform/events/outbox.js';
+import { payments, type PaymentStatus } from './payments.tables.js';
+
+export type PaymentRow = typeof payments.$inferSelect;
+
+/** What a settled attempt writes besides its status. */
+export interface PaymentOutcome {
+  status: PaymentStatus;
+  pgCode?: string | null;
+  pgMessage?: string | null;
+}
+
+/** Every SQL statement of the payments module. */
+export class PaymentsRepository {
+  constructor(private readonly db: Db) {}
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  /**
+   * The *claim* of a confirm, one statement: the order's payment row is inserted CONFIRMING at
+   * attempt 1, or — only if its last attempt was REJECTED (a known, final failure) — taken over
+   * by this attempt: `attempt + 1`, so the PG Idempotency-Key is new (Toss replays a key's first
+   * answer, the refusal, for 15 days), and the new paymentKey. Any other row (CONFIRMING,
+   * UNKNOWN, DONE, CANCELED) is left as it is and returned with `claimed: false`: the caller
+   * reuses its attempt, hence its key, so two confirms of one order in flight at once send the
+   * same key and the PG charges once (invariant 3).
+   *
+   * Concurrent claims of one order meet on `payments_order_uq`: the second waits for the first's
+   * row and then sees it (ON CONFLICT re-checks the committed row), so exactly one inserts.
+   */
+  async claim(input: {
+    id: string;
+    orderId: string;
+    userId: string;
+    paymentKey: string;
+    amount: number;
+    now: Date;
+  }): Promise<{ row: PaymentRow; claimed: boolean }> {
+    const [taken] = await this.db
+      .insert(payments)
+      .values({
+        id: input.id,
+        orderId: input.orderId,
+        userId: input.userId,
+        paymentKey: input.paymentKey,
+        amount: input.amount,
+        attempt: 1,
+        status: 'CONFIRMING',
+        createdAt: input.now,
+        updatedAt: input.now,
+      })
+      .onConflictDoUpdate({
+        target: payments.orderId,
+        set: {
+          attempt: sql`${payments.attempt} + 1`,
+          paymentKey: sql`excluded.payment_key`,
+          amount: sql`excluded.amount`,
+          status: 'CONFIRMING',
+          pgCode: null,
+          pgMessage: null,
+          updatedAt: sql`excluded.updated_at`,
+        },
+        setWhere: sql`${payments.status} = 'REJECTED'`,
+      })
+      .returning();
+    if (taken) return { row: taken, claimed: true };
+    const existing = await this.findByOrder(input.orderId);
+    if (!existing) throw new Error(`the payment of order ${input.orderId} was neither claimed nor found`);
+    return { row: existing, claimed: false };
+  }
+
+  async findByOrder(orderId: string, db: Db | Tx = this.db): Promise<PaymentRow | undefined> {
+    const [row] = await db.select().from(payments).where(eq(payments.orderId, orderId)).limit(1);
+    return row;
+  }
+
+  /**
+   * Settles attempt `attempt` of the order's payment, only while it is in one of `from`: a late
+   * verdict about an attempt never overwrites a newer one, nor a DONE or CANCELED payment.
+   * True when it did.
+   */
+  async settle(orderId: string, attempt: number, from: readonly PaymentStatus[], outcome: PaymentOutcome, at: Date): Promise<boolean> {
+    const updated = await this.db
+      .update(payments)
+      .set({
+        status: outcome.status,
+        ...(outcome.pgCode !== undefined ? { pgCode: outcome.pgCode } : {}),
+        ...(outcome.pgMessage !== undefined ? { pgMessage: outcome.pgMessage } : {}),
+        updatedAt: at,
+      })
+      .where(and(eq(payments.orderId, orderId), eq(payments.attempt, attempt), inArray(payments.status, [...from])))
+      .returning({ id: payments.id });
+    return updated.length === 1;
+  }
+
+  /**
+   * The payment is DONE, in the paying transaction (under the order's row lock, while the order
+   * was PENDING_PAYMENT). The PG's approval is the truth whatever the row says meanwhile: the
+   * approved payment's key, method and time are written over it.
+   */
+  async markDone(orderId: string, done: { paymentKey: string; method: string | null; approvedAt: Date }, at: Date, tx: Tx): Promise<PaymentRow> {
+    const [row] = await tx
+      .update(payments)
+      .set({ status: 'DONE', paymentKey: done.paymentKey, method: done.method, approvedAt: done.approvedAt, pgCode: null, pgMessage: null, updatedAt: at })
+      .where(eq(payments.orderId, orderId))
+      .returning();
+    if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
+    return row;
+  }
+
+  /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE. */
+  async markCanceled(orderId: string, paymentKey: string, reason: string, at: Date): Promise<boolean> {
+    const updated = await this.db
+      .update(payments)
+      .set({ status: 'CANCELED', paymentKey, pgCode: null, pgMessage: reason, updatedAt: at })
+      .where(and(eq(payments.orderId, orderId), inArray(payments.status, ['CONFIRMING', 'UNKNOWN', 'REJECTED'])))
+      .returning({ id: payments.id });
+    return updated.length === 1;
+  }
+
+  /**
+   * Payments whose outcome is open, oldest first: every UNKNOWN one, and CONFIRMING ones not
+   * touched since `staleBefore` (a confirm that old is not in flight: a crash left it).
+   */
+  async open(staleBefore: Date, limit: number): Promise<PaymentRow[]> {
+    return this.db
+      .select()
+      .from(payments)
+      .where(or(eq(payments.status, 'UNKNOWN'), and(eq(payments.status, 'CONFIRMING'), lte(payments.updatedAt, staleBefore))))
+      .orderBy(asc(payments.updatedAt))
+      .limit(limit);
+  }
+
+  /** Events of a state change, into the outbox in the caller's transaction (invariant 4). */
+  async appendEvents(events: readonly EventEnvelope<unknown>[], tx: Tx): Promise<void> {
+    await appendOutbox(tx, events);
+  }
+
+  /** Inserts a row as given (tests: what a process that crashed mid-confirm leaves behind). */
+  async insert(row: typeof payments.$inferInsert): Promise<void> {
+    await this.db.insert(payments).values(row);
+  }
+}

@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox';
+import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
+import { OrderSchema, TicketSchema } from '../booking/index.js';
+
+/** What the PG's success redirect hands the client (TOSS.md B1), passed on as is. */
+export const ConfirmBody = StrictObject(
+  {
+    paymentKey: Type.String({ minLength: 1, maxLength: 200, description: "The PG's key of the payment the buyer authenticated" }),
+    orderId: Uuid,
+    amount: Type.Integer({ minimum: 0, description: "Must be the order's amount (KRW); checked before anything is sent to the PG" }),
+  },
+  { title: 'ConfirmBody' },
+);
+
+export const ConfirmResult = Type.Object(
+  {
+    order: OrderSchema,
+    payment: Type.Object({
+      paymentKey: Type.String(),
+      status: Type.Literal('DONE'),
+      method: Type.Union([Type.String(), Type.Null()], { description: 'As the PG says it (Korean: 카드, 간편결제, …)' }),
+      approvedAt: DateTime,
+      totalAmount: Type.Integer(),
+    }),
+    tickets: Type.Array(TicketSchema),
+  },
+  { title: 'ConfirmResult' },
+);
+
+export const PendingConfirmation = Type.Object(
+  { status: Type.Literal('PENDING_CONFIRMATION') },
+  { title: 'PendingConfirmation', description: 'The PG outcome is not known yet; it is reconciled (read the order again later)' },
+);

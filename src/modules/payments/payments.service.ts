@@ -1,0 +1,352 @@
+import type { Clock } from '../../platform/clock.js';
+import { CommonErrors } from '../../platform/http/errors.js';
+import { newId } from '../../platform/ids.js';
+import { OrderNotPayableError, type OrderView, type PaidOrder, type PayingOrders, type TicketRow } from '../booking/index.js';
+import { type PgGateway, type PgResult, pgIdempotencyKeys, type TossPayment } from './pg-gateway.js';
+import { PaymentErrors } from './payments.errors.js';
+import { paymentCompleted } from './payments.events.js';
+import type { PaymentsMetrics } from './payments.metrics.js';
+import type { PaymentRow, PaymentsRepository } from './payments.repository.js';
+
+export interface ConfirmInput {
+  paymentKey: string;
+  orderId: string;
+  amount: number;
+}
+
+/** `200` of `POST /v1/payments/confirm`. */
+export interface ConfirmResult {
+  order: OrderView;
+  payment: { paymentKey: string; status: 'DONE'; method: string | null; approvedAt: string; totalAmount: number };
+  tickets: TicketRow[];
+}
+
+/** What a confirm ends in: paid (200), or parked until the PG's outcome is known (202). */
+export type ConfirmOutcome = { kind: 'paid'; result: ConfirmResult } | { kind: 'pending' };
+
+interface Log {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface PaymentsServiceDeps {
+  repo: PaymentsRepository;
+  pg: PgGateway;
+  orders: PayingOrders;
+  /** Frees the buyer's waiting-room slot for the showtime once they paid (a no-op without a waiting room). */
+  leaveWaitingRoom: (userId: string, scheduleId: string) => Promise<void>;
+  clock: Clock;
+  logger: Log;
+  metrics: PaymentsMetrics;
+  /** PAYMENT_RECONCILE_AFTER_SECONDS, in ms. */
+  reconcileAfterMs: number;
+}
+
+/** Statuses whose outcome is open: a verdict about the attempt may still land on them. */
+const OPEN = ['CONFIRMING', 'UNKNOWN'] as const;
+const RECONCILE_BATCH = 100;
+
+/**
+ * Confirming a payment and resolving the ones whose outcome was not seen. `confirm` reads as its
+ * named steps: *load* the order, *check the amount*, *claim* the payment row, *charge* at the PG
+ * (no transaction, lock or pooled connection held meanwhile), then *commit* the paying
+ * transaction — or *refund* at the PG a charge the order can no longer take.
+ *
+ * Invariant 3 — an order is charged at most once, for the amount the server computed:
+ * - the amount sent to the PG is the order's, and a client's other amount is refused before
+ *   anything is sent;
+ * - every confirm of one attempt sends the same PG Idempotency-Key (`confirm:<orderId>[:<n>]`),
+ *   so concurrent confirms, client retries and the reconciliation get the PG's first answer
+ *   instead of a second charge; a new key (the next attempt) is taken only after a known, final
+ *   refusal (`REJECTED`);
+ * - an outcome not seen (timeout, dropped answer, crash) is parked (`UNKNOWN`, or a `CONFIRMING`
+ *   row a crash left) and resolved by asking the PG (`reconcile`), never by confirming with a new key.
+ *
+ * Invariant 1 — a charge the order cannot take (it expired or was cancelled meanwhile, or its
+ * seats went to another order) is cancelled at the PG (`cancel:<orderId>:1`), never sold twice.
+ */
+export class PaymentsService {
+  constructor(private readonly deps: PaymentsServiceDeps) {}
+
+  async confirm(userId: string, input: ConfirmInput): Promise<ConfirmOutcome> {
+    const { deps } = this;
+    // Step: load. Someone else's order answers as if it did not exist.
+    const found = await deps.orders.payableOrder(input.orderId);
+    if (!found || found.userId !== userId) throw CommonErrors.NOT_FOUND('No such order');
+    const { order } = found;
+    if (order.status === 'PAID') return this.#alreadyPaid(order.id, input.paymentKey, order);
+
+    // Step: check the amount — the order's, computed by the server; nothing is sent otherwise.
+    if (input.amount !== order.amount) {
+      this.#count('amount_mismatch');
+      throw PaymentErrors.AMOUNT_MISMATCH(`The order's amount is ${order.amount}`, { amount: order.amount });
+    }
+    // Nothing is charged for an order that can no longer be paid: the PG's session just lapses.
+    const now = deps.clock.now();
+    if (order.status !== 'PENDING_PAYMENT' || now.getTime() >= Date.parse(order.expiresAt)) {
+      this.#count('order_expired');
+      throw PaymentErrors.ORDER_EXPIRED(`The order is ${order.status === 'PENDING_PAYMENT' ? 'past its payment window' : order.status}`);
+    }
+
+    // Step: claim.
+    const { row, claimed } = await deps.repo.claim({ id: newId(), orderId: order.id, userId, paymentKey: input.paymentKey, amount: order.amount, now });
+    if (row.status === 'DONE') return this.#alreadyPaid(order.id, input.paymentKey, undefined, row);
+    if (row.status === 'CANCELED') throw PaymentErrors.ORDER_EXPIRED('The payment was cancelled: the order could not take it');
+    if (!claimed && row.paymentKey !== input.paymentKey) {
+      // Another payment of this order is in flight or of unknown outcome: confirming this one
+      // too could charge the order twice. It is resolved first (the reconciliation), and the
+      // buyer hears "pending" meanwhile.
+      this.#count('pending');
+      return { kind: 'pending' };
+    }
+
+    // Step: charge — outside any transaction: a PG call can take PG_DEADLINE_MS.
+    const result = await deps.pg.confirm({
+      paymentKey: row.paymentKey,
+      orderId: row.orderId,
+      amount: row.amount,
+      idempotencyKey: pgIdempotencyKeys.confirm(row.orderId, row.attempt),
+    });
+    return this.#settle(row, result);
+  }
+
+  /** What the PG answered to an attempt, recorded and answered. */
+  async #settle(row: PaymentRow, result: PgResult): Promise<ConfirmOutcome> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    switch (result.kind) {
+      case 'done': {
+        const p = result.payment;
+        if (p.orderId === row.orderId && p.totalAmount === row.amount) return { kind: 'paid', result: await this.#commit(row, p) };
+        // The client checks it already; a payment of another order or amount never pays this one.
+        deps.logger.error({ orderId: row.orderId, pgOrderId: p.orderId, pgAmount: p.totalAmount }, 'the PG confirmed another order or amount');
+        await deps.repo.settle(row.orderId, row.attempt, ['CONFIRMING'], { status: 'UNKNOWN', pgMessage: 'confirmed another order or amount' }, now);
+        this.#count('pending');
+        return { kind: 'pending' };
+      }
+      case 'rejected':
+        await deps.repo.settle(row.orderId, row.attempt, OPEN, { status: 'REJECTED', pgCode: result.code, pgMessage: result.message }, now);
+        this.#count('rejected');
+        throw PaymentErrors.PAYMENT_REJECTED(result.message, { pgCode: result.code });
+      case 'unknown':
+        await deps.repo.settle(row.orderId, row.attempt, ['CONFIRMING'], { status: 'UNKNOWN', pgMessage: `${result.reason}: ${result.detail}` }, now);
+        deps.logger.warn(
+          { orderId: row.orderId, attempt: row.attempt, reason: result.reason, detail: result.detail },
+          'payment outcome unknown; parked for reconciliation',
+        );
+        this.#count('pending');
+        return { kind: 'pending' };
+      case 'unavailable':
+        // Nothing reached the PG, so the row stays CONFIRMING with its attempt: the buyer's retry
+        // sends the same key. Marking it REJECTED instead would let that retry take the next key
+        // while a concurrent confirm of this attempt — from another process, whose breaker is
+        // closed — may have reached the PG and charged: two keys in flight for one order is what
+        // invariant 3 forbids. A row nobody retries is old enough for the reconciliation after
+        // PAYMENT_RECONCILE_AFTER_SECONDS, which asks the PG and then rejects it.
+        this.#count('unavailable');
+        throw CommonErrors.SERVICE_UNAVAILABLE('The payment gateway is unavailable; retry shortly', {}, { 'retry-after': String(result.retryAfterSeconds) });
+    }
+  }
+
+  /**
+   * Step: commit — the PG approved `payment`. One transaction: booking's part under the order's
+   * row lock (seats SOLD, tickets, coupons USED, order PAID), the payment DONE and
+   * `payment.completed` into the outbox (invariant 4). After it commits, the hot state learns
+   * the seats are sold and the buyer's waiting-room slot is freed. An order that cannot take the
+   * payment rolls the whole transaction back and the charge is refunded (`#refund`).
+   */
+  async #commit(row: Pick<PaymentRow, 'id' | 'orderId'>, payment: TossPayment): Promise<ConfirmResult> {
+    const { deps } = this;
+    const at = deps.clock.now();
+    const approvedAt = payment.approvedAt ? new Date(payment.approvedAt) : at;
+    let paid: PaidOrder;
+    try {
+      paid = await deps.repo.transaction(async (tx) => {
+        const paid = await deps.orders.pay(row.orderId, at, tx);
+        await deps.repo.markDone(row.orderId, { paymentKey: payment.paymentKey, method: payment.method, approvedAt }, at, tx);
+        await deps.repo.appendEvents(
+          [
+            paymentCompleted(
+              {
+                paymentId: row.id,
+                orderId: row.orderId,
+                userId: paid.userId,
+                scheduleId: paid.scheduleId,
+                seatIds: paid.seatIds,
+                couponIds: paid.couponIds,
+                ticketIds: paid.tickets.map((t) => t.id),
+                paymentKey: payment.paymentKey,
+                amount: payment.totalAmount,
+                method: payment.method,
+                approvedAt: approvedAt.toISOString(),
+              },
+              at,
+            ),
+          ],
+          tx,
+        );
+        return paid;
+      });
+    } catch (err) {
+      if (!(err instanceof OrderNotPayableError)) throw err;
+      // A concurrent confirm of the same attempt, or the reconciliation, committed it first.
+      if (err.status === 'PAID') return this.#paidResult(row.orderId);
+      return this.#refund(row.orderId, payment, err);
+    }
+    this.#count('paid');
+    // The database has the sale; what follows only tells the hot state, and may fail alone.
+    await deps.orders.afterPaid(paid).catch((err: unknown) => deps.logger.warn({ err, orderId: row.orderId }, 'hold store not told of a sale; it reloads'));
+    await deps
+      .leaveWaitingRoom(paid.userId, paid.scheduleId)
+      .catch((err: unknown) => deps.logger.warn({ err, orderId: row.orderId }, 'waiting-room slot not freed; it lapses'));
+    return {
+      order: paid.order,
+      payment: {
+        paymentKey: payment.paymentKey,
+        status: 'DONE',
+        method: payment.method,
+        approvedAt: approvedAt.toISOString(),
+        totalAmount: payment.totalAmount,
+      },
+      tickets: paid.tickets,
+    };
+  }
+
+  /**
+   * Step: refund — the PG charged an order that can no longer take it. The charge is cancelled
+   * in full with the order's one cancel key, so every path that gets here (the buyer's confirm,
+   * a concurrent one, the reconciliation) cancels it once. If the cancel's outcome is not known,
+   * the payment is parked UNKNOWN: the reconciliation finds it DONE at the PG, gets here again
+   * and sends the same cancel.
+   */
+  async #refund(orderId: string, payment: TossPayment, why: OrderNotPayableError): Promise<never> {
+    const { deps } = this;
+    const reason = why.seatsLost
+      ? 'The seats of the order went to another order before the payment was confirmed'
+      : `The order was ${why.status} before the payment was confirmed`;
+    const cancelled = await deps.pg.cancel({ paymentKey: payment.paymentKey, cancelReason: reason, idempotencyKey: pgIdempotencyKeys.cancel(orderId, 1) });
+    const now = deps.clock.now();
+    if (cancelled.kind === 'done') {
+      await deps.repo.markCanceled(orderId, payment.paymentKey, reason, now);
+      deps.logger.info({ orderId, paymentKey: payment.paymentKey, reason }, 'payment cancelled at the PG: the order could not take it');
+      this.#count('refunded');
+    } else {
+      const row = await deps.repo.findByOrder(orderId);
+      if (row) await deps.repo.settle(orderId, row.attempt, OPEN, { status: 'UNKNOWN', pgMessage: `refund owed: ${reason}` }, now);
+      deps.logger.error(
+        { orderId, paymentKey: payment.paymentKey, cancel: cancelled },
+        'a charge the order cannot take was not cancelled yet; the reconciliation retries',
+      );
+      this.#count('refund_pending');
+    }
+    throw PaymentErrors.ORDER_EXPIRED(`${reason}; the payment is cancelled`);
+  }
+
+  /** The order is PAID already: the same answer as the confirm that paid it, if it is this payment. */
+  async #alreadyPaid(orderId: string, paymentKey: string, order?: OrderView, known?: PaymentRow): Promise<ConfirmOutcome> {
+    const row = known ?? (await this.deps.repo.findByOrder(orderId));
+    if (row?.status !== 'DONE' || row.paymentKey !== paymentKey) {
+      throw PaymentErrors.ORDER_EXPIRED('The order is paid already, with another payment');
+    }
+    return { kind: 'paid', result: await this.#paidResult(row.orderId, row, order) };
+  }
+
+  async #paidResult(orderId: string, known?: PaymentRow, knownOrder?: OrderView): Promise<ConfirmResult> {
+    const [row, found, tickets] = await Promise.all([
+      known ?? this.deps.repo.findByOrder(orderId),
+      knownOrder ? { order: knownOrder } : this.deps.orders.payableOrder(orderId),
+      this.deps.orders.ticketsOfOrder(orderId),
+    ]);
+    if (row?.status !== 'DONE' || found?.order.status !== 'PAID') throw new Error(`order ${orderId} is not paid`);
+    return {
+      order: found.order,
+      payment: {
+        paymentKey: row.paymentKey,
+        status: 'DONE',
+        method: row.method,
+        approvedAt: (row.approvedAt ?? row.updatedAt).toISOString(),
+        totalAmount: row.amount,
+      },
+      tickets,
+    };
+  }
+
+  /**
+   * The reconciliation job: payments whose outcome is open — UNKNOWN, or CONFIRMING for longer
+   * than PAYMENT_RECONCILE_AFTER_SECONDS (a crash between the claim and the answer) — are
+   * resolved by asking the PG for the order's payment. It never confirms: an approval found is
+   * committed (or refunded, when the order cannot take it); a refusal or a payment the PG never
+   * approved is REJECTED, so the buyer may try again with a new key; no answer: next run.
+   */
+  async reconcile(): Promise<number> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const staleBefore = new Date(now.getTime() - deps.reconcileAfterMs);
+    const rows = await deps.repo.open(staleBefore, RECONCILE_BATCH);
+    let resolved = 0;
+    for (const row of rows) {
+      try {
+        if (await this.#reconcileOne(row, staleBefore)) resolved++;
+      } catch (err) {
+        if (PaymentErrors.ORDER_EXPIRED.is(err)) {
+          resolved++;
+          continue;
+        }
+        deps.logger.error({ err, orderId: row.orderId }, 'payment reconciliation failed; next run retries');
+      }
+    }
+    return resolved;
+  }
+
+  /** True when the payment's outcome is now known. */
+  async #reconcileOne(row: PaymentRow, staleBefore: Date): Promise<boolean> {
+    const { deps } = this;
+    const found = await deps.pg.getByOrderId(row.orderId);
+    // A lookup that found nothing approved says "not charged" only for an attempt old enough not
+    // to be in flight still (PAYMENT_RECONCILE_AFTER_SECONDS > PG_DEADLINE_MS).
+    const old = row.updatedAt.getTime() <= staleBefore.getTime();
+    const reject = async (code: string, message: string) => {
+      const done = await deps.repo.settle(row.orderId, row.attempt, OPEN, { status: 'REJECTED', pgCode: code, pgMessage: message }, deps.clock.now());
+      if (done) this.#reconciled('rejected');
+      return done;
+    };
+    if (found.kind === 'not-found') return old ? reject('NOT_FOUND_PAYMENT', 'The PG has no payment of this order') : false;
+    if (found.kind !== 'found') return false; // no answer (or a refused lookup): the next run asks again
+    const p = found.payment;
+    if (p.orderId !== row.orderId) return false;
+    switch (p.status) {
+      case 'DONE':
+        if (p.totalAmount !== row.amount) {
+          deps.logger.error(
+            { orderId: row.orderId, pgAmount: p.totalAmount, amount: row.amount },
+            'the PG approved another amount for the order: needs a person',
+          );
+          return false;
+        }
+        await this.#commit(row, p);
+        this.#reconciled('paid');
+        return true;
+      case 'CANCELED':
+      case 'PARTIAL_CANCELED': {
+        const done = await deps.repo.markCanceled(row.orderId, p.paymentKey, 'cancelled at the PG', deps.clock.now());
+        if (done) this.#reconciled('cancelled');
+        return done;
+      }
+      case 'ABORTED':
+      case 'EXPIRED':
+        return reject(p.failure?.code ?? p.status, p.failure?.message ?? `The payment is ${p.status}`);
+      default:
+        // READY / IN_PROGRESS / WAITING_FOR_DEPOSIT: the PG has not approved it.
+        return old ? reject('NOT_CONFIRMED', `The PG has the payment ${p.status}, not approved`) : false;
+    }
+  }
+
+  #count(outcome: string): void {
+    this.deps.metrics.confirms.inc({ outcome });
+  }
+
+  #reconciled(outcome: string): void {
+    this.deps.metrics.reconciled.inc({ outcome });
+  }
+}
