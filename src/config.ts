@@ -340,6 +340,12 @@ export const configSpec = {
     default: '600',
     parse: int(30, 86_400),
   }),
+  REFUND_CUTOFF_MINUTES: entry({
+    path: 'booking.refundCutoffMinutes',
+    doc: 'A paid order can be cancelled (refunded through the PG) until this many minutes before its showtime starts; 0 = until it starts. Later: 409 NOT_CANCELLABLE',
+    default: '0',
+    parse: int(0, 60 * 24 * 30),
+  }),
   ORDER_EXPIRY_INTERVAL_SECONDS: entry({
     path: 'booking.expiryIntervalSeconds',
     doc: 'How often the worker expires unpaid orders past their window',
@@ -419,6 +425,12 @@ export const configSpec = {
     doc: 'A payment left CONFIRMING this long is taken for orphaned by a crash and reconciled, and a PG lookup that finds no approval turns a payment this old REJECTED; longer than PG_DEADLINE_MS, so a confirm still in flight is never taken for one',
     default: '60',
     parse: int(1, 86_400),
+  }),
+  PAYMENT_PARKED_ALERT_MINUTES: entry({
+    path: 'payments.parkedAlertMinutes',
+    doc: 'A payment whose outcome is still open (UNKNOWN, CONFIRMING, or a refund REFUNDING) this long after it last changed is alerted (`payment-parked`, once per payment) by the reconciliation job',
+    default: '15',
+    parse: int(1, 7 * 24 * 60),
   }),
   COUPON_CONSUMER_BATCH: entry({
     path: 'coupons.consumerBatch',

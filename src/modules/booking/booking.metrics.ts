@@ -16,6 +16,11 @@ export function createBookingMetrics(registry: Registry) {
       registers: [registry],
     }),
     ordersPaid: new Counter({ name: 'mos_orders_paid_total', help: 'Orders paid (the paying transaction committed)', registers: [registry] }),
+    ordersRefunded: new Counter({
+      name: 'mos_orders_refunded_total',
+      help: 'Paid orders refunded (the refunding transaction committed)',
+      registers: [registry],
+    }),
     holdStoreLoads: new Counter({
       name: 'mos_seat_hold_store_loads_total',
       help: 'Showtimes whose hold state was (re)built from PostgreSQL: first use, or after the hot state was lost',

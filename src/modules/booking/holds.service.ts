@@ -100,6 +100,15 @@ export class HoldsService {
     await this.deps.store.markSold(order.scheduleId, order.seatIds);
   }
 
+  /**
+   * The paid order was refunded (after its transaction committed): its seats are for sale again.
+   * A store that misses this (the call failed) still refuses them until it is reloaded from
+   * PostgreSQL — never the other way round, so invariant 1 does not depend on it.
+   */
+  async unsoldForOrder(order: { scheduleId: string; seatIds: readonly string[] }): Promise<void> {
+    await this.deps.store.markUnsold(order.scheduleId, order.seatIds);
+  }
+
   /** The order ended (cancelled, expired): its buyer's holds on its seats go. */
   async releaseForOrder(order: { userId: string; scheduleId: string; seatIds: readonly string[] }): Promise<void> {
     await this.deps.store.release(order.scheduleId, order.userId, order.seatIds, this.deps.clock.now().getTime());

@@ -18,10 +18,25 @@ import type { SeatHoldStore } from './seat-holds.store.js';
 export { BookingErrors } from './booking.errors.js';
 export { Order as OrderSchema, Ticket as TicketSchema } from './booking.schemas.js';
 export type { TicketRow } from './orders.repository.js';
-export { OrderNotPayableError, type OrderView, type PaidOrder, type PayableOrder } from './orders.service.js';
+export {
+  OrderNotPayableError,
+  OrderNotRefundableError,
+  type OrderView,
+  type PaidOrder,
+  type PayableOrder,
+  type RefundedOrder,
+} from './orders.service.js';
+export { CancelBody } from './booking.schemas.js';
 
-/** What the payments flow needs of booking: read an order, pay it in the paying transaction, and tell the hot state after. */
-export type PayingOrders = Pick<OrdersService, 'payableOrder' | 'ticketsOfOrder' | 'pay' | 'afterPaid'>;
+/**
+ * What the payments flow needs of booking: read an order, pay it in the paying transaction, and
+ * tell the hot state after; cancel a pending order, or refund a paid one (check the cutoff, then
+ * booking's part of the refunding transaction, then tell the hot state).
+ */
+export type PayingOrders = Pick<
+  OrdersService,
+  'payableOrder' | 'ticketsOfOrder' | 'pay' | 'afterPaid' | 'cancel' | 'checkRefundable' | 'refund' | 'afterRefunded'
+>;
 
 /** The hold store comes first: the catalog reads it for the seat map before booking exists. */
 export function createSeatHoldStore(redis: Redis | null): SeatHoldStore {
@@ -35,7 +50,7 @@ export interface BookingModuleDeps {
   coupons: OrderCoupons;
   clock: Clock;
   registry: Registry;
-  settings: { maxSeatsPerBuyer: number; holdTtlSeconds: number; paymentWindowSeconds: number; expiryIntervalSeconds: number };
+  settings: { maxSeatsPerBuyer: number; holdTtlSeconds: number; paymentWindowSeconds: number; expiryIntervalSeconds: number; refundCutoffMinutes: number };
 }
 
 export function createBookingModule(deps: BookingModuleDeps) {
@@ -59,6 +74,7 @@ export function createBookingModule(deps: BookingModuleDeps) {
     metrics,
     paymentWindowSeconds: deps.settings.paymentWindowSeconds,
     maxSeatsPerBuyer: deps.settings.maxSeatsPerBuyer,
+    refundCutoffMinutes: deps.settings.refundCutoffMinutes,
   });
   const jobs: PeriodicJob[] = [
     { name: 'booking.expire-orders', intervalMs: deps.settings.expiryIntervalSeconds * 1000, run: async () => void (await orders.expireDue()) },

@@ -290,6 +290,28 @@ export class OrdersRepository {
       .where(and(eq(orders.id, id), eq(orders.status, 'PENDING_PAYMENT')));
   }
 
+  /**
+   * The paid order is refunded, in the refunding transaction (under its row lock). Conditional on
+   * PAID: of two refunds racing, the second finds nothing to change. True when it did.
+   */
+  async markRefunded(id: string, at: Date, reason: string | null, tx: Tx): Promise<boolean> {
+    const updated = await tx
+      .update(orders)
+      .set({ status: 'REFUNDED', cancelledAt: at, cancelReason: reason, updatedAt: at })
+      .where(and(eq(orders.id, id), eq(orders.status, 'PAID')))
+      .returning({ id: orders.id });
+    return updated.length === 1;
+  }
+
+  /** The order's VALID tickets turn CANCELLED (its seats may then be ticketed again: `tickets_seat_once_uq` is partial). */
+  async cancelTickets(orderId: string, tx: Tx): Promise<TicketRow[]> {
+    return tx
+      .update(tickets)
+      .set({ status: 'CANCELLED' })
+      .where(and(eq(tickets.orderId, orderId), eq(tickets.status, 'VALID')))
+      .returning();
+  }
+
   /** The tickets of one order, in seat-label order. */
   async ticketsOfOrder(orderId: string): Promise<TicketRow[]> {
     return this.db.select().from(tickets).where(eq(tickets.orderId, orderId)).orderBy(asc(tickets.seatLabel));

@@ -37,12 +37,14 @@ export interface OrderView {
 export interface OrdersServiceDeps {
   repo: OrdersRepository;
   holds: HoldsService;
-  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation' | 'sellSeats'>;
+  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation' | 'sellSeats' | 'releaseSoldSeats'>;
   coupons: OrderCoupons;
   clock: Clock;
   metrics: BookingMetrics;
   paymentWindowSeconds: number;
   maxSeatsPerBuyer: number;
+  /** REFUND_CUTOFF_MINUTES: a paid order is refundable until this long before its showtime starts. */
+  refundCutoffMinutes: number;
 }
 
 /** An order as the payments flow sees it: the view, and whose it is. */
@@ -71,6 +73,30 @@ export class OrderNotPayableError extends Error {
     readonly seatsLost: boolean,
   ) {
     super(seatsLost ? 'The seats of the order are sold or on another order' : `The order is ${status}`);
+  }
+}
+
+/** What refunding a paid order wrote, in the refunding transaction. */
+export interface RefundedOrder extends PayableOrder {
+  scheduleId: string;
+  seatIds: string[];
+  /** Every coupon the order used. */
+  couponIds: string[];
+  /** Those of them given back to the wallet (still valid); the others stay USED. */
+  restoredCouponIds: string[];
+  /** The tickets cancelled. */
+  ticketIds: string[];
+}
+
+/**
+ * The order cannot be refunded: it is not PAID (any more). Thrown inside the refunding
+ * transaction, so whatever the step wrote before it is rolled back with it; a concurrent refund
+ * that committed first leaves it REFUNDED.
+ */
+export class OrderNotRefundableError extends Error {
+  override name = 'OrderNotRefundableError';
+  constructor(readonly status: OrderStatus) {
+    super(`The order is ${status}`);
   }
 }
 
@@ -291,8 +317,69 @@ export class OrdersService {
   }
 
   /**
+   * Whether a paid order may still be refunded at `now`: until REFUND_CUTOFF_MINUTES before its
+   * showtime starts (409 NOT_CANCELLABLE from then on). Asked before anything is sent to the PG;
+   * a refund the PG made is committed whatever the time (the money is back with the buyer).
+   */
+  async checkRefundable(order: Pick<OrderView, 'scheduleId'>, now: Date): Promise<void> {
+    // A showtime with sales cannot be deleted (HAS_SALES); one that is gone has nothing to refund against.
+    const schedule = await this.deps.inventory.scheduleForSale(order.scheduleId);
+    if (!schedule) throw BookingErrors.NOT_CANCELLABLE('The showtime no longer exists');
+    const cutoffMs = this.deps.refundCutoffMinutes * 60_000;
+    if (now.getTime() >= Date.parse(schedule.startsAt) - cutoffMs) {
+      throw BookingErrors.NOT_CANCELLABLE(
+        cutoffMs
+          ? `Refunds close ${this.deps.refundCutoffMinutes} minutes before the showtime starts (${schedule.startsAt})`
+          : `The showtime started at ${schedule.startsAt}`,
+      );
+    }
+  }
+
+  /**
+   * Booking's part of the refunding transaction (`tx`, the payments module's), once the PG has
+   * refunded the charge: under the order's row lock, a PAID order cancels its tickets, gives its
+   * seats back to sale (`releaseSoldSeats`, conditional on each being sold to this order, row
+   * count checked), gives back its coupons that are still valid, and becomes REFUNDED at `at`.
+   * Otherwise (a concurrent refund committed first) it throws `OrderNotRefundableError` and the
+   * caller's transaction rolls back.
+   *
+   * Invariant 1: the tickets are cancelled in the same transaction as the seats are freed, so a
+   * seat is never on sale with a VALID ticket, and its next sale's ticket passes `tickets_seat_once_uq`.
+   */
+  async refund(orderId: string, at: Date, tx: Tx, reason?: string | null): Promise<RefundedOrder> {
+    const order = await this.deps.repo.lockOrder(orderId, tx);
+    if (!order) throw new Error(`no order ${orderId} to refund`);
+    if (order.status !== 'PAID') throw new OrderNotRefundableError(order.status);
+    const seatIds = order.items.map((i) => i.seatId);
+    const tickets = await this.deps.repo.cancelTickets(orderId, tx);
+    if (!(await this.deps.inventory.releaseSoldSeats({ scheduleId: order.scheduleId, seatIds, orderId }, tx))) {
+      // Only a paid order's own refund frees its seats: a short count is a broken invariant, not a race.
+      throw new Error(`the seats of paid order ${orderId} are not all sold to it`);
+    }
+    const restoredCouponIds = await this.deps.coupons.restore(orderId, at, tx);
+    if (!(await this.deps.repo.markRefunded(orderId, at, reason ?? null, tx))) throw new OrderNotRefundableError(order.status);
+    const refunded: OrderWithItems = { ...order, status: 'REFUNDED', cancelledAt: at, cancelReason: reason ?? null, updatedAt: at };
+    return {
+      order: toView(refunded),
+      userId: order.userId,
+      scheduleId: order.scheduleId,
+      seatIds,
+      couponIds: order.coupons.map((c) => c.couponId),
+      restoredCouponIds,
+      ticketIds: tickets.map((t) => t.id),
+    };
+  }
+
+  /** After the refunding transaction committed: the hold store learns the seats are for sale again. */
+  async afterRefunded(refunded: Pick<RefundedOrder, 'scheduleId' | 'seatIds'>): Promise<void> {
+    await this.deps.holds.unsoldForOrder(refunded);
+    this.deps.metrics.ordersRefunded.inc();
+  }
+
+  /**
    * Cancels a pending order: its reservations and holds are released, and `order.cancelled` goes
-   * into the outbox in the same transaction. (Refunds of paid orders arrive with payments.)
+   * into the outbox in the same transaction. A paid order is refunded instead, by the payments
+   * module (`PaymentsService#cancelOrder`, which orchestrates `checkRefundable` and `refund`).
    */
   async cancel(userId: string, id: string, reason?: string): Promise<OrderView> {
     const now = this.deps.clock.now();

@@ -122,6 +122,31 @@ export class InventoryRepository {
       .returning({ seatId: scheduleSeats.seatId });
     return updated.length === ids.length;
   }
+
+  /**
+   * A paid order was refunded: its SOLD seats go back to AVAILABLE, in the refunding transaction
+   * (booking's `OrdersService#refund`, under the order's row lock). Conditional on each seat being
+   * SOLD *to this order*, so a refund can never free a seat another order bought; the caller
+   * checks the row count (it must be every seat of the order) and rolls back otherwise.
+   * Invariant 1: a seat is back on sale only once its one VALID ticket is cancelled in the same
+   * transaction, so `tickets_seat_once_uq` still allows its next sale.
+   */
+  async releaseSoldSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<number> {
+    const ids = [...new Set(input.seatIds)];
+    const released = await tx
+      .update(scheduleSeats)
+      .set({ status: 'AVAILABLE', orderId: null, reservedUntil: null })
+      .where(
+        and(
+          eq(scheduleSeats.scheduleId, input.scheduleId),
+          inArray(scheduleSeats.seatId, ids),
+          eq(scheduleSeats.orderId, input.orderId),
+          eq(scheduleSeats.status, 'SOLD'),
+        ),
+      )
+      .returning({ seatId: scheduleSeats.seatId });
+    return released.length;
+  }
 }
 
 /** The placeholders the seat part is written with (`$n::type` text), named. */

@@ -15,7 +15,7 @@ export interface SaleCheck {
 /**
  * What other modules may do with a showtime's seats — booking's holds and orders today, payments
  * next. The seat inventory's state machine: AVAILABLE → RESERVED (a pending order) → SOLD, or
- * back to AVAILABLE when the order ends.
+ * back to AVAILABLE when the order ends; SOLD → AVAILABLE when a paid order is refunded.
  */
 export interface SaleInventory {
   /** A live showtime, from a short-lived per-process cache (SCHEDULE_CACHE_MS); undefined if there is none. */
@@ -32,6 +32,11 @@ export interface SaleInventory {
   releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number>;
   /** Gate 2 of invariant 1: see `InventoryRepository#sellSeats`. Call inside the paying transaction. */
   sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean>;
+  /**
+   * A paid order was refunded: its seats SOLD to it return to AVAILABLE, in the caller's
+   * transaction. True only if every one of `seatIds` did (see `InventoryRepository#releaseSoldSeats`).
+   */
+  releaseSoldSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean>;
 }
 
 export interface SaleInventoryDeps {
@@ -102,6 +107,10 @@ export class SaleInventoryService implements SaleInventory {
 
   sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
     return this.deps.repo.sellSeats(input, tx);
+  }
+
+  async releaseSoldSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
+    return (await this.deps.repo.releaseSoldSeats(input, tx)) === new Set(input.seatIds).size;
   }
 
   /** The showtime's immutable seat data: cached, or one build shared by every concurrent first caller. */

@@ -152,6 +152,26 @@ export class CouponsRepository {
       .returning({ id: coupons.id });
     return used.length;
   }
+
+  /**
+   * The paid order was refunded, in its refunding transaction: its USED coupons are AVAILABLE
+   * again (and on no order) while their campaign is still valid at `at`; expired ones stay USED,
+   * spent. Only coupons this very order used are touched, so none is given back twice.
+   */
+  async restore(orderId: string, at: Date, tx: Tx): Promise<string[]> {
+    const restored = await tx
+      .update(coupons)
+      .set({ status: 'AVAILABLE', usedOrderId: null, reservedOrderId: null })
+      .where(
+        and(
+          eq(coupons.usedOrderId, orderId),
+          eq(coupons.status, 'USED'),
+          sql`exists (select 1 from ${couponCampaigns} where ${couponCampaigns.id} = ${coupons.campaignId} and ${couponCampaigns.validUntil} > ${at.toISOString()}::timestamptz)`,
+        ),
+      )
+      .returning({ id: coupons.id });
+    return restored.map((r) => r.id);
+  }
 }
 
 /** The placeholders the coupon part is written with (`$n::type` text), named. */

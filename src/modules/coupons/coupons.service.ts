@@ -288,6 +288,14 @@ export class CouponsService {
     return this.deps.repo.markUsed(orderId, tx);
   }
 
+  /**
+   * The paid order was refunded: its coupons still valid at `at` are AVAILABLE again, in the
+   * refunding transaction; expired ones stay USED. Returns the ids given back.
+   */
+  restore(orderId: string, at: Date, tx: Tx): Promise<string[]> {
+    return this.deps.repo.restore(orderId, at, tx);
+  }
+
   async #load(
     row: Pick<CampaignRow, 'id' | 'quantity' | 'perUserLimit' | 'claimOpensAt' | 'claimClosesAt' | 'hotEpoch'>,
     issuedByUser: ReadonlyMap<string, number>,

@@ -21,8 +21,8 @@ export type { CouponPlan, CreateCampaignInput } from './coupons.service.js';
 /** The optimizer: a pure function (its own property tests; the bench times it alone). */
 export { bestCoupons, type CandidateCoupon, type SeatLine } from './best-coupon.js';
 
-/** What an order needs of the coupons: the best (or the named) coupons priced in, giving them back when it ends unpaid, spending them when it is paid. */
-export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'markUsed'>;
+/** What an order needs of the coupons: the best (or the named) coupons priced in, giving them back when it ends unpaid, spending them when it is paid, restoring them when it is refunded. */
+export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'markUsed' | 'restore'>;
 
 export interface CouponsModuleDeps {
   db: Db;
