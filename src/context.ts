@@ -255,6 +255,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       registry: metrics.registry,
       logger,
+      alerts,
       settings: config.payments,
     });
 

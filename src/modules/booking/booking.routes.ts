@@ -5,7 +5,7 @@ import { decodeCursor, Page, PageQuerySchema, toPage } from '../../platform/http
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
 import type { SaleSchedule } from '../catalog/index.js';
 import { AdmissionHeaders, type AdmissionGuard } from '../waiting-room/index.js';
-import { CancelBody, HoldBody, HoldCreated, HoldSeatParams, MyHolds, Order, OrderBody, Quote, Ticket } from './booking.schemas.js';
+import { HoldBody, HoldCreated, HoldSeatParams, MyHolds, Order, OrderBody, Quote, Ticket } from './booking.schemas.js';
 import type { HoldsService } from './holds.service.js';
 import type { OrdersService } from './orders.service.js';
 
@@ -99,12 +99,6 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<BookingRouteOptions> = asy
     '/v1/orders/:id',
     { onRequest: app.authenticate, schema: { tags, security, params: IdParams, response: { 200: Order, ...problems(401, 404) } } },
     async (request) => orders.getOrder(principalOf(request).id, request.params.id),
-  );
-
-  app.post(
-    '/v1/orders/:id/cancel',
-    { onRequest: app.authenticate, schema: { tags, security, params: IdParams, body: CancelBody, response: { 200: Order, ...problems(400, 401, 404, 409) } } },
-    async (request) => orders.cancel(principalOf(request).id, request.params.id, request.body.reason),
   );
 
   app.get(

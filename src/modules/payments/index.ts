@@ -1,11 +1,12 @@
 /**
  * The payments module: the PG gateway port and its Toss client, payment records, the confirm
- * route and the reconciliation job. Other code reaches payments only through this file (the
+ * route, the cancel route (a paid order is refunded through the PG) and the reconciliation job. Other code reaches payments only through this file (the
  * sandbox PG is a sub-module with its own index).
  */
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
+import type { Alerts } from '../../platform/observability/alerts.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
 import type { PayingOrders } from '../booking/index.js';
 import type { PgGateway } from './pg-gateway.js';
@@ -29,22 +30,24 @@ export type {
 } from './pg-gateway.js';
 export { PgMisconfiguredError, pgIdempotencyKeys } from './pg-gateway.js';
 export { PaymentErrors } from './payments.errors.js';
-export { PaymentEvents, type PaymentCompletedV1 } from './payments.events.js';
-export type { ConfirmInput, ConfirmOutcome, ConfirmResult, PaymentsService } from './payments.service.js';
+export { PaymentEvents, type PaymentCompletedV1, type RefundCompletedV1 } from './payments.events.js';
+export type { CancelOutcome, ConfirmInput, ConfirmOutcome, ConfirmResult, PaymentsService } from './payments.service.js';
 export { classifyTossError, type TossCode, type TossCodeClass, tossCodes } from './toss-codes.js';
 export { createTossClient, type TossClientOptions } from './toss.client.js';
 
 export interface PaymentsModuleDeps {
   db: Db;
   pg: PgGateway;
-  /** Booking's narrow side: read an order, pay it inside the paying transaction, tell the hot state after. */
+  /** Booking's narrow side: read an order, pay it (or refund it) inside the payments module's transaction, tell the hot state after. */
   orders: PayingOrders;
   /** Frees a buyer's waiting-room slot once they paid (a no-op for a showtime without a waiting room). */
   leaveWaitingRoom: (userId: string, scheduleId: string) => Promise<void>;
   clock: Clock;
   registry: Registry;
   logger: { child(bindings: Record<string, unknown>): PaymentsLogger };
-  settings: { reconcileIntervalSeconds: number; reconcileAfterSeconds: number };
+  /** Told of payments parked too long, charges refunded because their order could not take them, and refunds the PG refuses. */
+  alerts: Alerts;
+  settings: { reconcileIntervalSeconds: number; reconcileAfterSeconds: number; parkedAlertMinutes: number };
 }
 
 type PaymentsLogger = ConstructorParameters<typeof PaymentsService>[0]['logger'];
@@ -59,7 +62,9 @@ export function createPaymentsModule(deps: PaymentsModuleDeps) {
     clock: deps.clock,
     logger: deps.logger.child({ module: 'payments' }),
     metrics: createPaymentsMetrics(deps.registry),
+    alerts: deps.alerts,
     reconcileAfterMs: deps.settings.reconcileAfterSeconds * 1000,
+    parkedAlertMs: deps.settings.parkedAlertMinutes * 60_000,
   });
   const jobs: PeriodicJob[] = [
     { name: 'payments.reconcile', intervalMs: deps.settings.reconcileIntervalSeconds * 1000, run: async () => void (await service.reconcile()) },

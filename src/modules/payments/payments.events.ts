@@ -7,6 +7,7 @@ import { newEvent, type EventEnvelope } from '../../platform/events/envelope.js'
  */
 export const PaymentEvents = {
   paymentCompleted: 'payment.completed',
+  refundCompleted: 'refund.completed',
 } as const;
 
 /** `payment.completed` v1: the order was paid — written in the paying transaction. */
@@ -28,4 +29,30 @@ export interface PaymentCompletedV1 {
 
 export function paymentCompleted(payload: PaymentCompletedV1, at: Date): EventEnvelope<PaymentCompletedV1> {
   return newEvent<PaymentCompletedV1>(PaymentEvents.paymentCompleted, payload.orderId, at, payload);
+}
+
+/** `refund.completed` v1: the paid order was refunded at the PG and in MOS — written in the refunding transaction. */
+export interface RefundCompletedV1 {
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  scheduleId: string;
+  /** The seats returned to sale. */
+  seatIds: string[];
+  /** The tickets cancelled. */
+  ticketIds: string[];
+  /** Every coupon the order used. */
+  couponIds: string[];
+  /** Those given back to the buyer's wallet (still valid); the others stay USED. */
+  restoredCouponIds: string[];
+  paymentKey: string;
+  /** KRW refunded: the whole charge. */
+  amount: number;
+  reason: string;
+  /** ISO 8601, UTC: when MOS recorded the refund. */
+  refundedAt: string;
+}
+
+export function refundCompleted(payload: RefundCompletedV1, at: Date): EventEnvelope<RefundCompletedV1> {
+  return newEvent<RefundCompletedV1>(PaymentEvents.refundCompleted, payload.orderId, at, payload);
 }

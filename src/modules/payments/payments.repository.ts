@@ -113,7 +113,7 @@ export class PaymentsRepository {
     return row;
   }
 
-  /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE. */
+  /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */
   async markCanceled(orderId: string, paymentKey: string, reason: string, at: Date): Promise<boolean> {
     const updated = await this.db
       .update(payments)
@@ -124,14 +124,85 @@ export class PaymentsRepository {
   }
 
   /**
-   * Payments whose outcome is open, oldest first: every UNKNOWN one, and CONFIRMING ones not
-   * touched since `staleBefore` (a confirm that old is not in flight: a crash left it).
+   * The *claim* of a refund, one statement: a DONE payment becomes REFUNDING at the next refund
+   * attempt (a new PG cancel key: Toss replays a key's first answer, so a refusal seen for the
+   * last one would be all a resend got). A payment already REFUNDING is returned as it is with
+   * `claimed: false`, and the caller resends its attempt's key: two refunds of one order in
+   * flight at once send the same key, and the PG cancels once (invariant 3). Any other status is
+   * returned as it is, unclaimed.
+   */
+  async claimRefund(orderId: string, now: Date): Promise<{ row: PaymentRow | undefined; claimed: boolean }> {
+    const [taken] = await this.db
+      .update(payments)
+      .set({ status: 'REFUNDING', refundAttempt: sql`${payments.refundAttempt} + 1`, pgCode: null, pgMessage: null, updatedAt: now })
+      .where(and(eq(payments.orderId, orderId), eq(payments.status, 'DONE')))
+      .returning();
+    if (taken) return { row: taken, claimed: true };
+    return { row: await this.findByOrder(orderId), claimed: false };
+  }
+
+  /**
+   * A REFUNDING payment moves on to the next refund attempt (a new PG cancel key), only from
+   * attempt `refundAttempt`: the reconciliation found the charge still DONE at the PG long after
+   * that attempt could be in flight, so its key can only replay a failure. Undefined if the row
+   * moved meanwhile.
+   */
+  async nextRefundAttempt(orderId: string, refundAttempt: number, now: Date): Promise<PaymentRow | undefined> {
+    const [row] = await this.db
+      .update(payments)
+      .set({ refundAttempt: sql`${payments.refundAttempt} + 1`, pgCode: null, pgMessage: null, updatedAt: now })
+      .where(and(eq(payments.orderId, orderId), eq(payments.refundAttempt, refundAttempt), eq(payments.status, 'REFUNDING')))
+      .returning();
+    return row;
+  }
+
+  /**
+   * Settles refund attempt `refundAttempt` of a REFUNDING payment without committing a refund:
+   * back to DONE with the PG's refusal (`status: 'DONE'`), or still REFUNDING with what is known
+   * (`status: 'REFUNDING'`, an outcome not seen). A later attempt's row is never touched. True when it did.
+   */
+  async settleRefund(orderId: string, refundAttempt: number, outcome: PaymentOutcome & { status: 'DONE' | 'REFUNDING' }, at: Date): Promise<boolean> {
+    const updated = await this.db
+      .update(payments)
+      .set({ status: outcome.status, pgCode: outcome.pgCode ?? null, pgMessage: outcome.pgMessage ?? null, updatedAt: at })
+      .where(and(eq(payments.orderId, orderId), eq(payments.refundAttempt, refundAttempt), eq(payments.status, 'REFUNDING')))
+      .returning({ id: payments.id });
+    return updated.length === 1;
+  }
+
+  /**
+   * The paid order's charge was cancelled at the PG: CANCELED, in the refunding transaction
+   * (under the order's row lock, while the order was PAID). The PG's cancel is the truth whatever
+   * the row says meanwhile (REFUNDING, or DONE after a concurrent attempt's refusal).
+   */
+  async markRefunded(orderId: string, reason: string, at: Date, tx: Tx): Promise<void> {
+    await tx
+      .update(payments)
+      .set({ status: 'CANCELED', pgCode: null, pgMessage: reason, updatedAt: at })
+      .where(and(eq(payments.orderId, orderId), inArray(payments.status, ['REFUNDING', 'DONE'])));
+  }
+
+  /**
+   * Payments whose outcome is open, oldest first: every UNKNOWN and REFUNDING one, and CONFIRMING
+   * ones not touched since `staleBefore` (a confirm that old is not in flight: a crash left it). A
+   * REFUNDING one may still be in flight: resending its cancel with the same key is answered with
+   * the PG's first answer (or "in progress"), never a second cancel.
    */
   async open(staleBefore: Date, limit: number): Promise<PaymentRow[]> {
     return this.db
       .select()
       .from(payments)
-      .where(or(eq(payments.status, 'UNKNOWN'), and(eq(payments.status, 'CONFIRMING'), lte(payments.updatedAt, staleBefore))))
+      .where(or(inArray(payments.status, ['UNKNOWN', 'REFUNDING']), and(eq(payments.status, 'CONFIRMING'), lte(payments.updatedAt, staleBefore))))
+      .orderBy(asc(payments.updatedAt))
+      .limit(limit);
+  }
+
+  /** Payments whose outcome has been open since before `before` (UNKNOWN, CONFIRMING, REFUNDING): parked too long. */
+  async parked(before: Date, limit: number): Promise<PaymentRow[]> {
+    return this.db
+      .select()
+      .from(payments)
+      .where(and(inArray(payments.status, ['CONFIRMING', 'UNKNOWN', 'REFUNDING']), lte(payments.updatedAt, before)))
       .orderBy(asc(payments.updatedAt))
       .limit(limit);
   }

@@ -31,3 +31,11 @@ export const PendingConfirmation = Type.Object(
   { status: Type.Literal('PENDING_CONFIRMATION') },
   { title: 'PendingConfirmation', description: 'The PG outcome is not known yet; it is reconciled (read the order again later)' },
 );
+
+export const PendingRefund = Type.Object(
+  { status: Type.Literal('PENDING_REFUND') },
+  {
+    title: 'PendingRefund',
+    description: "The PG's answer to the refund was not seen; it is reconciled and the order becomes REFUNDED (read the order again later)",
+  },
+);

@@ -1,10 +1,20 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { newId } from '../../platform/ids.js';
-import { OrderNotPayableError, type OrderView, type PaidOrder, type PayingOrders, type TicketRow } from '../booking/index.js';
+import type { Alerts } from '../../platform/observability/alerts.js';
+import {
+  BookingErrors,
+  OrderNotPayableError,
+  OrderNotRefundableError,
+  type OrderView,
+  type PaidOrder,
+  type PayingOrders,
+  type RefundedOrder,
+  type TicketRow,
+} from '../booking/index.js';
 import { type PgGateway, type PgResult, pgIdempotencyKeys, type TossPayment } from './pg-gateway.js';
 import { PaymentErrors } from './payments.errors.js';
-import { paymentCompleted } from './payments.events.js';
+import { paymentCompleted, refundCompleted } from './payments.events.js';
 import type { PaymentsMetrics } from './payments.metrics.js';
 import type { PaymentRow, PaymentsRepository } from './payments.repository.js';
 
@@ -24,6 +34,12 @@ export interface ConfirmResult {
 /** What a confirm ends in: paid (200), or parked until the PG's outcome is known (202). */
 export type ConfirmOutcome = { kind: 'paid'; result: ConfirmResult } | { kind: 'pending' };
 
+/**
+ * What `POST /v1/orders/:id/cancel` ends in: the order as it now is (200: a pending order
+ * CANCELLED, a paid one REFUNDED), or a refund parked until the PG's outcome is known (202).
+ */
+export type CancelOutcome = { kind: 'done'; order: OrderView } | { kind: 'pending' };
+
 interface Log {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
@@ -39,13 +55,20 @@ export interface PaymentsServiceDeps {
   clock: Clock;
   logger: Log;
   metrics: PaymentsMetrics;
+  /** Failures that need a person: a payment parked too long, a charge refunded because its order could not take it, a refund the PG refuses. */
+  alerts: Alerts;
   /** PAYMENT_RECONCILE_AFTER_SECONDS, in ms. */
   reconcileAfterMs: number;
+  /** PAYMENT_PARKED_ALERT_MINUTES, in ms. */
+  parkedAlertMs: number;
 }
 
 /** Statuses whose outcome is open: a verdict about the attempt may still land on them. */
 const OPEN = ['CONFIRMING', 'UNKNOWN'] as const;
 const RECONCILE_BATCH = 100;
+/** Toss's limit on `cancelReason` (TOSS.md B6). */
+const CANCEL_REASON_MAX = 200;
+const DEFAULT_REFUND_REASON = 'Cancelled by the buyer';
 
 /**
  * Confirming a payment and resolving the ones whose outcome was not seen. `confirm` reads as its
@@ -231,6 +254,12 @@ export class PaymentsService {
       await deps.repo.markCanceled(orderId, payment.paymentKey, reason, now);
       deps.logger.info({ orderId, paymentKey: payment.paymentKey, reason }, 'payment cancelled at the PG: the order could not take it');
       this.#count('refunded');
+      // The buyer paid and got nothing: someone should tell them (the PG's refund takes days to show).
+      await deps.alerts.notify(
+        'payment-refunded-seats-lost',
+        orderId,
+        `Order ${orderId}: the PG approved payment ${payment.paymentKey} (${payment.totalAmount} KRW) but ${why.seatsLost ? 'its seats went to another order' : `the order was ${why.status}`} before it could be recorded; the charge was cancelled at the PG. Nothing was sold: tell the buyer.`,
+      );
     } else {
       const row = await deps.repo.findByOrder(orderId);
       if (row) await deps.repo.settle(orderId, row.attempt, OPEN, { status: 'UNKNOWN', pgMessage: `refund owed: ${reason}` }, now);
@@ -296,12 +325,38 @@ export class PaymentsService {
         deps.logger.error({ err, orderId: row.orderId }, 'payment reconciliation failed; next run retries');
       }
     }
+    await this.#alertParked();
     return resolved;
+  }
+
+  /**
+   * Payments still open PAYMENT_PARKED_ALERT_MINUTES after they last changed — after this run
+   * tried them — need a person (the PG keeps not answering, or answers something MOS cannot act
+   * on). Each is alerted once per payment (`payment-parked`, keyed by the payment id: the alerts'
+   * claim makes it once across runs and processes within ALERT_REPEAT_AFTER_SECONDS).
+   */
+  async #alertParked(): Promise<void> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const parked = await deps.repo.parked(new Date(now.getTime() - deps.parkedAlertMs), RECONCILE_BATCH);
+    deps.metrics.parked.set(parked.length);
+    for (const row of parked) {
+      deps.logger.error(
+        { paymentId: row.id, orderId: row.orderId, status: row.status, since: row.updatedAt.toISOString(), pgMessage: row.pgMessage },
+        'payment parked too long',
+      );
+      await deps.alerts.notify(
+        'payment-parked',
+        row.id,
+        `Payment ${row.id} of order ${row.orderId} (${row.amount} KRW) has been ${row.status} since ${row.updatedAt.toISOString()}, over ${Math.round(deps.parkedAlertMs / 60_000)} minutes: ${row.pgMessage ?? 'the PG has not answered'}. The reconciliation keeps asking the PG; check it with the PG.`,
+      );
+    }
   }
 
   /** True when the payment's outcome is now known. */
   async #reconcileOne(row: PaymentRow, staleBefore: Date): Promise<boolean> {
     const { deps } = this;
+    if (row.status === 'REFUNDING') return this.#reconcileRefund(row, staleBefore);
     const found = await deps.pg.getByOrderId(row.orderId);
     // A lookup that found nothing approved says "not charged" only for an attempt old enough not
     // to be in flight still (PAYMENT_RECONCILE_AFTER_SECONDS > PG_DEADLINE_MS).
@@ -340,6 +395,233 @@ export class PaymentsService {
         // READY / IN_PROGRESS / WAITING_FOR_DEPOSIT: the PG has not approved it.
         return old ? reject('NOT_CONFIRMED', `The PG has the payment ${p.status}, not approved`) : false;
     }
+  }
+
+  /**
+   * `POST /v1/orders/:id/cancel`. A pending order is cancelled by booking (`OrdersService#cancel`).
+   * A paid one is refunded, in named steps: *load* the order, *check* the refund cutoff, *claim*
+   * the refund on the payment row (DONE → REFUNDING at the next refund attempt, or the attempt in
+   * flight), *refund* at the PG — a full cancel with `cancel:<orderId>:<refund attempt>`, with no
+   * transaction, lock or pooled connection held — then *commit* the refunding transaction.
+   *
+   * Invariant 3 (a refund happens at most once): every cancel of one refund attempt sends the same
+   * PG Idempotency-Key, so concurrent cancels, client retries and the reconciliation get the PG's
+   * first answer; the commit is conditional on the order still being PAID (under its row lock), so
+   * of two cancels that both hear "cancelled", one commits and the other answers the refunded order.
+   */
+  async cancelOrder(userId: string, orderId: string, reason?: string): Promise<CancelOutcome> {
+    const { deps } = this;
+    // Step: load. Someone else's order answers as if it did not exist.
+    const found = await deps.orders.payableOrder(orderId);
+    if (!found || found.userId !== userId) throw CommonErrors.NOT_FOUND('No such order');
+    if (found.order.status !== 'PAID') return { kind: 'done', order: await deps.orders.cancel(userId, orderId, reason) };
+
+    // Step: check — the showtime's refund cutoff, before anything is sent to the PG.
+    const now = deps.clock.now();
+    try {
+      await deps.orders.checkRefundable(found.order, now);
+    } catch (err) {
+      if (BookingErrors.NOT_CANCELLABLE.is(err)) this.#refunded('not_cancellable');
+      throw err;
+    }
+
+    // Step: claim.
+    const { row } = await deps.repo.claimRefund(orderId, now);
+    if (!row) throw new Error(`paid order ${orderId} has no payment`);
+    if (row.status === 'CANCELED') return { kind: 'done', order: await this.#currentOrder(orderId) }; // a concurrent refund committed
+    if (row.status !== 'REFUNDING') {
+      // Between this claim and the row it read, a concurrent attempt was refused (back to DONE).
+      throw PaymentErrors.REFUND_REJECTED(row.pgMessage ?? 'The refund was refused', { pgCode: row.pgCode ?? 'UNKNOWN' });
+    }
+
+    // Step: refund at the PG — outside any transaction: a PG call can take PG_DEADLINE_MS.
+    const cancelReason = (reason?.trim() || DEFAULT_REFUND_REASON).slice(0, CANCEL_REASON_MAX);
+    const result = await deps.pg.cancel({ paymentKey: row.paymentKey, cancelReason, idempotencyKey: pgIdempotencyKeys.cancel(orderId, row.refundAttempt) });
+    switch (result.kind) {
+      case 'done': {
+        const order = await this.#afterCancelAnswer(row, result.payment, reason ?? null);
+        if (!order) {
+          this.#refunded('pending');
+          return { kind: 'pending' };
+        }
+        this.#refunded('refunded');
+        return { kind: 'done', order };
+      }
+      case 'rejected':
+        await this.#refundRefused(row, result.code, result.message);
+        this.#refunded('rejected');
+        throw PaymentErrors.REFUND_REJECTED(result.message, { pgCode: result.code });
+      case 'unknown':
+        await deps.repo.settleRefund(
+          orderId,
+          row.refundAttempt,
+          { status: 'REFUNDING', pgMessage: `refund outcome unknown (${result.reason}): ${result.detail}` },
+          deps.clock.now(),
+        );
+        deps.logger.warn(
+          { orderId, refundAttempt: row.refundAttempt, reason: result.reason, detail: result.detail },
+          'refund outcome unknown; parked for reconciliation',
+        );
+        this.#refunded('pending');
+        return { kind: 'pending' };
+      case 'unavailable':
+        // Nothing reached the PG; the row stays REFUNDING at its attempt, so a retry (or the
+        // reconciliation, which carries an asked-for refund through) sends the same key — a
+        // concurrent cancel of this attempt from another process may have reached the PG with it.
+        this.#refunded('unavailable');
+        throw CommonErrors.SERVICE_UNAVAILABLE('The payment gateway is unavailable; retry shortly', {}, { 'retry-after': String(result.retryAfterSeconds) });
+    }
+  }
+
+  /**
+   * The PG answered a refund's cancel with `payment`. Fully cancelled → *commit* (the order as it
+   * now is). Anything else (a partial cancel MOS never asks for) stays REFUNDING for a person: undefined.
+   */
+  async #afterCancelAnswer(row: PaymentRow, payment: TossPayment, reason: string | null): Promise<OrderView | undefined> {
+    const { deps } = this;
+    if (payment.status === 'CANCELED' && payment.balanceAmount === 0) return this.#commitRefund(row, payment, reason);
+    deps.logger.error(
+      { orderId: row.orderId, status: payment.status, balance: payment.balanceAmount },
+      'the PG did not cancel the whole charge: needs a person',
+    );
+    await deps.repo.settleRefund(
+      row.orderId,
+      row.refundAttempt,
+      { status: 'REFUNDING', pgMessage: `the PG has the payment ${payment.status} with ${payment.balanceAmount} KRW left` },
+      deps.clock.now(),
+    );
+    return undefined;
+  }
+
+  /**
+   * Step: commit a refund — the PG cancelled the charge. One transaction: booking's part under the
+   * order's row lock (tickets CANCELLED, seats AVAILABLE with the row count checked, coupons still
+   * valid AVAILABLE, order REFUNDED), the payment CANCELED and `refund.completed` into the outbox
+   * (invariant 4). After it commits, the hold store learns the seats are for sale again. An order no
+   * longer PAID was refunded by a concurrent cancel (or the reconciliation): its view is the answer.
+   */
+  async #commitRefund(row: PaymentRow, payment: TossPayment, reason: string | null): Promise<OrderView> {
+    const { deps } = this;
+    const at = deps.clock.now();
+    const why = reason ?? payment.cancels?.at(-1)?.cancelReason ?? DEFAULT_REFUND_REASON;
+    let refunded: RefundedOrder;
+    try {
+      refunded = await deps.repo.transaction(async (tx) => {
+        const refunded = await deps.orders.refund(row.orderId, at, tx, reason ?? why);
+        await deps.repo.markRefunded(row.orderId, why, at, tx);
+        await deps.repo.appendEvents(
+          [
+            refundCompleted(
+              {
+                paymentId: row.id,
+                orderId: row.orderId,
+                userId: refunded.userId,
+                scheduleId: refunded.scheduleId,
+                seatIds: refunded.seatIds,
+                ticketIds: refunded.ticketIds,
+                couponIds: refunded.couponIds,
+                restoredCouponIds: refunded.restoredCouponIds,
+                paymentKey: payment.paymentKey,
+                amount: payment.totalAmount - payment.balanceAmount,
+                reason: why,
+                refundedAt: at.toISOString(),
+              },
+              at,
+            ),
+          ],
+          tx,
+        );
+        return refunded;
+      });
+    } catch (err) {
+      if (err instanceof OrderNotRefundableError && err.status === 'REFUNDED') return this.#currentOrder(row.orderId);
+      throw err;
+    }
+    deps.logger.info({ orderId: row.orderId, paymentKey: payment.paymentKey }, 'paid order refunded');
+    // The database has the refund; what follows only tells the hot state, and may fail alone.
+    await deps.orders
+      .afterRefunded(refunded)
+      .catch((err: unknown) => deps.logger.error({ err, orderId: row.orderId }, 'hold store not told of a refund; its seats stay unholdable until it reloads'));
+    return refunded.order;
+  }
+
+  /** The PG refused a refund for good: the payment is DONE again (the next refund takes a new key), and a person is told. */
+  async #refundRefused(row: PaymentRow, code: string, message: string): Promise<void> {
+    const { deps } = this;
+    await deps.repo.settleRefund(row.orderId, row.refundAttempt, { status: 'DONE', pgCode: code, pgMessage: message }, deps.clock.now());
+    deps.logger.error({ orderId: row.orderId, refundAttempt: row.refundAttempt, pgCode: code, pgMessage: message }, 'the PG refused a refund');
+    await deps.alerts.notify(
+      'refund-rejected',
+      row.orderId,
+      `Order ${row.orderId}: the PG refused to refund payment ${row.paymentKey} (${row.amount} KRW), refund attempt ${row.refundAttempt}: ${code} ${message}. The order stays PAID; refund it by hand or ask the PG.`,
+    );
+  }
+
+  /**
+   * The reconciliation of a refund whose outcome was not seen, by what the PG has of the order's payment:
+   * - CANCELED → commit the refund;
+   * - still DONE, and the attempt recent (it may be in flight) → send the same cancel again: the
+   *   same key, so if the first one did reach the PG, the PG answers it, never a second cancel;
+   * - still DONE, and the attempt older than PAYMENT_RECONCILE_AFTER_SECONDS (> PG_DEADLINE_MS, so
+   *   none of its requests is in flight) → the next refund attempt, a new key: no cancel under the
+   *   old key took effect, and that key would only replay its first, failed answer (Toss replays
+   *   errors too, TOSS.md B7). A second full cancel can never refund twice: after one, the balance is 0;
+   * - no answer → the next run.
+   */
+  async #reconcileRefund(row: PaymentRow, staleBefore: Date): Promise<boolean> {
+    const { deps } = this;
+    const found = await deps.pg.getByOrderId(row.orderId);
+    if (found.kind !== 'found' || found.payment.paymentKey !== row.paymentKey) return false;
+    const p = found.payment;
+    if (p.status === 'CANCELED') {
+      await this.#commitRefund(row, p, null);
+      this.#reconciled('refunded');
+      return true;
+    }
+    if (p.status !== 'DONE') return false; // PARTIAL_CANCELED: MOS never asks for one; it stays parked and is alerted
+    let attempt = row;
+    if (row.updatedAt.getTime() <= staleBefore.getTime()) {
+      const next = await deps.repo.nextRefundAttempt(row.orderId, row.refundAttempt, deps.clock.now());
+      if (!next) return false;
+      attempt = next;
+    }
+    const result = await deps.pg.cancel({
+      paymentKey: attempt.paymentKey,
+      cancelReason: DEFAULT_REFUND_REASON,
+      idempotencyKey: pgIdempotencyKeys.cancel(attempt.orderId, attempt.refundAttempt),
+    });
+    switch (result.kind) {
+      case 'done':
+        if (!(await this.#afterCancelAnswer(attempt, result.payment, null))) return false;
+        this.#reconciled('refunded');
+        return true;
+      case 'rejected':
+        await this.#refundRefused(attempt, result.code, result.message);
+        this.#reconciled('refund_rejected');
+        return true;
+      case 'unknown':
+        if (attempt !== row) {
+          await deps.repo.settleRefund(
+            attempt.orderId,
+            attempt.refundAttempt,
+            { status: 'REFUNDING', pgMessage: `refund outcome unknown (${result.reason}): ${result.detail}` },
+            deps.clock.now(),
+          );
+        }
+        return false;
+      case 'unavailable':
+        return false;
+    }
+  }
+
+  async #currentOrder(orderId: string): Promise<OrderView> {
+    const found = await this.deps.orders.payableOrder(orderId);
+    if (!found) throw new Error(`no order ${orderId}`);
+    return found.order;
+  }
+
+  #refunded(outcome: string): void {
+    this.deps.metrics.refunds.inc({ outcome });
   }
 
   #count(outcome: string): void {
