@@ -82,9 +82,17 @@ describe('config', () => {
   });
 
   it('reconciles payments on a schedule, and never takes a confirm still in flight for an orphan', () => {
-    expect(loadConfig({}).payments).toEqual({ reconcileIntervalSeconds: 30, reconcileAfterSeconds: 60 });
+    expect(loadConfig({}).payments).toEqual({ reconcileIntervalSeconds: 30, reconcileAfterSeconds: 60, parkedAlertMinutes: 15 });
     expect(() => loadConfig({ PAYMENT_RECONCILE_AFTER_SECONDS: '10' })).toThrow(/PAYMENT_RECONCILE_AFTER_SECONDS/);
     expect(loadConfig({ PAYMENT_RECONCILE_AFTER_SECONDS: '3', PG_DEADLINE_MS: '2000', PG_ATTEMPT_TIMEOUT_MS: '1000' }).payments.reconcileAfterSeconds).toBe(3);
+  });
+
+  it('refunds paid orders until REFUND_CUTOFF_MINUTES before the showtime, and alerts payments parked past PAYMENT_PARKED_ALERT_MINUTES', () => {
+    expect(loadConfig({}).booking.refundCutoffMinutes).toBe(0);
+    expect(loadConfig({ REFUND_CUTOFF_MINUTES: '60' }).booking.refundCutoffMinutes).toBe(60);
+    expect(() => loadConfig({ REFUND_CUTOFF_MINUTES: '-1' })).toThrow(/REFUND_CUTOFF_MINUTES/);
+    expect(loadConfig({ PAYMENT_PARKED_ALERT_MINUTES: '5' }).payments.parkedAlertMinutes).toBe(5);
+    expect(() => loadConfig({ PAYMENT_PARKED_ALERT_MINUTES: '0' })).toThrow(/PAYMENT_PARKED_ALERT_MINUTES/);
   });
 
   it('names every bad key at once', () => {
