@@ -15,6 +15,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { performance as perf } from 'node:perf_hooks';
+import type { AppContext } from '../src/context.js';
 import { queryRows } from '../src/platform/db/client.js';
 import { bareRow, buyerId, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
@@ -34,7 +35,7 @@ import {
 } from './production.js';
 
 const HOLD_CONNECTIONS = 200;
-const ORDER_CONNECTIONS = 100;
+export const ORDER_CONNECTIONS = 100;
 const ORDER_BUYERS = 20_000;
 const ORDER_WARMUP_BUYERS = 2_000;
 /** In-flight `holds.hold` calls while preparing the order buyers. */
@@ -42,6 +43,26 @@ const PREPARE_CONCURRENCY = 200;
 const SEATS = { sections: 20, rows: 50, seatsPerRow: 50 }; // 50,000
 
 const TARGETS = { holdShareOfBare: 0.35, holdP99Ms: 50, ordersPerSecond: 1500 } as const;
+
+/**
+ * Setup, not measurement: buyers 0 … count − 1 of `runId` each hold seats 2i and 2i + 1 of the
+ * showtime, held in-process through `booking.holds.hold` — what an order run
+ * (buyer-requests.cjs, kind `order`) expects them to hold. Returns the seconds it took.
+ */
+export async function holdSeatsForBuyers(ctx: AppContext, runId: string, scheduleId: string, seatIds: readonly string[], count: number): Promise<number> {
+  if (2 * count > seatIds.length) throw new Error(`${count} buyers × 2 seats do not fit ${seatIds.length} seats`);
+  const started = perf.now();
+  let next = 0;
+  const showtime = await ctx.catalog.inventory.scheduleForSale(scheduleId);
+  const prepareOne = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      await ctx.booking.holds.hold(buyerId(runId, i), showtime, [seatIds[2 * i]!, seatIds[2 * i + 1]!]);
+    }
+  };
+  // Any refusal throws: the figures would mean nothing with buyers who hold nothing.
+  await Promise.all(Array.from({ length: PREPARE_CONCURRENCY }, prepareOne));
+  return (perf.now() - started) / 1000;
+}
 
 export interface BookingResult {
   database: string;
@@ -90,17 +111,7 @@ export async function benchBooking(bare: Figures): Promise<BookingResult> {
 
     // (b) orders. Buyer i of this run holds seats 2i and 2i+1; buyer-requests.cjs orders exactly those.
     const runId = newRunId();
-    const prepareStarted = perf.now();
-    let next = 0;
-    const orderShowtime = await ctx.catalog.inventory.scheduleForSale(orderId!);
-    const prepareOne = async (): Promise<void> => {
-      for (let i = next++; i < preparedBuyers; i = next++) {
-        await ctx.booking.holds.hold(buyerId(runId, i), orderShowtime, [seatIds[2 * i]!, seatIds[2 * i + 1]!]);
-      }
-    };
-    // Any refusal throws: the figures would mean nothing with buyers who hold nothing.
-    await Promise.all(Array.from({ length: PREPARE_CONCURRENCY }, prepareOne));
-    const prepareSeconds = (perf.now() - prepareStarted) / 1000;
+    const prepareSeconds = await holdSeatsForBuyers(ctx, runId, orderId!, seatIds, preparedBuyers);
 
     const orderPlan = buyerPlan({ kind: 'order', ...jwt, runId, scheduleId: orderId!, seatIds });
     const orderRun = (amount: number) =>

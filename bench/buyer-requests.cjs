@@ -1,8 +1,10 @@
 'use strict';
 /**
- * autocannon `setupRequest` of the waiting-room, booking and coupons scenarios: it gives every request a
- * buyer of its own (an access token signed with the bench's JWT_SECRET, as `mintBuyer` in
- * test/support/builders.ts does) and, for holds and orders, the seats and Idempotency-Key.
+ * autocannon `setupRequest` of the waiting-room, booking, coupons and payments scenarios: it gives
+ * every request a buyer of its own (an access token signed with the bench's JWT_SECRET, as
+ * `mintBuyer` in test/support/builders.ts does) and, for holds, orders and confirms, the body and
+ * Idempotency-Key. `pg-confirm` is the odd one out: the sandbox PG's own confirm, as MOS's Toss
+ * client sends it (Basic auth, no buyer), to measure what the sandbox costs by itself.
  *
  * Plain CommonJS on purpose: with BENCH_WORKERS > 0, autocannon runs the load in worker threads
  * and `require`s this file there by absolute path (functions cannot be sent to a worker), and a
@@ -81,6 +83,24 @@ function setupRequest(req) {
       req.body = JSON.stringify({ scheduleId: p.scheduleId, seatIds: [p.seatIds[2 * i], p.seatIds[2 * i + 1]] });
       req.headers['idempotency-key'] = `bench-${p.runId}-${i}`;
       break;
+    case 'confirm': {
+      i = nextBuyer(p);
+      // Buyer i placed order payments[i] and the bench checked it out at the sandbox (bench/payments.ts).
+      const pay = p.payments[i];
+      if (!pay) throw new Error(`buyer-requests: buyer ${i} has no prepared payment (the run outgrew its buyers)`);
+      req.body = JSON.stringify(pay);
+      req.headers['idempotency-key'] = `bench-pay-${p.runId}-${i}`;
+      break;
+    }
+    case 'pg-confirm': {
+      i = nextBuyer(p);
+      const pay = p.payments[i];
+      if (!pay) throw new Error(`buyer-requests: checkout ${i} was not prepared (the run outgrew its checkouts)`);
+      req.body = JSON.stringify(pay);
+      req.headers['idempotency-key'] = `bench-pg-${p.runId}-${i}`;
+      req.headers.authorization = p.basicAuth;
+      return req;
+    }
     default:
       throw new Error(`buyer-requests: unknown kind ${p.kind}`);
   }

@@ -10,7 +10,14 @@ import autocannon from 'autocannon';
 import { duration, fmtInt, round, workers, type Figures } from './lib.js';
 
 /** What bench/buyer-requests.cjs does for each request; see there. */
-export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim';
+export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim' | 'confirm' | 'pg-confirm';
+
+/** The body of a confirm: MOS's (`POST /v1/payments/confirm`) and the PG's are the same three fields. */
+export interface PreparedPayment {
+  paymentKey: string;
+  orderId: string;
+  amount: number;
+}
 
 export interface BuyerPlan {
   kind: BuyerKind;
@@ -29,6 +36,10 @@ export interface BuyerPlan {
   pool: number;
   /** hold: the showtime's seats (two at random per request); order: buyer i holds seats 2i and 2i+1. */
   seatIds: string[];
+  /** confirm: buyer i pays payments[i] (the order buyer i placed, checked out at the PG); pg-confirm: checkout i. */
+  payments: PreparedPayment[];
+  /** pg-confirm: the sandbox's `Basic base64(secretKey + ':')`. */
+  basicAuth: string;
 }
 
 interface BuyerRequestsModule {
@@ -47,11 +58,12 @@ export const newRunId = (): string => randomBytes(6).toString('hex');
 
 /** A plan with its own buyer counter starting at `first`. */
 export function buyerPlan(
-  fields: Omit<BuyerPlan, 'counter' | 'first' | 'pool' | 'seatIds'> & Partial<Pick<BuyerPlan, 'first' | 'pool' | 'seatIds'>>,
+  fields: Omit<BuyerPlan, 'counter' | 'first' | 'pool' | 'seatIds' | 'payments' | 'basicAuth'> &
+    Partial<Pick<BuyerPlan, 'first' | 'pool' | 'seatIds' | 'payments' | 'basicAuth'>>,
 ): BuyerPlan {
   const counter = new Int32Array(new SharedArrayBuffer(4));
   counter[0] = fields.first ?? 0;
-  return { first: 0, pool: 0, seatIds: [], ...fields, counter };
+  return { first: 0, pool: 0, seatIds: [], payments: [], basicAuth: '', ...fields, counter };
 }
 
 /** Buyer numbers handed out so far (the next unused one). */
@@ -160,7 +172,7 @@ export async function fireBuyers(o: LoadOptions): Promise<LoadFigures> {
         // requires it there; in single-threaded mode it requires it in this thread).
         setupRequest: MODULE_PATH,
         // Only requests with a JSON body say so: Fastify answers 400 to an empty JSON body.
-        ...(o.plan.kind === 'hold' || o.plan.kind === 'order' ? { headers: { 'content-type': 'application/json' } } : {}),
+        ...(['hold', 'order', 'confirm', 'pg-confirm'].includes(o.plan.kind) ? { headers: { 'content-type': 'application/json' } } : {}),
       },
     ],
     // Not an autocannon option: it rides along in `workerData` for buyer-requests.cjs.

@@ -2,7 +2,7 @@
  * What every benchmark scenario shares: the environment knobs, the autocannon wrapper, table
  * printing and the cleanup registry that also runs on Ctrl-C.
  */
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
@@ -36,11 +36,27 @@ export interface Figures {
   connections: number;
 }
 
-/** Listens on an ephemeral port (port 0) so the bench never collides with a running MOS; returns the base URL. */
-export async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  return `http://127.0.0.1:${port}`;
+/**
+ * Listens on an ephemeral port (port 0) so the bench never collides with a running MOS, or on
+ * `port` (one taken from `freePort`, for an app that must know its own URL before it listens);
+ * returns the base URL.
+ */
+export async function listen(app: FastifyInstance, port = 0): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port });
+  const bound = (app.server.address() as AddressInfo).port;
+  return `http://127.0.0.1:${bound}`;
+}
+
+/**
+ * A port free right now on 127.0.0.1 (the OS picks it; another process could take it before it
+ * is used, which the bench accepts, as test/http/payments.test.ts does).
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function fire(url: string, seconds: number, conns: number): Promise<autocannon.Result> {

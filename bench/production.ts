@@ -58,9 +58,10 @@ export interface Production {
 /**
  * Runs `fn` against a production-mode app built from `env` (on top of the database, Redis,
  * secret and quiet logging set here). No JobRunner is started: nothing ticks, expires or sweeps
- * behind the bench's back.
+ * behind the bench's back. `port`: listen there (an app whose configuration names its own URL,
+ * such as TOSS_API_URL pointing at its mounted sandbox); default an ephemeral port.
  */
-export async function withProduction<T>(env: Record<string, string>, fn: (p: Production) => Promise<T>): Promise<T> {
+export async function withProduction<T>(env: Record<string, string>, fn: (p: Production) => Promise<T>, port = 0): Promise<T> {
   const redisPrefix = `mos:bench:${randomBytes(6).toString('hex')}:`;
   const database = await createThrowawayDatabase();
   const dropDatabase = registerCleanup(database.drop);
@@ -87,7 +88,7 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
       const app = await buildApp(ctx);
       const closeApp = registerCleanup(() => app.close());
       try {
-        const base = await listen(app);
+        const base = await listen(app, port);
         return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis: where(REDIS_URL), redisPrefix });
       } finally {
         await closeApp();

@@ -7,7 +7,7 @@
  *            the seat maps of a 50,000-seat and a 2,000-seat showtime (bench/catalog.ts)
  *   waiting-room  production mode: 100,000 distinct buyers entering a waiting room, their
  *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
- * The load scenarios (waiting-room, booking, coupons) also print the CPU time a request costs
+ * The load scenarios (waiting-room, booking, coupons, payments) also print the CPU time a request costs
  * the app, PostgreSQL and Redis, and the ceiling it implies (bench/cpu.ts).
  *   booking  production mode: seat holds by distinct buyers on a 50,000-seat showtime, then
  *            orders by 20,000 buyers holding their seats (bench/booking.ts)
@@ -17,6 +17,11 @@
  *            redis-server with AOF `appendfsync always` and then `everysec` (bench/redis-server.ts;
  *            BENCH_REDIS_SERVER, BENCH_REDIS_DIR); and the best-coupon optimizer's time on
  *            10 seats × 100 coupons (bench/coupons.ts)
+ *   payments production mode with the sandbox PG mounted in the API process, at PG latency 0 and
+ *            300 ms (a fresh server each): orders by buyers holding seats, then every buyer
+ *            confirming their order's sandbox checkout (POST /v1/payments/confirm, 200
+ *            connections) while the outbox relay publishes payment.completed; the relay's lag,
+ *            the pool and event loop, and the sandbox's own cost (bench/payments.ts)
  * The bare Fastify route is measured in every run: it is the machine's reference, printed next
  * to the other figures so runs on different machines can be compared.
  *
@@ -24,16 +29,17 @@
  * before each, default 2), BENCH_CONNECTIONS (health runs, default 50), BENCH_WORKERS (load
  * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (health
  * scenario: uses DATABASE_URL and REDIS_URL; default embedded), BENCH_DATABASE_URL and
- * BENCH_REDIS_URL (catalog, waiting-room, booking and coupons scenarios; see bench/catalog.ts).
+ * BENCH_REDIS_URL (catalog, waiting-room, booking, coupons and payments scenarios; see bench/catalog.ts).
  */
 import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './catalog.js';
 import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
 import { benchBooking, bookingJson, printBooking, type BookingResult } from './booking.js';
 import { benchCoupons, couponsJson, printCoupons, type CouponsResult } from './coupons.js';
+import { benchPayments, paymentsJson, printPayments, type PaymentsResult } from './payments.js';
 import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
 import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const ALL = ['health', 'catalog', 'waiting-room', 'booking', 'coupons'] as const;
+const ALL = ['health', 'catalog', 'waiting-room', 'booking', 'coupons', 'payments'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -101,6 +107,12 @@ if (selected.has('coupons')) {
   printCoupons(coupons, bare);
 }
 
+let payments: PaymentsResult | undefined;
+if (selected.has('payments')) {
+  payments = await benchPayments();
+  printPayments(payments, bare);
+}
+
 const figuresJson = (f: Figures) => ({ rps: round(f.rps, 0), p50Ms: f.p50, p99Ms: f.p99, failures: f.failures });
 const full = health?.figures;
 console.log('');
@@ -120,6 +132,7 @@ console.log(
     waitingRoom: waitingRoom ? { ...waitingRoomJson(waitingRoom), bareRps: round(bare.rps, 0) } : null,
     booking: booking ? { ...bookingJson(booking), bareRps: round(bare.rps, 0) } : null,
     coupons: coupons ? { ...couponsJson(coupons), bareRps: round(bare.rps, 0) } : null,
+    payments: payments ? { ...paymentsJson(payments, bare.rps), bareRps: round(bare.rps, 0) } : null,
   }),
 );
 
@@ -138,6 +151,7 @@ const failures = [
   coupons?.large,
   coupons?.soldOut,
   ...(coupons?.aof.map((a) => a.run) ?? []),
+  ...(payments?.runs.flatMap((r) => [r.orders, r.confirms, r.sandboxAlone]) ?? []),
 ].reduce((n, f) => n + (f?.failures ?? 0), 0);
 if (failures) {
   console.error('bench: some requests failed (non-2xx or connection errors); figures are not comparable');

@@ -6,7 +6,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContext, sandboxFromConfig, type AppContext } from './context.js';
 import { seedDemo, type DemoCredentials } from './demo.js';
-import { buildSandboxServer, SANDBOX_PREFIX } from './modules/payments/sandbox/index.js';
+import { buildSandboxServer, SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX } from './modules/payments/sandbox/index.js';
 import { systemClock } from './platform/clock.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { AppError } from './platform/http/errors.js';
@@ -107,6 +107,14 @@ async function start(config: Config): Promise<void> {
           `  its seat map             ${base}/v1/schedules/${seeded.scheduleId}/seats`,
           `  performances             ${base}/v1/performances`,
           `Demo coupon campaign       POST ${base}/v1/coupons/${seeded.campaignId}/claims (as the buyer)`,
+        ]
+      : []),
+    ...(ctx.sandbox
+      ? [
+          // The default key is the sandbox's public test key; any other key is the operator's to keep.
+          `Sandbox PG (Toss)          POST ${base}${SANDBOX_PREFIX}/checkout (${
+            ctx.sandbox.secretKey === SANDBOX_DEFAULT_SECRET_KEY ? `curl -u ${SANDBOX_DEFAULT_SECRET_KEY}:` : 'Basic auth: TOSS_SECRET_KEY + ":"'
+          }), then POST ${base}/v1/payments/confirm as the buyer`,
         ]
       : []),
     '',
