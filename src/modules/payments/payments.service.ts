@@ -181,11 +181,14 @@ export class PaymentsService {
    */
   async #commit(row: Pick<PaymentRow, 'id' | 'orderId'>, payment: TossPayment): Promise<ConfirmResult> {
     const { deps } = this;
-    const at = deps.clock.now();
-    const approvedAt = payment.approvedAt ? new Date(payment.approvedAt) : at;
+    let approvedAt = payment.approvedAt ? new Date(payment.approvedAt) : undefined;
     let paid: PaidOrder;
     try {
       paid = await deps.repo.transaction(async (tx) => {
+        // Stamped once the transaction has its connection: `payment.completed`'s occurred-at is
+        // then the commit's time, not the pool wait's, and the relay-lag metric measures the relay.
+        const at = deps.clock.now();
+        approvedAt ??= at;
         const paid = await deps.orders.pay(row.orderId, at, tx);
         await deps.repo.markDone(row.orderId, { paymentKey: payment.paymentKey, method: payment.method, approvedAt }, at, tx);
         await deps.repo.appendEvents(
@@ -229,7 +232,7 @@ export class PaymentsService {
         paymentKey: payment.paymentKey,
         status: 'DONE',
         method: payment.method,
-        approvedAt: approvedAt.toISOString(),
+        approvedAt: (approvedAt ?? deps.clock.now()).toISOString(),
         totalAmount: payment.totalAmount,
       },
       tickets: paid.tickets,
