@@ -20,6 +20,12 @@ export function createPaymentsMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    webhooks: new Counter({
+      name: 'mos_payment_webhooks_total',
+      help: 'PAYMENT_STATUS_CHANGED webhooks by outcome: paid, refunded, rejected, cancelled, unchanged, ignored (200), unavailable (503: the PG lookup had no answer)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     parked: new Gauge({
       name: 'mos_payments_parked',
       help: 'Payments open (UNKNOWN, CONFIRMING, REFUNDING) beyond PAYMENT_PARKED_ALERT_MINUTES, as the last reconciliation run on this process found them (up to 100)',

@@ -39,3 +39,33 @@ export const PendingRefund = Type.Object(
     description: "The PG's answer to the refund was not seen; it is reconciled and the order becomes REFUNDED (read the order again later)",
   },
 );
+
+/**
+ * Toss's webhook body (TOSS.md B9), read loosely: Toss adds fields over time, and a body refused
+ * with a 400 would be delivered again for days. Only `data.paymentKey` is used — to fetch the
+ * payment from the PG; the rest is never trusted.
+ */
+export const TossWebhookBody = Type.Object(
+  {
+    eventType: Type.String({ maxLength: 100, description: '`PAYMENT_STATUS_CHANGED`; any other event type is acknowledged and ignored' }),
+    createdAt: Type.Optional(Type.String({ maxLength: 100, description: 'Korean time without an offset, as Toss writes it' })),
+    data: Type.Object(
+      {
+        paymentKey: Type.String({
+          minLength: 1,
+          maxLength: 200,
+          description: 'The payment MOS fetches from the PG (`GET /v1/payments/{paymentKey}`) and acts on',
+        }),
+        orderId: Type.Optional(Type.String({ maxLength: 100, description: "Not trusted: the PG's answer names the order" })),
+        status: Type.Optional(Type.String({ maxLength: 50, description: "Not trusted: the PG's answer is what MOS acts on" })),
+      },
+      { additionalProperties: true, description: "Toss's Payment object; every field besides `paymentKey` is ignored" },
+    ),
+  },
+  { title: 'TossWebhookBody', additionalProperties: true },
+);
+
+export const WebhookAck = Type.Object(
+  { received: Type.Literal(true) },
+  { title: 'WebhookAck', description: 'The change is recorded (or there was nothing to record): the PG stops delivering it' },
+);

@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
+import { UUID_PATTERN } from '../../platform/http/schemas.js';
 import { newId } from '../../platform/ids.js';
 import type { Alerts } from '../../platform/observability/alerts.js';
 import {
@@ -38,6 +39,13 @@ export type ConfirmOutcome = { kind: 'paid'; result: ConfirmResult } | { kind: '
  * What `POST /v1/orders/:id/cancel` ends in: the order as it now is (200: a pending order
  * CANCELLED, a paid one REFUNDED), or a refund parked until the PG's outcome is known (202).
  */
+/**
+ * What a `PAYMENT_STATUS_CHANGED` webhook came to, once recorded: the order paid, a paid order
+ * refunded, an open payment rejected or cancelled, nothing to change (a repeat, or a status that
+ * records nothing), or a payment of no order of MOS.
+ */
+export type WebhookOutcome = 'paid' | 'refunded' | 'rejected' | 'cancelled' | 'unchanged' | 'ignored';
+
 export type CancelOutcome = { kind: 'done'; order: OrderView } | { kind: 'pending' };
 
 interface Log {
@@ -615,6 +623,120 @@ export class PaymentsService {
       case 'unavailable':
         return false;
     }
+  }
+
+  /**
+   * `POST /v1/payments/webhooks/toss` (`PAYMENT_STATUS_CHANGED`). The body is never trusted: only
+   * its `paymentKey` is read, and the payment is fetched from the PG (`getByPaymentKey`). What the
+   * PG answers drives the same steps as the confirm and the reconciliation, by the order's payment row:
+   * - `DONE`, the row open (`CONFIRMING`/`UNKNOWN`) at this paymentKey and amount → *commit* (or
+   *   *refund*, when the order can no longer take the charge: `cancelled`);
+   * - `CANCELED`, the row `DONE`/`REFUNDING` (the charge was cancelled at the PG's side, e.g. from
+   *   its console, or a refund's answer is not recorded yet) → the refund's *commit*: order
+   *   `REFUNDED`, tickets `CANCELLED`, seats back, coupons back, `refund.completed` — the PG's
+   *   cancel is not sent again;
+   * - `CANCELED`/`PARTIAL_CANCELED`, the row open → `CANCELED` (as the reconciliation);
+   * - `ABORTED`/`EXPIRED`, the row open at this paymentKey → `REJECTED`;
+   * - anything else, or a row already past it → nothing (`unchanged`): a repeated delivery changes nothing.
+   * A payment the PG does not know, or of no order of MOS, is `ignored`. Every outcome returned is
+   * recorded (committed) already; a lookup without an answer throws 503, so the PG delivers again.
+   */
+  async paymentStatusChanged(paymentKey: string): Promise<WebhookOutcome> {
+    const outcome = await this.#paymentStatusChanged(paymentKey);
+    this.deps.metrics.webhooks.inc({ outcome });
+    return outcome;
+  }
+
+  async #paymentStatusChanged(paymentKey: string): Promise<WebhookOutcome> {
+    const { deps } = this;
+    // Step: verify — the PG's own answer, never the body's.
+    const found = await deps.pg.getByPaymentKey(paymentKey);
+    if (found.kind === 'not-found') {
+      deps.logger.warn({ paymentKey }, 'webhook about a payment the PG does not know: acknowledged, nothing done');
+      return 'ignored';
+    }
+    if (found.kind !== 'found') {
+      deps.metrics.webhooks.inc({ outcome: 'unavailable' });
+      deps.logger.warn({ paymentKey, lookup: found }, 'webhook: the payment could not be looked up at the PG; the PG delivers it again');
+      const retryAfter = found.kind === 'unavailable' ? found.retryAfterSeconds : 60;
+      throw CommonErrors.SERVICE_UNAVAILABLE('The payment could not be looked up at the PG; deliver it again later', {}, { 'retry-after': String(retryAfter) });
+    }
+    const p = found.payment;
+    // An orderId that is not a UUID is no order of MOS (and is kept away from a uuid column).
+    const row = p.paymentKey === paymentKey && UUID_PATTERN.test(p.orderId) ? await deps.repo.findByOrder(p.orderId) : undefined;
+    if (!row) {
+      deps.logger.warn({ paymentKey, orderId: p.orderId, status: p.status }, 'webhook about a payment of no order MOS knows: acknowledged, nothing done');
+      return 'ignored';
+    }
+    const open = (OPEN as readonly string[]).includes(row.status);
+    const same = row.paymentKey === p.paymentKey;
+    const log = { orderId: row.orderId, paymentKey, pgStatus: p.status, status: row.status };
+    switch (p.status) {
+      case 'DONE':
+        if (open && same && p.totalAmount === row.amount) {
+          try {
+            await this.#commit(row, p);
+          } catch (err) {
+            // The order could not take the charge: *refund* cancelled it at the PG (or parked it UNKNOWN for the reconciliation).
+            if (PaymentErrors.ORDER_EXPIRED.is(err)) return 'cancelled';
+            throw err;
+          }
+          return 'paid';
+        }
+        // Recorded already (paid, being refunded, or refunded): a repeat, or a late delivery.
+        if (same && !open && row.status !== 'REJECTED') return 'unchanged';
+        // The PG approved what the row does not hold: another paymentKey or amount, or a refused attempt.
+        await this.#unrecordedCharge(row, p);
+        return 'unchanged';
+      case 'CANCELED':
+      case 'PARTIAL_CANCELED':
+        if (!same) return 'unchanged';
+        if (row.status === 'DONE' || row.status === 'REFUNDING') {
+          if (p.status === 'CANCELED' && p.balanceAmount === 0) {
+            await this.#commitRefund(row, p, null);
+            deps.logger.info(log, 'webhook: the charge was cancelled at the PG; the paid order is refunded');
+            return 'refunded';
+          }
+          deps.logger.error({ ...log, balance: p.balanceAmount }, 'webhook: a paid order was partly cancelled at the PG: needs a person');
+          await deps.alerts.notify(
+            'payment-partly-cancelled',
+            row.orderId,
+            `Order ${row.orderId}: payment ${p.paymentKey} was partly cancelled at the PG (${p.balanceAmount} of ${p.totalAmount} KRW left). MOS never asks for a partial cancel; the order stays PAID: settle it by hand.`,
+          );
+          return 'unchanged';
+        }
+        if (open) return (await deps.repo.markCanceled(row.orderId, p.paymentKey, 'cancelled at the PG', deps.clock.now())) ? 'cancelled' : 'unchanged';
+        return 'unchanged';
+      case 'ABORTED':
+      case 'EXPIRED':
+        if (!open || !same) return 'unchanged';
+        return (await deps.repo.settle(
+          row.orderId,
+          row.attempt,
+          OPEN,
+          { status: 'REJECTED', pgCode: p.failure?.code ?? p.status, pgMessage: p.failure?.message ?? `The payment is ${p.status}` },
+          deps.clock.now(),
+        ))
+          ? 'rejected'
+          : 'unchanged';
+      default:
+        // READY / IN_PROGRESS / WAITING_FOR_DEPOSIT: nothing approved, nothing to record.
+        return 'unchanged';
+    }
+  }
+
+  /** The PG has a charge of the order that its payment row does not record: a person must look (it is not refunded automatically). */
+  async #unrecordedCharge(row: PaymentRow, p: TossPayment): Promise<void> {
+    const { deps } = this;
+    deps.logger.error(
+      { orderId: row.orderId, paymentKey: p.paymentKey, rowPaymentKey: row.paymentKey, status: row.status, pgAmount: p.totalAmount, amount: row.amount },
+      'webhook: the PG approved a payment the order does not record: needs a person',
+    );
+    await deps.alerts.notify(
+      'payment-unrecorded',
+      p.paymentKey,
+      `Order ${row.orderId}: the PG has payment ${p.paymentKey} (${p.totalAmount} KRW) DONE, but MOS records payment ${row.paymentKey} (${row.amount} KRW) ${row.status}. Check it with the PG; cancel the extra charge by hand.`,
+    );
   }
 
   async #currentOrder(orderId: string): Promise<OrderView> {
