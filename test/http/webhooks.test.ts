@@ -94,12 +94,12 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
     expect(res.statusCode).toBe(201);
     return { ...given, buyer, chosen, order: res.json<{ id: string; amount: number; orderName: string; status: string }>() };
   };
-  const checkout = async (order: { id: string; amount: number; orderName: string }) => {
+  const checkout = async (order: { id: string; amount: number; orderName: string }, testCode?: string) => {
     const res = await t.app.inject({
       method: 'POST',
       url: `${SANDBOX_PREFIX}/checkout`,
       headers: basic,
-      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName },
+      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName, ...(testCode ? { testCode } : {}) },
     });
     expect(res.statusCode).toBe(200);
     return res.json<{ paymentKey: string }>().paymentKey;
@@ -319,6 +319,64 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
     expect(await seatStatuses(placed.schedule.id, placed.chosen)).toEqual(['SOLD', 'SOLD']);
     expect(await outboxTypes(placed.order.id)).toEqual(['order.created', 'payment.completed']);
     expect(await ledger(placed.order.id)).toMatchObject({ charges: 1, canceledAmount: 0 });
+  });
+
+  it('rejects an open attempt the PG has ABORTED, with payment.failed; the buyer then pays with a new attempt', async () => {
+    const { order, buyer } = await placeOrder({ seats: 1 });
+    const refused = await checkout(order, 'REJECT_CARD_PAYMENT');
+    // MOS claimed the attempt and crashed; the PG refused the card meanwhile (its confirm reached the PG).
+    await repo().insert({
+      id: newId(),
+      orderId: order.id,
+      userId: buyer.id,
+      paymentKey: refused,
+      amount: order.amount,
+      attempt: 1,
+      status: 'CONFIRMING',
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+    });
+    const pgConfirm = await t.app.inject({
+      method: 'POST',
+      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
+      headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(order.id, 1) },
+      payload: { paymentKey: refused, orderId: order.id, amount: order.amount },
+    });
+    expect(pgConfirm.statusCode).toBeGreaterThanOrEqual(400);
+    await deliverWebhooks();
+
+    expect(await deliveries(order.id)).toEqual([expect.objectContaining({ status: 'ABORTED', state: 'delivered' })]);
+    expect(await repo().findByOrder(order.id)).toMatchObject({ status: 'REJECTED', attempt: 1, pgCode: 'REJECT_CARD_PAYMENT' });
+    expect(await outboxTypes(order.id)).toEqual(['order.created', 'payment.failed']);
+    const [event] = await queryRows<{ payload: Record<string, unknown> }>(
+      t.ctx.database.db,
+      sql`select payload from outbox where aggregate_id = ${order.id} and type = 'payment.failed'`,
+    );
+    expect(event!.payload).toMatchObject({
+      orderId: order.id,
+      userId: buyer.id,
+      paymentKey: refused,
+      amount: order.amount,
+      attempt: 1,
+      pgCode: 'REJECT_CARD_PAYMENT',
+    });
+
+    const paymentKey = await checkout(order);
+    const paid = await confirm(buyer, { paymentKey, orderId: order.id, amount: order.amount });
+    expect(paid.statusCode).toBe(200);
+    expect(await repo().findByOrder(order.id)).toMatchObject({ status: 'DONE', attempt: 2, paymentKey });
+  });
+
+  it('writes one payment.failed for a confirm the PG refuses (402), though its ABORTED webhook arrives too', async () => {
+    const { order, buyer } = await placeOrder({ seats: 1 });
+    const refused = await checkout(order, 'REJECT_CARD_PAYMENT');
+    const res = await confirm(buyer, { paymentKey: refused, orderId: order.id, amount: order.amount });
+    expect(res.statusCode).toBe(402);
+    await deliverWebhooks();
+    expect(await deliveries(order.id)).toEqual([expect.objectContaining({ status: 'ABORTED', state: 'delivered' })]);
+    expect(await repo().findByOrder(order.id)).toMatchObject({ status: 'REJECTED', attempt: 1, pgCode: 'REJECT_CARD_PAYMENT' });
+    expect(await outboxTypes(order.id)).toEqual(['order.created', 'payment.failed']);
+    expect((await orderOf(buyer, order.id)).status).toBe('PENDING_PAYMENT');
   });
 
   it('accepts the fields Toss adds over time, and refuses a body without data.paymentKey (400)', async () => {

@@ -30,7 +30,7 @@ export type {
 } from './pg-gateway.js';
 export { PgMisconfiguredError, pgIdempotencyKeys } from './pg-gateway.js';
 export { PaymentErrors } from './payments.errors.js';
-export { PaymentEvents, type PaymentCompletedV1, type RefundCompletedV1 } from './payments.events.js';
+export { PaymentEvents, type PaymentCompletedV1, type PaymentFailedV1, type RefundCompletedV1 } from './payments.events.js';
 export type { CancelOutcome, ConfirmInput, ConfirmOutcome, ConfirmResult, PaymentsService, WebhookOutcome } from './payments.service.js';
 export { classifyTossError, type TossCode, type TossCodeClass, tossCodes } from './toss-codes.js';
 export { createTossClient, type TossClientOptions } from './toss.client.js';

@@ -8,6 +8,7 @@ import { newEvent, type EventEnvelope } from '../../platform/events/envelope.js'
 export const PaymentEvents = {
   paymentCompleted: 'payment.completed',
   refundCompleted: 'refund.completed',
+  paymentFailed: 'payment.failed',
 } as const;
 
 /** `payment.completed` v1: the order was paid — written in the paying transaction. */
@@ -55,4 +56,24 @@ export interface RefundCompletedV1 {
 
 export function refundCompleted(payload: RefundCompletedV1, at: Date): EventEnvelope<RefundCompletedV1> {
   return newEvent<RefundCompletedV1>(PaymentEvents.refundCompleted, payload.orderId, at, payload);
+}
+
+/**
+ * `payment.failed` v1: an attempt to pay the order ended REJECTED — the PG refused it (confirm),
+ * or the PG never approved it (reconciliation, webhook). The order stays payable; a new attempt
+ * takes the next key. Written in the statement that rejects the attempt (`PaymentsRepository#reject`).
+ */
+export interface PaymentFailedV1 {
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  paymentKey: string;
+  amount: number;
+  /** The confirm attempt that failed. */
+  attempt: number;
+  /** Toss's code (e.g. `REJECT_CARD_PAYMENT`), or MOS's (`NOT_CONFIRMED`, `NOT_FOUND_PAYMENT`, `ABORTED`, `EXPIRED`). */
+  pgCode: string;
+  pgMessage: string;
+  /** ISO 8601, UTC. */
+  failedAt: string;
 }

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../../platform/db/client.js';
+import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { EventEnvelope } from '../../platform/events/envelope.js';
 import { appendOutbox } from '../../platform/events/outbox.js';
+import { PaymentEvents } from './payments.events.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -96,6 +97,32 @@ export class PaymentsRepository {
       .where(and(eq(payments.orderId, orderId), eq(payments.attempt, attempt), inArray(payments.status, [...from])))
       .returning({ id: payments.id });
     return updated.length === 1;
+  }
+
+  /**
+   * Attempt `attempt` of the order's payment ends REJECTED — only while it is still open
+   * (`CONFIRMING`/`UNKNOWN`), as `settle` — and `payment.failed` goes into the outbox in the same
+   * statement (one more CTE, written only where the update took: invariant 4 at no extra round
+   * trip). True when it did.
+   */
+  async reject(orderId: string, attempt: number, failure: { pgCode: string; pgMessage: string }, at: Date, eventId: string): Promise<boolean> {
+    const iso = at.toISOString();
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      sql`with rejected as (
+            update payments set status = 'REJECTED', pg_code = ${failure.pgCode}, pg_message = ${failure.pgMessage}, updated_at = ${iso}::timestamptz
+            where order_id = ${orderId}::uuid and attempt = ${attempt} and status in ('CONFIRMING', 'UNKNOWN')
+            returning id, order_id, user_id, payment_key, amount, attempt
+          ), failed as (
+            insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
+            select ${eventId}::uuid, ${PaymentEvents.paymentFailed}, order_id, ${iso}::timestamptz, 1,
+                   jsonb_build_object('paymentId', id, 'orderId', order_id, 'userId', user_id, 'paymentKey', payment_key, 'amount', amount,
+                                      'attempt', attempt, 'pgCode', ${failure.pgCode}::text, 'pgMessage', ${failure.pgMessage}::text, 'failedAt', ${iso}::text)
+            from rejected
+          )
+          select id from rejected`,
+    );
+    return rows.length === 1;
   }
 
   /**

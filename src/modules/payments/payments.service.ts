@@ -157,7 +157,7 @@ export class PaymentsService {
         return { kind: 'pending' };
       }
       case 'rejected':
-        await deps.repo.settle(row.orderId, row.attempt, OPEN, { status: 'REJECTED', pgCode: result.code, pgMessage: result.message }, now);
+        await this.#reject(row, result.code, result.message);
         this.#count('rejected');
         throw PaymentErrors.PAYMENT_REJECTED(result.message, { pgCode: result.code });
       case 'unknown':
@@ -373,7 +373,7 @@ export class PaymentsService {
     // to be in flight still (PAYMENT_RECONCILE_AFTER_SECONDS > PG_DEADLINE_MS).
     const old = row.updatedAt.getTime() <= staleBefore.getTime();
     const reject = async (code: string, message: string) => {
-      const done = await deps.repo.settle(row.orderId, row.attempt, OPEN, { status: 'REJECTED', pgCode: code, pgMessage: message }, deps.clock.now());
+      const done = await this.#reject(row, code, message);
       if (done) this.#reconciled('rejected');
       return done;
     };
@@ -710,19 +710,16 @@ export class PaymentsService {
       case 'ABORTED':
       case 'EXPIRED':
         if (!open || !same) return 'unchanged';
-        return (await deps.repo.settle(
-          row.orderId,
-          row.attempt,
-          OPEN,
-          { status: 'REJECTED', pgCode: p.failure?.code ?? p.status, pgMessage: p.failure?.message ?? `The payment is ${p.status}` },
-          deps.clock.now(),
-        ))
-          ? 'rejected'
-          : 'unchanged';
+        return (await this.#reject(row, p.failure?.code ?? p.status, p.failure?.message ?? `The payment is ${p.status}`)) ? 'rejected' : 'unchanged';
       default:
         // READY / IN_PROGRESS / WAITING_FOR_DEPOSIT: nothing approved, nothing to record.
         return 'unchanged';
     }
+  }
+
+  /** The attempt ends REJECTED (only from CONFIRMING/UNKNOWN at that attempt), with `payment.failed` in the same statement. */
+  #reject(row: Pick<PaymentRow, 'orderId' | 'attempt'>, pgCode: string, pgMessage: string): Promise<boolean> {
+    return this.deps.repo.reject(row.orderId, row.attempt, { pgCode, pgMessage }, this.deps.clock.now(), newId());
   }
 
   /** The PG has a charge of the order that its payment row does not record: a person must look (it is not refunded automatically). */
