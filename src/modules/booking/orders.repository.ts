@@ -127,6 +127,24 @@ select ${go} as placed,
        (select within_limit from checks) as within_limit`;
 }
 
+/**
+ * An order's columns with its items (in label order, as `#withLines` reads them) and applied
+ * coupons as JSON arrays: the order and its lines in one statement.
+ */
+const ORDER_WITH_LINES = {
+  order: orders,
+  items: sql<OrderItemRow[] | string>`coalesce((select json_agg(json_build_object('orderId', i.order_id, 'seatId', i.seat_id, 'label', i.label,
+      'grade', i.grade, 'price', i.price, 'discount', i.discount) order by i.label) from order_items i where i.order_id = ${orders.id}), '[]')`,
+  coupons: sql<OrderCouponRow[] | string>`coalesce((select json_agg(json_build_object('orderId', c.order_id, 'couponId', c.coupon_id, 'name', c.name,
+      'seatId', c.seat_id, 'discount', c.discount)) from order_coupons c where c.order_id = ${orders.id}), '[]')`,
+};
+
+/** A row read with `ORDER_WITH_LINES`, as `OrderWithItems` (a driver may hand JSON back as text). */
+function withLines(row: { order: OrderRow; items: OrderItemRow[] | string; coupons: OrderCouponRow[] | string }): OrderWithItems {
+  const json = <T>(v: T[] | string): T[] => (typeof v === 'string' ? (JSON.parse(v) as T[]) : v);
+  return { ...row.order, items: json(row.items), coupons: json(row.coupons) };
+}
+
 /** What stood in the way of a placement that wrote nothing. */
 export interface PlacementRefusal {
   placed: false;
@@ -254,15 +272,19 @@ export class OrdersRepository {
     return rows.map((r) => ({ ...r, items: items.filter((i) => i.orderId === r.id), coupons: coupons.filter((c) => c.orderId === r.id) }));
   }
 
+  /** One order with its lines, in one round trip (the lines aggregated as JSON beside the row). */
   async findOrder(id: string, db: Db | Tx = this.db): Promise<OrderWithItems | undefined> {
-    const rows = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
-    return (await this.#withLines(rows, db))[0];
+    const [row] = await db.select(ORDER_WITH_LINES).from(orders).where(eq(orders.id, id)).limit(1);
+    return row && withLines(row);
   }
 
-  /** Locks the order for the rest of the caller's transaction (cancel, expire and pay take turns). */
+  /**
+   * Locks the order for the rest of the caller's transaction (cancel, expire and pay take turns),
+   * and reads it with its lines in the same round trip (`FOR UPDATE` locks the order row only).
+   */
   async lockOrder(id: string, tx: Tx): Promise<OrderWithItems | undefined> {
-    const rows = await tx.select().from(orders).where(eq(orders.id, id)).for('update').limit(1);
-    return (await this.#withLines(rows, tx))[0];
+    const [row] = await tx.select(ORDER_WITH_LINES).from(orders).where(eq(orders.id, id)).for('update', { of: orders }).limit(1);
+    return row && withLines(row);
   }
 
   async setStatus(
