@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { StatementPart } from '../../platform/db/statement.js';
 import { couponCampaigns, coupons } from './coupons.tables.js';
@@ -201,4 +201,13 @@ export function couponReservationPart(p: CouponReservationPlaceholders): Stateme
              or not exists (select 1 from coupons where user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null))`,
     apply: (locked, go) => `update coupons set reserved_order_id = ${p.orderId} where id in (select id from ${locked}) and ${go}`,
   };
+}
+
+/**
+ * The coupon part of an order's paying statement (booking composes it, in the paying
+ * transaction): the coupons the order reserved are USED by it — what `markUsed` does, as a
+ * data-modifying statement to stand as one CTE of booking's write.
+ */
+export function couponUsePart(orderId: string): SQL {
+  return sql`update coupons set status = 'USED', used_order_id = ${orderId}::uuid where reserved_order_id = ${orderId}::uuid and status = 'AVAILABLE'`;
 }
