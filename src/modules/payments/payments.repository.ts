@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../../platform/db/client.js';
+import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { EventEnvelope } from '../../platform/events/envelope.js';
-import { appendOutbox } from '../../platform/events/outbox.js';
+import { appendOutbox, outboxInsertSql } from '../../platform/events/outbox.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -111,6 +111,29 @@ export class PaymentsRepository {
       .returning();
     if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
     return row;
+  }
+
+  /**
+   * `markDone` and `appendEvents` in one statement (the paying transaction's last write): the
+   * payment DONE and its events into the outbox, in the same round trip (invariant 4).
+   */
+  async markDoneWithEvents(
+    orderId: string,
+    done: { paymentKey: string; method: string | null; approvedAt: Date },
+    at: Date,
+    events: readonly EventEnvelope<unknown>[],
+    tx: Tx,
+  ): Promise<void> {
+    const [row] = await queryRows<{ id: string }>(
+      tx,
+      sql`with done as (update payments set status = 'DONE', payment_key = ${done.paymentKey}, method = ${done.method},
+                          approved_at = ${done.approvedAt.toISOString()}::timestamptz, pg_code = null, pg_message = null,
+                          updated_at = ${at.toISOString()}::timestamptz
+                        where order_id = ${orderId}::uuid returning id),
+               events as (${outboxInsertSql(events)})
+          select id from done`,
+    );
+    if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
   }
 
   /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */
