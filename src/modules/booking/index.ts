@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
 import { seatReservationPart, type SaleInventory } from '../catalog/index.js';
-import { couponReservationPart, type OrderCoupons } from '../coupons/index.js';
+import { couponReservationPart, couponUsePart, type OrderCoupons } from '../coupons/index.js';
 import { createBookingMetrics } from './booking.metrics.js';
 import { internals } from './testing.js';
 import { bookingRoutes } from './booking.routes.js';
@@ -55,7 +55,7 @@ export interface BookingModuleDeps {
 
 export function createBookingModule(deps: BookingModuleDeps) {
   const metrics = createBookingMetrics(deps.registry);
-  const repo = new OrdersRepository(deps.db, { seats: seatReservationPart, coupons: couponReservationPart });
+  const repo = new OrdersRepository(deps.db, { seats: seatReservationPart, coupons: couponReservationPart }, { couponsUsed: couponUsePart });
   const holds = new HoldsService({
     store: deps.store,
     inventory: deps.inventory,

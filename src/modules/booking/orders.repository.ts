@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import { parseUuidArray, type Db, type Tx } from '../../platform/db/client.js';
 import { parameters, preparedStatement, type StatementPart } from '../../platform/db/statement.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
@@ -26,6 +26,11 @@ export type OrderWithItems = OrderRow & { items: OrderItemRow[]; coupons: OrderC
 export interface PlacementParts {
   seats: (p: SeatReservationPlaceholders) => StatementPart;
   coupons: (p: CouponReservationPlaceholders) => StatementPart;
+}
+
+/** The other modules' parts of an order's paying write (coupons': the order's coupons USED), each given the order's id. */
+export interface PayingParts {
+  couponsUsed: (orderId: string) => SQL;
 }
 
 export type NewOrder = Pick<
@@ -127,6 +132,24 @@ select ${go} as placed,
        (select within_limit from checks) as within_limit`;
 }
 
+/**
+ * An order's columns with its items (in label order, as `#withLines` reads them) and applied
+ * coupons as JSON arrays: the order and its lines in one statement.
+ */
+const ORDER_WITH_LINES = {
+  order: orders,
+  items: sql<OrderItemRow[] | string>`coalesce((select json_agg(json_build_object('orderId', i.order_id, 'seatId', i.seat_id, 'label', i.label,
+      'grade', i.grade, 'price', i.price, 'discount', i.discount) order by i.label) from order_items i where i.order_id = ${orders.id}), '[]')`,
+  coupons: sql<OrderCouponRow[] | string>`coalesce((select json_agg(json_build_object('orderId', c.order_id, 'couponId', c.coupon_id, 'name', c.name,
+      'seatId', c.seat_id, 'discount', c.discount)) from order_coupons c where c.order_id = ${orders.id}), '[]')`,
+};
+
+/** A row read with `ORDER_WITH_LINES`, as `OrderWithItems` (a driver may hand JSON back as text). */
+function withLines(row: { order: OrderRow; items: OrderItemRow[] | string; coupons: OrderCouponRow[] | string }): OrderWithItems {
+  const json = <T>(v: T[] | string): T[] => (typeof v === 'string' ? (JSON.parse(v) as T[]) : v);
+  return { ...row.order, items: json(row.items), coupons: json(row.coupons) };
+}
+
 /** What stood in the way of a placement that wrote nothing. */
 export interface PlacementRefusal {
   placed: false;
@@ -146,6 +169,7 @@ export class OrdersRepository {
   constructor(
     private readonly db: Db,
     parts: PlacementParts,
+    private readonly paying: PayingParts,
   ) {
     this.#placeOrder = preparedStatement<PlacedRow>('booking_place_order', placeOrderStatement(parts));
   }
@@ -254,15 +278,19 @@ export class OrdersRepository {
     return rows.map((r) => ({ ...r, items: items.filter((i) => i.orderId === r.id), coupons: coupons.filter((c) => c.orderId === r.id) }));
   }
 
+  /** One order with its lines, in one round trip (the lines aggregated as JSON beside the row). */
   async findOrder(id: string, db: Db | Tx = this.db): Promise<OrderWithItems | undefined> {
-    const rows = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
-    return (await this.#withLines(rows, db))[0];
+    const [row] = await db.select(ORDER_WITH_LINES).from(orders).where(eq(orders.id, id)).limit(1);
+    return row && withLines(row);
   }
 
-  /** Locks the order for the rest of the caller's transaction (cancel, expire and pay take turns). */
+  /**
+   * Locks the order for the rest of the caller's transaction (cancel, expire and pay take turns),
+   * and reads it with its lines in the same round trip (`FOR UPDATE` locks the order row only).
+   */
   async lockOrder(id: string, tx: Tx): Promise<OrderWithItems | undefined> {
-    const rows = await tx.select().from(orders).where(eq(orders.id, id)).for('update').limit(1);
-    return (await this.#withLines(rows, tx))[0];
+    const [row] = await tx.select(ORDER_WITH_LINES).from(orders).where(eq(orders.id, id)).for('update', { of: orders }).limit(1);
+    return row && withLines(row);
   }
 
   async setStatus(
@@ -280,14 +308,6 @@ export class OrdersRepository {
         ...(status === 'CANCELLED' ? { cancelledAt: at, cancelReason: extra.cancelReason ?? null } : {}),
       })
       .where(eq(orders.id, id));
-  }
-
-  /** The order is paid, in the paying transaction (under its row lock, while PENDING_PAYMENT). */
-  async markPaid(id: string, at: Date, tx: Tx): Promise<void> {
-    await tx
-      .update(orders)
-      .set({ status: 'PAID', paidAt: at, updatedAt: at })
-      .where(and(eq(orders.id, id), eq(orders.status, 'PENDING_PAYMENT')));
   }
 
   /**
@@ -362,30 +382,52 @@ export class OrdersRepository {
    * Writes one ticket per item of a paid order, in the paying transaction. A second VALID ticket
    * for a seat violates `tickets_seat_once_uq` and surfaces as SEAT_UNAVAILABLE, never a 500.
    */
-  async issueTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
+  issueTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
+    return this.#writeTickets(order, at, tx, false);
+  }
+
+  /**
+   * Booking's writes of the paying transaction (under the order's row lock, while it is
+   * PENDING_PAYMENT, its seats sold), in one statement: a ticket per item (`issueTickets`, with
+   * its SEAT_UNAVAILABLE), the order's coupons USED (coupons' part), the order PAID at `at`.
+   */
+  markPaidWithTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
+    return this.#writeTickets(order, at, tx, true);
+  }
+
+  async #writeTickets(order: OrderWithItems, at: Date, tx: Tx, paid: boolean): Promise<TicketRow[]> {
+    const issued: TicketRow[] = order.items.map((item) => ({
+      id: newId(),
+      orderId: order.id,
+      userId: order.userId,
+      scheduleId: order.scheduleId,
+      seatId: item.seatId,
+      seatLabel: item.label,
+      code: randomBytes(16).toString('base64url'),
+      status: 'VALID' as const,
+      createdAt: at,
+    }));
+    const atSql = sql`${at.toISOString()}::timestamptz`;
+    const insert = sql`insert into tickets (id, order_id, user_id, schedule_id, seat_id, seat_label, code, status, created_at)
+        select u.id, ${order.id}::uuid, ${order.userId}::uuid, ${order.scheduleId}::uuid, u.seat_id, u.seat_label, u.code, 'VALID', ${atSql}
+        from unnest(${sql.param(issued.map((t) => t.id))}::uuid[], ${sql.param(issued.map((t) => t.seatId))}::uuid[],
+                    ${sql.param(issued.map((t) => t.seatLabel))}::text[], ${sql.param(issued.map((t) => t.code))}::text[]) as u(id, seat_id, seat_label, code)`;
     try {
-      return await tx
-        .insert(tickets)
-        .values(
-          order.items.map((item) => ({
-            id: newId(),
-            orderId: order.id,
-            userId: order.userId,
-            scheduleId: order.scheduleId,
-            seatId: item.seatId,
-            seatLabel: item.label,
-            code: randomBytes(16).toString('base64url'),
-            status: 'VALID' as const,
-            createdAt: at,
-          })),
-        )
-        .returning();
+      await tx.execute(
+        paid
+          ? sql`with new_tickets as (${insert}),
+                used_coupons as (${this.paying.couponsUsed(order.id)})
+                update orders set status = 'PAID', paid_at = ${atSql}, updated_at = ${atSql}
+                where id = ${order.id}::uuid and status = 'PENDING_PAYMENT'`
+          : insert,
+      );
     } catch (err) {
       if (isUniqueViolation(err, 'tickets_seat_once_uq')) {
         throw BookingErrors.SEAT_UNAVAILABLE('A seat of this order already has a ticket', { unavailableSeatIds: order.items.map((i) => i.seatId) });
       }
       throw err;
     }
+    return issued;
   }
 
   async ticketsOf(userId: string, limit: number, before?: string): Promise<TicketRow[]> {

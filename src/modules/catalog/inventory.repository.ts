@@ -102,24 +102,17 @@ export class InventoryRepository {
    */
   async sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
     const ids = [...new Set(input.seatIds)];
-    // A showtime being deleted holds its row FOR UPDATE; a deleted one sells nothing.
-    const live = await tx
-      .select({ id: schedules.id })
-      .from(schedules)
-      .where(and(eq(schedules.id, input.scheduleId), isNull(schedules.deletedAt)))
-      .for('share');
-    if (live.length !== 1) return false;
-    const updated = await tx
-      .update(scheduleSeats)
-      .set({ status: 'SOLD', orderId: input.orderId, reservedUntil: null })
-      .where(
-        and(
-          eq(scheduleSeats.scheduleId, input.scheduleId),
-          inArray(scheduleSeats.seatId, ids),
-          sql`(${scheduleSeats.status} = 'AVAILABLE' or ${scheduleSeats.orderId} = ${input.orderId})`,
-        ),
-      )
-      .returning({ seatId: scheduleSeats.seatId });
+    // One statement: a showtime being deleted holds its row FOR UPDATE, so the `live` lock waits
+    // for it; a deleted one sells nothing (the update's one-time filter is false).
+    const updated = await queryRows<{ seat_id: string }>(
+      tx,
+      sql`with live as (select id from schedules where id = ${input.scheduleId} and deleted_at is null for share)
+          update schedule_seats set status = 'SOLD', order_id = ${input.orderId}, reserved_until = null
+          where schedule_id = ${input.scheduleId} and seat_id = any(${sql.param(ids)}::uuid[])
+            and (status = 'AVAILABLE' or order_id = ${input.orderId})
+            and exists (select 1 from live)
+          returning seat_id`,
+    );
     return updated.length === ids.length;
   }
 

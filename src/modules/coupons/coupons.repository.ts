@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { StatementPart } from '../../platform/db/statement.js';
 import { couponCampaigns, coupons } from './coupons.tables.js';
@@ -140,20 +140,6 @@ export class CouponsRepository {
   }
 
   /**
-   * The order was paid, in its paying transaction: the coupons reserved for it are spent. Only
-   * coupons still reserved for this very order turn USED (the placing statement reserved them
-   * under their row lock, and only this order's end releases them), so none is spent twice.
-   */
-  async markUsed(orderId: string, tx: Tx): Promise<number> {
-    const used = await tx
-      .update(coupons)
-      .set({ status: 'USED', usedOrderId: orderId })
-      .where(and(eq(coupons.reservedOrderId, orderId), eq(coupons.status, 'AVAILABLE')))
-      .returning({ id: coupons.id });
-    return used.length;
-  }
-
-  /**
    * The paid order was refunded, in its refunding transaction: its USED coupons are AVAILABLE
    * again (and on no order) while their campaign is still valid at `at`; expired ones stay USED,
    * spent. Only coupons this very order used are touched, so none is given back twice.
@@ -201,4 +187,15 @@ export function couponReservationPart(p: CouponReservationPlaceholders): Stateme
              or not exists (select 1 from coupons where user_id = ${p.userId} and status = 'AVAILABLE' and reserved_order_id is null))`,
     apply: (locked, go) => `update coupons set reserved_order_id = ${p.orderId} where id in (select id from ${locked}) and ${go}`,
   };
+}
+
+/**
+ * The coupon part of an order's paying statement (booking composes it, in the paying
+ * transaction): the coupons reserved for this very order turn USED, as a data-modifying
+ * statement standing as one CTE of booking's write. Only coupons still reserved for the order
+ * change (the placing statement reserved them under their row lock, and only this order's end
+ * releases them), so none is spent twice.
+ */
+export function couponUsePart(orderId: string): SQL {
+  return sql`update coupons set status = 'USED', used_order_id = ${orderId}::uuid where reserved_order_id = ${orderId}::uuid and status = 'AVAILABLE'`;
 }

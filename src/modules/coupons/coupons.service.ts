@@ -283,11 +283,6 @@ export class CouponsService {
     return this.deps.repo.release(orderId, tx);
   }
 
-  /** The order was paid: its reserved coupons are USED, in the paying transaction. Returns how many. */
-  markUsed(orderId: string, tx: Tx): Promise<number> {
-    return this.deps.repo.markUsed(orderId, tx);
-  }
-
   /**
    * The paid order was refunded: its coupons still valid at `at` are AVAILABLE again, in the
    * refunding transaction; expired ones stay USED. Returns the ids given back.

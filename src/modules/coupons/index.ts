@@ -16,13 +16,13 @@ import { CouponsService } from './coupons.service.js';
 import { internals } from './testing.js';
 
 export { CouponErrors } from './coupons.errors.js';
-export { couponReservationPart, type CouponReservationPlaceholders } from './coupons.repository.js';
+export { couponReservationPart, couponUsePart, type CouponReservationPlaceholders } from './coupons.repository.js';
 export type { CouponPlan, CreateCampaignInput } from './coupons.service.js';
 /** The optimizer: a pure function (its own property tests; the bench times it alone). */
 export { bestCoupons, type CandidateCoupon, type SeatLine } from './best-coupon.js';
 
-/** What an order needs of the coupons: the best (or the named) coupons priced in, giving them back when it ends unpaid, spending them when it is paid, restoring them when it is refunded. */
-export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'markUsed' | 'restore'>;
+/** What an order needs of the coupons: the best (or the named) coupons priced in, giving them back when it ends unpaid, restoring them when it is refunded (spending them is `couponUsePart`, in the paying statement). */
+export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'restore'>;
 
 export interface CouponsModuleDeps {
   db: Db;

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { EventEnvelope } from '../../platform/events/envelope.js';
-import { appendOutbox } from '../../platform/events/outbox.js';
+import { appendOutbox, outboxInsertSql } from '../../platform/events/outbox.js';
 import { PaymentEvents } from './payments.events.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
 
@@ -126,18 +126,26 @@ export class PaymentsRepository {
   }
 
   /**
-   * The payment is DONE, in the paying transaction (under the order's row lock, while the order
-   * was PENDING_PAYMENT). The PG's approval is the truth whatever the row says meanwhile: the
-   * approved payment's key, method and time are written over it.
+   * the payment DONE and its events in one statement (the paying transaction's last write): the
+   * payment DONE and its events into the outbox, in the same round trip (invariant 4).
    */
-  async markDone(orderId: string, done: { paymentKey: string; method: string | null; approvedAt: Date }, at: Date, tx: Tx): Promise<PaymentRow> {
-    const [row] = await tx
-      .update(payments)
-      .set({ status: 'DONE', paymentKey: done.paymentKey, method: done.method, approvedAt: done.approvedAt, pgCode: null, pgMessage: null, updatedAt: at })
-      .where(eq(payments.orderId, orderId))
-      .returning();
+  async markDoneWithEvents(
+    orderId: string,
+    done: { paymentKey: string; method: string | null; approvedAt: Date },
+    at: Date,
+    events: readonly EventEnvelope<unknown>[],
+    tx: Tx,
+  ): Promise<void> {
+    const [row] = await queryRows<{ id: string }>(
+      tx,
+      sql`with done as (update payments set status = 'DONE', payment_key = ${done.paymentKey}, method = ${done.method},
+                          approved_at = ${done.approvedAt.toISOString()}::timestamptz, pg_code = null, pg_message = null,
+                          updated_at = ${at.toISOString()}::timestamptz
+                        where order_id = ${orderId}::uuid returning id),
+               events as (${outboxInsertSql(events)})
+          select id from done`,
+    );
     if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
-    return row;
   }
 
   /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */

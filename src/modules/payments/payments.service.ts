@@ -198,8 +198,10 @@ export class PaymentsService {
         const at = deps.clock.now();
         approvedAt ??= at;
         const paid = await deps.orders.pay(row.orderId, at, tx);
-        await deps.repo.markDone(row.orderId, { paymentKey: payment.paymentKey, method: payment.method, approvedAt }, at, tx);
-        await deps.repo.appendEvents(
+        await deps.repo.markDoneWithEvents(
+          row.orderId,
+          { paymentKey: payment.paymentKey, method: payment.method, approvedAt },
+          at,
           [
             paymentCompleted(
               {
