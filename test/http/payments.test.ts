@@ -1,14 +1,15 @@
-import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
-import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
+import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
+import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
+import { freePort } from '../support/processes.js';
 
 /**
  * `POST /v1/payments/confirm` against the real sandbox PG mounted in the app, reached over real
@@ -17,19 +18,9 @@ import { createTestApp, type TestApp } from '../support/harness.js';
  * sockets. Every test checks the PG's ledger against MOS's tables.
  */
 
-const basic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
-const PRICE = 50_000;
 const PAYMENT_WINDOW_SECONDS = 60;
 const RECONCILE_AFTER_SECONDS = 30;
 const PG_ATTEMPTS = 20;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Polls until `check` holds: the test waits for a behaviour, never for a guessed duration. */
 async function until(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 15_000): Promise<void> {
@@ -40,15 +31,10 @@ async function until(check: () => boolean | Promise<boolean>, what: string, dead
   }
 }
 
-interface Buyer {
-  id: string;
-  auth: { authorization: string };
-}
-
 describe('payments: confirm against the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  let keyN = 0;
+  const { placeOrder, checkout, confirm, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'pay');
 
   beforeAll(async () => {
     const port = await freePort();
@@ -81,43 +67,8 @@ describe('payments: confirm against the sandbox PG', () => {
   const sandbox = () => t.ctx.sandbox!;
   const faults = (...steps: FaultStep[]) => sandbox().faults.enqueue(steps);
 
-  const placeOrder = async (opts: { seats?: number; buyer?: Buyer; schedule?: Awaited<ReturnType<typeof givenOpenSchedule>> } = {}) => {
-    const given = opts.schedule ?? (await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() }));
-    const buyer = opts.buyer ?? (await mintBuyer(clock.now()));
-    const chosen = given.seatIds.slice(0, opts.seats ?? 2);
-    const held = await t.app.inject({ method: 'POST', url: `/v1/schedules/${given.schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: chosen } });
-    expect(held.statusCode).toBe(201);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/orders',
-      headers: { ...buyer.auth, 'idempotency-key': `pay-${++keyN}` },
-      payload: { scheduleId: given.schedule.id, seatIds: chosen },
-    });
-    expect(res.statusCode).toBe(201);
-    return { ...given, buyer, chosen, order: res.json<{ id: string; amount: number; orderName: string; status: string }>() };
-  };
-  /** The payment widget's part: the buyer authenticates the payment at the PG. */
-  const checkout = async (order: { id: string; amount: number; orderName: string }, testCode?: string) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/checkout`,
-      headers: basic,
-      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName, ...(testCode ? { testCode } : {}) },
-    });
-    expect(res.statusCode).toBe(200);
-    return res.json<{ paymentKey: string }>().paymentKey;
-  };
-  const confirm = (buyer: Buyer, body: { paymentKey: string; orderId: string; amount: number }, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'POST', url: '/v1/payments/confirm', headers: { ...buyer.auth, ...headers }, payload: body });
   /** What the PG charged and refunded for the order. */
-  const ledger = async (orderId: string) => {
-    const res = await t.app.inject({ method: 'GET', url: `${SANDBOX_PREFIX}/ledger?orderId=${orderId}`, headers: basic });
-    const view = res.json<{
-      orders: { charges: number; chargedAmount: number; canceledAmount: number; balanceAmount: number }[];
-      payments: { status: string }[];
-    }>();
-    return { ...(view.orders[0] ?? { charges: 0, chargedAmount: 0, canceledAmount: 0, balanceAmount: 0 }), payments: view.payments };
-  };
+  const ledger = (orderId: string) => pgLedger<{ status: string }>(orderId);
   const orderOf = async (buyer: Buyer, id: string) => (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: buyer.auth })).json();
   const seatStatuses = async (scheduleId: string, seatIds: string[]) => {
     const seats = (await t.app.inject({ method: 'GET', url: `/v1/schedules/${scheduleId}/seats` })).json<{ seats: { seatId: string; status: string }[] }>()

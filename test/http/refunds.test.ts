@@ -1,15 +1,16 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
-import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
+import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
+import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
+import { freePort } from '../support/processes.js';
 
 /**
  * `POST /v1/orders/:id/cancel` of a PAID order: a refund through the real sandbox PG mounted in
@@ -18,26 +19,11 @@ import { createTestApp, type TestApp } from '../support/harness.js';
  * against MOS's tables.
  */
 
-const basic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
-const PRICE = 50_000;
 const PAYMENT_WINDOW_SECONDS = 60;
 const RECONCILE_AFTER_SECONDS = 30;
 const PARKED_ALERT_MINUTES = 2;
 const REFUND_CUTOFF_MINUTES = 30;
 const PG_ATTEMPTS = 20;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Buyer {
-  id: string;
-  auth: { authorization: string };
-}
 
 interface LedgerPayment {
   paymentKey: string;
@@ -50,7 +36,7 @@ interface LedgerPayment {
 describe('refunds: cancelling a paid order through the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  let keyN = 0;
+  const { placeOrder, checkout, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'refund');
   /** What the alert receiver was told. */
   const alerts: string[] = [];
   let receiver: Server;
@@ -97,31 +83,6 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
   const faults = (...steps: FaultStep[]) => t.ctx.sandbox!.faults.enqueue(steps);
   const alertsOf = (kind: string, about: string) => alerts.filter((a) => a.startsWith(`[MOS ${kind}]`) && a.includes(about));
 
-  const placeOrder = async (opts: { seats?: number; buyer?: Buyer; schedule?: Awaited<ReturnType<typeof givenOpenSchedule>> } = {}) => {
-    const given = opts.schedule ?? (await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() }));
-    const buyer = opts.buyer ?? (await mintBuyer(clock.now()));
-    const chosen = given.seatIds.slice(0, opts.seats ?? 2);
-    const held = await t.app.inject({ method: 'POST', url: `/v1/schedules/${given.schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: chosen } });
-    expect(held.statusCode).toBe(201);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/orders',
-      headers: { ...buyer.auth, 'idempotency-key': `refund-${++keyN}` },
-      payload: { scheduleId: given.schedule.id, seatIds: chosen },
-    });
-    expect(res.statusCode).toBe(201);
-    return { ...given, buyer, chosen, order: res.json<{ id: string; amount: number; orderName: string; status: string }>() };
-  };
-  const checkout = async (order: { id: string; amount: number; orderName: string }) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/checkout`,
-      headers: basic,
-      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName },
-    });
-    expect(res.statusCode).toBe(200);
-    return res.json<{ paymentKey: string }>().paymentKey;
-  };
   /** An order placed and paid (200). */
   const paidOrder = async (opts: Parameters<typeof placeOrder>[0] = {}) => {
     const placed = await placeOrder(opts);
@@ -138,16 +99,9 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
   const cancel = (buyer: Buyer, orderId: string, reason?: string) =>
     t.app.inject({ method: 'POST', url: `/v1/orders/${orderId}/cancel`, headers: buyer.auth, payload: reason ? { reason } : {} });
   const ledger = async (orderId: string) => {
-    const res = await t.app.inject({ method: 'GET', url: `${SANDBOX_PREFIX}/ledger?orderId=${orderId}`, headers: basic });
-    const view = res.json<{
-      orders: { charges: number; chargedAmount: number; canceledAmount: number; balanceAmount: number }[];
-      payments: LedgerPayment[];
-    }>();
-    const approved = view.payments.filter((p) => p.status !== 'IN_PROGRESS' && p.status !== 'ABORTED');
-    return {
-      ...(view.orders[0] ?? { charges: 0, chargedAmount: 0, canceledAmount: 0, balanceAmount: 0 }),
-      cancels: approved.flatMap((p) => p.cancels),
-    };
+    const { payments, ...totals } = await pgLedger<LedgerPayment>(orderId);
+    const approved = payments.filter((p) => p.status !== 'IN_PROGRESS' && p.status !== 'ABORTED');
+    return { ...totals, cancels: approved.flatMap((p) => p.cancels) };
   };
   const orderOf = async (buyer: Buyer, id: string) => (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: buyer.auth })).json();
   const seatStatuses = async (scheduleId: string, seatIds: string[]) => {

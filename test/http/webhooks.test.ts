@@ -1,14 +1,15 @@
-import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
-import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
+import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
-import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from '../support/builders.js';
+import { campaignBody, givenBuyer, givenOpenSchedule } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
+import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
+import { freePort } from '../support/processes.js';
 
 /**
  * `POST /v1/payments/webhooks/toss` fed by the real sandbox PG: SANDBOX_WEBHOOK_URL points at the
@@ -18,23 +19,8 @@ import { createTestApp, type TestApp } from '../support/harness.js';
  * whatever is resolved, the webhook resolved. Every test checks the PG's ledger against MOS's tables.
  */
 
-const basic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
-const PRICE = 50_000;
 const PG_ATTEMPTS = 5;
 const WEBHOOK_PATH = '/v1/payments/webhooks/toss';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Buyer {
-  id: string;
-  auth: { authorization: string };
-}
 
 interface Delivery {
   status: string;
@@ -45,7 +31,7 @@ interface Delivery {
 describe('payments: the Toss webhook, fed by the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  let keyN = 0;
+  const { placeOrder, checkout, confirm, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'webhook');
 
   beforeAll(async () => {
     const port = await freePort();
@@ -79,45 +65,10 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
   /** Sends what the sandbox has due and waits for every delivery under way (each one answered by MOS). */
   const deliverWebhooks = () => sandbox().webhooks.deliverDue();
 
-  const placeOrder = async (opts: { seats?: number; buyer?: Buyer; schedule?: Awaited<ReturnType<typeof givenOpenSchedule>> } = {}) => {
-    const given = opts.schedule ?? (await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() }));
-    const buyer = opts.buyer ?? (await mintBuyer(clock.now()));
-    const chosen = given.seatIds.slice(0, opts.seats ?? 2);
-    const held = await t.app.inject({ method: 'POST', url: `/v1/schedules/${given.schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: chosen } });
-    expect(held.statusCode).toBe(201);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/orders',
-      headers: { ...buyer.auth, 'idempotency-key': `webhook-${++keyN}` },
-      payload: { scheduleId: given.schedule.id, seatIds: chosen },
-    });
-    expect(res.statusCode).toBe(201);
-    return { ...given, buyer, chosen, order: res.json<{ id: string; amount: number; orderName: string; status: string }>() };
-  };
-  const checkout = async (order: { id: string; amount: number; orderName: string }, testCode?: string) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/checkout`,
-      headers: basic,
-      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName, ...(testCode ? { testCode } : {}) },
-    });
-    expect(res.statusCode).toBe(200);
-    return res.json<{ paymentKey: string }>().paymentKey;
-  };
-  const confirm = (buyer: Buyer, body: { paymentKey: string; orderId: string; amount: number }) =>
-    t.app.inject({ method: 'POST', url: '/v1/payments/confirm', headers: buyer.auth, payload: body });
   const webhook = (payload: object) => t.app.inject({ method: 'POST', url: WEBHOOK_PATH, payload });
   const ledger = async (orderId: string) => {
-    const res = await t.app.inject({ method: 'GET', url: `${SANDBOX_PREFIX}/ledger?orderId=${orderId}`, headers: basic });
-    const view = res.json<{
-      orders: { charges: number; chargedAmount: number; canceledAmount: number; balanceAmount: number }[];
-      payments: { status: string; cancels: unknown[] | null }[];
-    }>();
-    return {
-      ...(view.orders[0] ?? { charges: 0, chargedAmount: 0, canceledAmount: 0, balanceAmount: 0 }),
-      payments: view.payments.map((p) => p.status),
-      cancels: view.payments.flatMap((p) => p.cancels ?? []).length,
-    };
+    const view = await pgLedger(orderId);
+    return { ...view, payments: view.payments.map((p) => p.status), cancels: view.payments.flatMap((p) => p.cancels ?? []).length };
   };
   const deliveries = async (orderId: string) =>
     (await t.app.inject({ method: 'GET', url: `${SANDBOX_PREFIX}/webhooks?orderId=${orderId}`, headers: basic })).json<{ deliveries: Delivery[] }>().deliveries;

@@ -1,0 +1,76 @@
+/**
+ * The buyer's side of a purchase against the sandbox PG mounted in a test app — hold, order,
+ * the payment widget's checkout, confirm — shared by the payment, refund and webhook suites.
+ */
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX } from '../../src/modules/payments/sandbox/index.js';
+import type { Clock } from '../../src/platform/clock.js';
+import { givenOpenSchedule, mintBuyer } from './builders.js';
+
+/** Basic auth with the sandbox's default test key, as a merchant server calls the PG. */
+export const sandboxBasic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
+
+/** Every seat's price in these suites' showtimes. */
+export const PRICE = 50_000;
+
+export interface Buyer {
+  id: string;
+  auth: { authorization: string };
+}
+
+export interface PlacedOrder {
+  id: string;
+  amount: number;
+  orderName: string;
+  status: string;
+}
+
+/** The PG's ledger for one order: what it charged and cancelled, and its payments. */
+export interface OrderLedger<P> {
+  charges: number;
+  chargedAmount: number;
+  canceledAmount: number;
+  balanceAmount: number;
+  payments: P[];
+}
+
+/** Steps for one test app; `keyPrefix` keeps each suite's Idempotency-Keys its own. */
+export function purchaseSteps(app: () => FastifyInstance, clock: Clock, keyPrefix: string) {
+  let keyN = 0;
+  const placeOrder = async (opts: { seats?: number; buyer?: Buyer; schedule?: Awaited<ReturnType<typeof givenOpenSchedule>> } = {}) => {
+    const given = opts.schedule ?? (await givenOpenSchedule(app(), { seats: 10, price: PRICE, now: clock.now() }));
+    const buyer = opts.buyer ?? (await mintBuyer(clock.now()));
+    const chosen = given.seatIds.slice(0, opts.seats ?? 2);
+    const held = await app().inject({ method: 'POST', url: `/v1/schedules/${given.schedule.id}/holds`, headers: buyer.auth, payload: { seatIds: chosen } });
+    expect(held.statusCode).toBe(201);
+    const res = await app().inject({
+      method: 'POST',
+      url: '/v1/orders',
+      headers: { ...buyer.auth, 'idempotency-key': `${keyPrefix}-${++keyN}` },
+      payload: { scheduleId: given.schedule.id, seatIds: chosen },
+    });
+    expect(res.statusCode).toBe(201);
+    return { ...given, buyer, chosen, order: res.json<PlacedOrder>() };
+  };
+  /** The payment widget's part: the buyer authenticates the payment at the PG. */
+  const checkout = async (order: { id: string; amount: number; orderName: string }, testCode?: string) => {
+    const res = await app().inject({
+      method: 'POST',
+      url: `${SANDBOX_PREFIX}/checkout`,
+      headers: sandboxBasic,
+      payload: { orderId: order.id, amount: order.amount, orderName: order.orderName, ...(testCode ? { testCode } : {}) },
+    });
+    expect(res.statusCode).toBe(200);
+    return res.json<{ paymentKey: string }>().paymentKey;
+  };
+  const confirm = (buyer: Buyer, body: { paymentKey: string; orderId: string; amount: number }, headers: Record<string, string> = {}) =>
+    app().inject({ method: 'POST', url: '/v1/payments/confirm', headers: { ...buyer.auth, ...headers }, payload: body });
+  /** What the PG charged and refunded for the order, from the sandbox's own ledger. */
+  const ledger = async <P = { status: string; cancels: unknown[] | null }>(orderId: string): Promise<OrderLedger<P>> => {
+    const res = await app().inject({ method: 'GET', url: `${SANDBOX_PREFIX}/ledger?orderId=${orderId}`, headers: sandboxBasic });
+    const view = res.json<{ orders: Omit<OrderLedger<P>, 'payments'>[]; payments: P[] }>();
+    return { ...(view.orders[0] ?? { charges: 0, chargedAmount: 0, canceledAmount: 0, balanceAmount: 0 }), payments: view.payments };
+  };
+  return { placeOrder, checkout, confirm, ledger };
+}
