@@ -3,11 +3,15 @@ import { key, tag } from '../redis/keys.js';
 import type { DeadLetter, Delivery, EventBus } from './bus.js';
 import type { EventEnvelope } from './envelope.js';
 
-/** One stream per event type, and per group a dead-letter stream beside it (one hash tag: MULTI stays legal on a cluster). */
-const keysOf = (type: string) => {
-  const t = tag('evt', type);
-  return { stream: key('evt', t, 'stream'), dead: (group: string) => key('evt', t, 'dead', group) };
-};
+/**
+ * One stream for every event, and per group a dead-letter stream beside it (one hash tag: MULTI
+ * stays legal on a cluster). One stream keeps every aggregate's events in outbox order whatever
+ * their types (`order.created` before `order.cancelled`); a group reading per-type streams could
+ * meet a later type first. Each group skips (acknowledges at once) the types it does not consume.
+ */
+const TAG = tag('evt', 'all');
+const STREAM = key('evt', TAG, 'stream');
+const deadOf = (group: string) => key('evt', TAG, 'dead', group);
 
 type Entries = [string, string[] | null][];
 
@@ -27,71 +31,84 @@ export class RedisEventBus implements EventBus {
     if (!events.length) return;
     // One pipeline on one connection: the entries land in the order given.
     const pipeline = this.redis.pipeline();
-    for (const e of events) pipeline.xadd(keysOf(e.type).stream, 'MAXLEN', '~', this.maxLen, '*', ...fieldsOf(e));
+    for (const e of events) pipeline.xadd(STREAM, 'MAXLEN', '~', this.maxLen, '*', ...fieldsOf(e));
     for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
   }
 
-  async subscribe(group: string, types: readonly string[]): Promise<void> {
+  async subscribe(group: string, _types: readonly string[]): Promise<void> {
     // ioredis does not apply its key prefix to XGROUP's key: it is added here.
     const prefix = this.redis.options.keyPrefix ?? '';
-    for (const type of types) {
-      await this.redis.xgroup('CREATE', prefix + keysOf(type).stream, group, '0', 'MKSTREAM').catch((err: Error) => {
-        if (!err.message.includes('BUSYGROUP')) throw err;
-      });
-    }
+    await this.redis.xgroup('CREATE', prefix + STREAM, group, '0', 'MKSTREAM').catch((err: Error) => {
+      if (!err.message.includes('BUSYGROUP')) throw err;
+    });
   }
 
   async read(group: string, consumer: string, types: readonly string[], count: number): Promise<Delivery[]> {
     const out: Delivery[] = [];
-    for (const type of types) {
-      if (out.length >= count) break;
-      const res = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count - out.length, 'STREAMS', keysOf(type).stream, '>')) as
-        | [string, Entries][]
-        | null;
-      for (const [, entries] of res ?? []) for (const [ref, fields] of entries) if (fields) out.push({ ref, event: eventOf(fields), deliveries: 1 });
+    // Other types' entries are stepped over: read on until `count` are the group's or the stream has no more.
+    while (out.length < count) {
+      const want = count - out.length;
+      const res = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', want, 'STREAMS', STREAM, '>')) as [string, Entries][] | null;
+      const entries = res?.[0]?.[1] ?? [];
+      out.push(
+        ...(await this.#mine(
+          group,
+          types,
+          entries.map(([ref, fields]) => ({ ref, fields, deliveries: 1 })),
+        )),
+      );
+      if (entries.length < want) break;
     }
     return out;
   }
 
   async claimStale(group: string, consumer: string, types: readonly string[], minIdleMs: number, count: number): Promise<Delivery[]> {
-    const out: Delivery[] = [];
-    for (const type of types) {
-      if (out.length >= count) break;
-      const stream = keysOf(type).stream;
-      const pending = (await this.redis.xpending(stream, group, 'IDLE', minIdleMs, '-', '+', count - out.length)) as [string, string, number, number][];
-      if (!pending.length) continue;
-      const deliveries = new Map(pending.map(([ref, , , n]) => [ref, Number(n)]));
-      // XCLAIM checks the idle time again: of two consumers taking over one entry, one gets it.
-      const claimed = (await this.redis.xclaim(stream, group, consumer, minIdleMs, ...pending.map(([ref]) => ref))) as Entries;
-      for (const [ref, fields] of claimed) if (fields) out.push({ ref, event: eventOf(fields), deliveries: (deliveries.get(ref) ?? 0) + 1 });
-    }
-    return out;
+    const pending = (await this.redis.xpending(STREAM, group, 'IDLE', minIdleMs, '-', '+', count)) as [string, string, number, number][];
+    if (!pending.length) return [];
+    const deliveries = new Map(pending.map(([ref, , , n]) => [ref, Number(n)]));
+    // XCLAIM checks the idle time again: of two consumers taking over one entry, one gets it.
+    const claimed = (await this.redis.xclaim(STREAM, group, consumer, minIdleMs, ...pending.map(([ref]) => ref))) as Entries;
+    return this.#mine(
+      group,
+      types,
+      claimed.map(([ref, fields]) => ({ ref, fields, deliveries: (deliveries.get(ref) ?? 0) + 1 })),
+    );
   }
 
   async ack(group: string, deliveries: readonly Delivery[]): Promise<void> {
-    const byType = new Map<string, string[]>();
-    for (const d of deliveries) byType.set(d.event.type, [...(byType.get(d.event.type) ?? []), d.ref]);
-    await Promise.all([...byType].map(([type, refs]) => this.redis.xack(keysOf(type).stream, group, ...refs)));
+    if (deliveries.length) await this.redis.xack(STREAM, group, ...deliveries.map((d) => d.ref));
+  }
+
+  /** The group's entries among those read, in stream order; entries of other types are acknowledged and skipped. */
+  async #mine(group: string, types: readonly string[], read: { ref: string; fields: string[] | null; deliveries: number }[]): Promise<Delivery[]> {
+    const out: Delivery[] = [];
+    const foreign: string[] = [];
+    for (const { ref, fields, deliveries } of read) {
+      if (!fields) continue;
+      const event = eventOf(fields);
+      if (types.includes(event.type)) out.push({ ref, event, deliveries });
+      else foreign.push(ref);
+    }
+    if (foreign.length) await this.redis.xack(STREAM, group, ...foreign);
+    return out;
   }
 
   async deadLetter(group: string, delivery: Delivery, reason: string): Promise<void> {
-    const k = keysOf(delivery.event.type);
     // Moved aside and acknowledged in one step: never in both places, never in neither.
     const res = await this.redis
       .multi()
-      .xadd(k.dead(group), 'MAXLEN', '~', this.maxLen, '*', ...fieldsOf(delivery.event), 'reason', reason, 'deliveries', String(delivery.deliveries))
-      .xack(k.stream, group, delivery.ref)
+      .xadd(deadOf(group), 'MAXLEN', '~', this.maxLen, '*', ...fieldsOf(delivery.event), 'reason', reason, 'deliveries', String(delivery.deliveries))
+      .xack(STREAM, group, delivery.ref)
       .exec();
     for (const [err] of res ?? []) if (err) throw err;
   }
 
   async deadLetters(group: string, types: readonly string[]): Promise<DeadLetter[]> {
     const out: DeadLetter[] = [];
-    for (const type of types) {
-      for (const [, fields] of await this.redis.xrange(keysOf(type).dead(group), '-', '+')) {
-        const f = pairs(fields);
-        out.push({ event: eventOf(fields), reason: f.reason ?? '', deliveries: Number(f.deliveries) });
-      }
+    for (const [, fields] of await this.redis.xrange(deadOf(group), '-', '+')) {
+      const f = pairs(fields);
+      const event = eventOf(fields);
+      if (types.includes(event.type)) out.push({ event, reason: f.reason ?? '', deliveries: Number(f.deliveries) });
     }
     return out;
   }

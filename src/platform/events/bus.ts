@@ -20,9 +20,11 @@ export interface DeadLetter {
  * (bus.redis.ts), an in-process log in embedded mode (bus.memory.ts); one contract suite
  * (test/contract/event-bus.test.ts) holds both to the same semantics:
  *
- * - an event type is a log; `publish` appends in the order given;
- * - a consumer group reads each type's log from its beginning (events published before the
- *   group existed included); within a group each entry goes to one consumer;
+ * - one log holds every event; `publish` appends in the order given, so each aggregate's
+ *   events keep their outbox order whatever their types;
+ * - a consumer group reads the log from its beginning (events published before the group
+ *   existed included), skipping the types it does not consume; within a group each entry goes
+ *   to one consumer;
  * - an entry stays pending with its consumer until acknowledged; another consumer may take it
  *   over once it has been idle `minIdleMs`, and each hand-out counts as a delivery;
  * - `deadLetter` moves an entry aside (acknowledging it) into the group's dead-letter log.
@@ -31,9 +33,9 @@ export interface DeadLetter {
  */
 export interface EventBus {
   publish(events: readonly EventEnvelope[]): Promise<void>;
-  /** Creates the group on each type's log if it is missing; idempotent. */
+  /** Creates the group on the log if it is missing; idempotent. */
   subscribe(group: string, types: readonly string[]): Promise<void>;
-  /** Up to `count` entries no consumer of the group has been given yet, in log order per type. */
+  /** Entries of `types` no consumer of the group has been given yet, in log order (at most `count`; fewer when other types were stepped over). */
   read(group: string, consumer: string, types: readonly string[], count: number): Promise<Delivery[]>;
   /** Up to `count` entries left unacknowledged for at least `minIdleMs`, now given to `consumer`. */
   claimStale(group: string, consumer: string, types: readonly string[], minIdleMs: number, count: number): Promise<Delivery[]>;
