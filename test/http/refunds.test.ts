@@ -223,7 +223,7 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
 
   it('refunds under the next key once the first one can only replay a PG failure, and refunds once', async () => {
     const { order, buyer } = await paidOrder({ seats: 1 });
-    // The PG fails the cancel without doing it, and replays that failure for the key from then on (TOSS.md B7).
+    // The PG fails the cancel without doing it, and replays that failure for the key from then on (docs/toss.md B7).
     faults({ on: 'cancel', code: 'FAILED_INTERNAL_SYSTEM_PROCESSING' });
     const res = await cancel(buyer, order.id);
     expect(res.statusCode).toBe(202);

@@ -1,5 +1,5 @@
 /**
- * The module boundary (DESIGN.md §3 and §6), checked: code outside a module reaches it only
+ * The module boundary (docs/architecture.md §3 and §6), checked: code outside a module reaches it only
  * through its `index.ts` (tests also through its `testing.ts`), `src/platform/` imports no module,
  * and bench/ and scripts/ use src/ only through a module's index, the platform, the app, the
  * context and the config. Imports are read with TypeScript's own scanner (`ts.preProcessFile`):

@@ -2,7 +2,7 @@ import { newEvent, type EventEnvelope } from '../../platform/events/envelope.js'
 import type { OrderWithItems } from './orders.repository.js';
 
 /**
- * The events booking publishes through the outbox (DESIGN.md §5), each about one order (the
+ * The events booking publishes through the outbox (docs/architecture.md §5), each about one order (the
  * aggregate id is the order id). Payload shapes are version 1; a change that breaks a reader
  * comes with a new version.
  */

@@ -1,7 +1,7 @@
 import { newEvent, type EventEnvelope } from '../../platform/events/envelope.js';
 
 /**
- * The events payments publishes through the outbox (DESIGN.md §5), each about one order (the
+ * The events payments publishes through the outbox (docs/architecture.md §5), each about one order (the
  * aggregate id is the order id, like booking's order events, so a consumer sees an order's events
  * in order). Payload shapes are version 1.
  */

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { DateTime, StrictObject, Uuid } from '../../platform/http/schemas.js';
 import { OrderSchema, TicketSchema } from '../booking/index.js';
 
-/** What the PG's success redirect hands the client (TOSS.md B1), passed on as is. */
+/** What the PG's success redirect hands the client (docs/toss.md B1), passed on as is. */
 export const ConfirmBody = StrictObject(
   {
     paymentKey: Type.String({ minLength: 1, maxLength: 200, description: "The PG's key of the payment the buyer authenticated" }),
@@ -41,7 +41,7 @@ export const PendingRefund = Type.Object(
 );
 
 /**
- * Toss's webhook body (TOSS.md B9), read loosely: Toss adds fields over time, and a body refused
+ * Toss's webhook body (docs/toss.md B9), read loosely: Toss adds fields over time, and a body refused
  * with a 400 would be delivered again for days. Only `data.paymentKey` is used — to fetch the
  * payment from the PG; the rest is never trusted.
  */

@@ -74,7 +74,7 @@ export interface PaymentsServiceDeps {
 /** Statuses whose outcome is open: a verdict about the attempt may still land on them. */
 const OPEN = ['CONFIRMING', 'UNKNOWN'] as const;
 const RECONCILE_BATCH = 100;
-/** Toss's limit on `cancelReason` (TOSS.md B6). */
+/** Toss's limit on `cancelReason` (docs/toss.md B6). */
 const CANCEL_REASON_MAX = 200;
 const DEFAULT_REFUND_REASON = 'Cancelled by the buyer';
 
@@ -578,7 +578,7 @@ export class PaymentsService {
    * - still DONE, and the attempt older than PAYMENT_RECONCILE_AFTER_SECONDS (> PG_DEADLINE_MS, so
    *   none of its requests is in flight) → the next refund attempt, a new key: no cancel under the
    *   old key took effect, and that key would only replay its first, failed answer (Toss replays
-   *   errors too, TOSS.md B7). A second full cancel can never refund twice: after one, the balance is 0;
+   *   errors too, docs/toss.md B7). A second full cancel can never refund twice: after one, the balance is 0;
    * - no answer → the next run.
    */
   async #reconcileRefund(row: PaymentRow, staleBefore: Date): Promise<boolean> {

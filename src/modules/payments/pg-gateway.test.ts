@@ -11,7 +11,7 @@ describe('the PG gateway port', () => {
     expect(pgIdempotencyKeys.confirm('ord_1')).toBe('confirm:ord_1');
     expect(pgIdempotencyKeys.confirm('ord_1', 2)).toBe('confirm:ord_1:2');
     expect(pgIdempotencyKeys.cancel('ord_1', 1)).toBe('cancel:ord_1:1');
-    // orderId is at most 64 characters (TOSS.md B3): every key stays within Toss's 300.
+    // orderId is at most 64 characters (docs/toss.md B3): every key stays within Toss's 300.
     expect(pgIdempotencyKeys.cancel('o'.repeat(64), 999).length).toBeLessThanOrEqual(300);
   });
 

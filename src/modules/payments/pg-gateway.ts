@@ -46,7 +46,7 @@ export interface CancelRequest {
 
 /**
  * Idempotency keys derived from the order, so a retry after a crash finds the same key. Toss
- * matches a key per (key, API key, URL, method) and replays the first answer for 15 days (TOSS.md
+ * matches a key per (key, API key, URL, method) and replays the first answer for 15 days (docs/toss.md
  * B7): a key must never be shared by two orders, and a new attempt after a *known* failure takes
  * the next `attempt`.
  */
@@ -116,7 +116,7 @@ export class PgMisconfiguredError extends AppError {
 }
 
 /**
- * What the client reads of Toss's Payment object (TOSS.md B4); the PG returns more, and every
+ * What the client reads of Toss's Payment object (docs/toss.md B4); the PG returns more, and every
  * field is kept as it came. The sandbox's full wire schema is written separately.
  */
 export interface TossPayment {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyTossError, type TossCodeClass, tossCodes } from './toss-codes.js';
 
 /**
- * Every code of /work/shared/TOSS.md, copied from its tables with the class MOS gives it: B8
+ * Every code of Toss's published error tables (summarised in docs/toss.md), copied with the class MOS gives it: B8
  * (confirm), B6 (cancel), and the codes of B2, B5 and B7 and the unverified community ones. A
  * code missing from `tossCodes` fails; so does a code in `tossCodes` that is not listed here.
  */
@@ -123,7 +123,7 @@ describe('the Toss error-code table', () => {
     expect(tossCodes[code as keyof typeof tossCodes].why.length).toBeGreaterThan(0);
   });
 
-  it('holds no code that TOSS.md does not list', () => {
+  it("holds no code that Toss's tables do not list", () => {
     const documented = new Set(listed.map(([, code]) => code));
     expect(Object.keys(tossCodes).filter((code) => !documented.has(code))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * Every Toss Payments error code MOS knows, in one table, each with what the client does with it
- * (/work/shared/TOSS.md B2, B5–B8 are the sources; the codes of the confirm table B8 and the cancel
+ * (docs/toss.md B2, B5–B8 are the sources; the codes of the confirm table B8 and the cancel
  * table B6 are all here, and `toss-codes.test.ts` fails if one goes missing).
  *
  * Toss publishes no retryable flag (B8): the classes below are judgments from the code names,

@@ -136,7 +136,7 @@ class TossClient implements PgGateway {
     private readonly clock: Clock,
   ) {
     this.#base = options.apiUrl.replace(/\/+$/, '');
-    // The secret key is the Basic user name, with an empty password: the colon is required (TOSS.md B2).
+    // The secret key is the Basic user name, with an empty password: the colon is required (docs/toss.md B2).
     this.#authorization = `Basic ${Buffer.from(`${options.secretKey}:`, 'utf8').toString('base64')}`;
     const isAttempt = (v: unknown): v is Attempt => typeof v === 'object' && v !== null && 'kind' in v;
     this.#retry = retry(

@@ -1,7 +1,7 @@
 import { newId } from '../ids.js';
 
 /**
- * What every event carries (DESIGN.md §5), whatever its transport: an id that consumers dedupe
+ * What every event carries (docs/architecture.md §5), whatever its transport: an id that consumers dedupe
  * by (UUIDv7), its type (`<aggregate>.<what happened>`, e.g. `order.created`), the aggregate it
  * is about, when it happened (the injected clock's time), and a payload whose shape is fixed by
  * `(type, version)`: a payload change that breaks readers comes with a new version.

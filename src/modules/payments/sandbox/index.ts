@@ -26,7 +26,7 @@ export * from './toss.wire.js';
 export const SANDBOX_PREFIX = '/sandbox/toss';
 /** The key the sandbox accepts when TOSS_SECRET_KEY is unset. */
 export const SANDBOX_DEFAULT_SECRET_KEY = 'test_sk_mos_sandbox';
-/** Idempotency keys are valid for 15 days from first use (TOSS.md B7). */
+/** Idempotency keys are valid for 15 days from first use (docs/toss.md B7). */
 export const IDEMPOTENCY_TTL_MS = 15 * 24 * 3_600_000;
 
 export interface SandboxOptions extends Partial<Omit<FaultSettings, 'faultCode'>> {
@@ -41,7 +41,7 @@ export interface SandboxOptions extends Partial<Omit<FaultSettings, 'faultCode'>
   /** How latency is spent (tests hold a request in flight with their own). */
   sleep?: (ms: number) => Promise<void>;
   timeoutHoldMs?: number;
-  /** Where PAYMENT_STATUS_CHANGED events are POSTed (TOSS.md B9); unset = no webhooks. */
+  /** Where PAYMENT_STATUS_CHANGED events are POSTed (docs/toss.md B9); unset = no webhooks. */
   webhookUrl?: string | undefined;
   /** How long one webhook attempt may take (default 10 s). */
   webhookTimeoutMs?: number;

@@ -1,5 +1,5 @@
 /**
- * The sandbox PG over HTTP, Toss's way (/work/shared/TOSS.md B2, B7, B10): Basic auth with the
+ * The sandbox PG over HTTP, Toss's way (Toss Payments' documented authorization, idempotency and test-code rules; docs/api.md, "The sandbox PG"): Basic auth with the
  * secret key, `{code, message}` errors with Toss's statuses, Idempotency-Key on POSTs and the
  * TossPayments-Test-Code header — plus the sandbox's own checkout, ledger and fault script.
  * Every route is hidden from MOS's OpenAPI document: this is Toss's contract, not MOS's.

@@ -1,5 +1,5 @@
 /**
- * The sandbox PG's payments, as Toss behaves (/work/shared/TOSS.md B1, B3–B6, B8): a checkout
+ * The sandbox PG's payments, as Toss behaves (docs/toss.md B1, B3–B6, B8): a checkout
  * session the buyer authenticated (IN_PROGRESS), confirmed within 10 minutes, expired after 30,
  * approved once, cancelled in full or in parts. HTTP, auth, idempotency and faults are the
  * routes' business; this file is the PG's ledger logic and throws `TossError`s.

@@ -108,7 +108,7 @@ export type IdempotencyBegin = { kind: 'started' } | { kind: 'in-flight' } | { k
 type Entry = { firstUsedAt: number; response: StoredResponse | null };
 
 /**
- * Idempotency records as Toss keeps them (TOSS.md B7): matched on (key, API key, URL, method) —
+ * Idempotency records as Toss keeps them (docs/toss.md B7): matched on (key, API key, URL, method) —
  * the caller builds that scope — never on the body; the first response is replayed for 15 days
  * from first use, whatever it was; a repeat while the first is running is told so.
  */

@@ -1,5 +1,5 @@
 /**
- * The sandbox PG's webhooks, as Toss sends them (/work/shared/TOSS.md B9, B12): every payment
+ * The sandbox PG's webhooks, as Toss sends them (docs/toss.md B9, B12): every payment
  * status change (DONE, CANCELED, PARTIAL_CANCELED, ABORTED, EXPIRED) is POSTed as
  * `{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"…","data":{…Payment…}}` to the configured
  * URL. Only an HTTP 200 counts as delivered; after a failure Toss retries up to 7 times, at 1, 4,

@@ -1,6 +1,6 @@
 /**
  * The Toss error codes the sandbox PG can answer, each with the HTTP status Toss documents for it
- * (docs/TOSS.md B6, B8; /work/shared/TOSS.md) and its Korean message. `TossPayments-Test-Code`,
+ * (from Toss Payments' published error-code tables for confirm and cancel) and its Korean message. `TossPayments-Test-Code`,
  * a checkout's `testCode`, SANDBOX_FAULT_CODE and a scripted fault may name any of them.
  */
 const RETRY = '잠시 후 다시 시도해주세요.';

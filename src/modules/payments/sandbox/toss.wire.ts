@@ -1,7 +1,7 @@
 /**
  * Toss Payments' wire format (API version 2022-11-16) as TypeBox schemas: what the sandbox PG
  * answers and validates, and what a Toss client can validate Toss's answers with. Facts from
- * /work/shared/TOSS.md B3–B6. Sub-objects Toss documents as nullable are `Optional` here as
+ * Toss Payments' documented confirm, payment object, lookup and cancel shapes. Sub-objects Toss documents as nullable are `Optional` here as
  * well, so a client validating Toss's real answers does not break on one that leaves them out;
  * the sandbox always sends every field.
  */
