@@ -1,14 +1,10 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
-import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
+import type { FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { queryRows } from '../../src/platform/db/client.js';
-import { newId } from '../../src/platform/ids.js';
-import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from '../support/builders.js';
+import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
+import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
 import { freePort } from '../support/processes.js';
 
 /**
@@ -34,7 +30,17 @@ async function until(check: () => boolean | Promise<boolean>, what: string, dead
 describe('payments: confirm against the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  const { placeOrder, checkout, confirm, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'pay');
+  const {
+    placeOrder,
+    checkout,
+    confirm,
+    ledger: pgLedger,
+    buyerWithCoupon,
+    chargeAtPg,
+    recordPayment,
+    outboxTypes,
+    runJob,
+  } = purchaseSteps(() => t, clock, 'pay');
 
   beforeAll(async () => {
     const port = await freePort();
@@ -79,28 +85,12 @@ describe('payments: confirm against the sandbox PG', () => {
     (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: buyer.auth })).json<{
       items: { orderId: string; seatId: string; code: string; status: string }[];
     }>().items;
-  const outboxTypes = async (orderId: string) =>
-    (await queryRows<{ type: string }>(t.ctx.database.db, sql`select type from outbox where aggregate_id = ${orderId} order by seq`)).map((r) => r.type);
-  const job = (name: string) => {
-    const found = t.ctx.jobs.find((j) => j.name === name);
-    expect(found).toBeDefined();
-    return found!;
-  };
-  const reconcile = () => job('payments.reconcile').run(1);
-  const expireOrders = () => job('booking.expire-orders').run(1);
+  const reconcile = () => runJob('payments.reconcile');
+  const expireOrders = () => runJob('booking.expire-orders');
 
   it('pays an order: 200 with tickets, order PAID, seats SOLD, coupon USED, payment.completed, and exactly one charge at the PG', async () => {
     const given = await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() });
-    const buyer = await givenBuyer(t.app);
-    const campaign = await t.app.inject({
-      method: 'POST',
-      url: '/v1/coupons',
-      headers: given.seller.auth,
-      payload: campaignBody(clock.now(), { scope: { performanceId: given.performance.id } }),
-    });
-    expect(campaign.statusCode).toBe(201);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/coupons/${campaign.json().id}/claims`, headers: buyer.auth })).statusCode).toBe(201);
-    while ((await t.ctx.coupons.consumer.drainOnce()) > 0);
+    const buyer = await buyerWithCoupon(given);
 
     const { order, chosen, schedule } = await placeOrder({ schedule: given, buyer });
     expect(order.amount).toBe(2 * PRICE - 1000);
@@ -283,23 +273,14 @@ describe('payments: confirm against the sandbox PG', () => {
     const crashedAfterCharging = async (placed: Awaited<ReturnType<typeof placeOrder>>) => {
       const { order, buyer } = placed;
       const paymentKey = await checkout(order);
-      const charged = await t.app.inject({
-        method: 'POST',
-        url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
-        headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(order.id, 1) },
-        payload: { paymentKey, orderId: order.id, amount: order.amount },
-      });
+      const charged = await chargeAtPg({ paymentKey, orderId: order.id, amount: order.amount });
       expect(charged.statusCode).toBe(200);
-      await repo().insert({
-        id: newId(),
+      await recordPayment({
         orderId: order.id,
         userId: buyer.id,
         paymentKey,
         amount: order.amount,
-        attempt: 1,
         status: 'CONFIRMING',
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
       });
       return paymentKey;
     };
@@ -342,16 +323,12 @@ describe('payments: confirm against the sandbox PG', () => {
     it('rejects an orphaned attempt the PG never approved, so the buyer can pay with a new one', async () => {
       const { order, buyer } = await placeOrder({ seats: 1 });
       const lost = await checkout(order);
-      await repo().insert({
-        id: newId(),
+      await recordPayment({
         orderId: order.id,
         userId: buyer.id,
         paymentKey: lost,
         amount: order.amount,
-        attempt: 1,
         status: 'CONFIRMING',
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
       });
       // While the orphan is open, another payment of the order is not confirmed beside it.
       const other = await checkout(order);

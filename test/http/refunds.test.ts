@@ -1,15 +1,14 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
-import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
+import type { FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
-import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from '../support/builders.js';
+import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
+import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
 import { freePort } from '../support/processes.js';
 
 /**
@@ -36,7 +35,7 @@ interface LedgerPayment {
 describe('refunds: cancelling a paid order through the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  const { placeOrder, checkout, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'refund');
+  const { placeOrder, checkout, ledger: pgLedger, buyerWithCoupon, chargeAtPg, recordPayment, outboxTypes, runJob } = purchaseSteps(() => t, clock, 'refund');
   /** What the alert receiver was told. */
   const alerts: string[] = [];
   let receiver: Server;
@@ -113,27 +112,11 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
     (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: buyer.auth }))
       .json<{ items: { orderId: string; seatId: string; status: string }[] }>()
       .items.filter((x) => x.orderId === orderId);
-  const outboxTypes = async (orderId: string) =>
-    (await queryRows<{ type: string }>(t.ctx.database.db, sql`select type from outbox where aggregate_id = ${orderId} order by seq`)).map((r) => r.type);
-  const job = (name: string) => {
-    const found = t.ctx.jobs.find((j) => j.name === name);
-    expect(found).toBeDefined();
-    return found!;
-  };
-  const reconcile = () => job('payments.reconcile').run(1);
+  const reconcile = () => runJob('payments.reconcile');
 
   it('refunds a paid order: 200 REFUNDED, tickets CANCELLED, seats for sale again, coupon back, refund.completed, one full cancel at the PG', async () => {
     const given = await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() });
-    const buyer = await givenBuyer(t.app);
-    const campaign = await t.app.inject({
-      method: 'POST',
-      url: '/v1/coupons',
-      headers: given.seller.auth,
-      payload: campaignBody(clock.now(), { scope: { performanceId: given.performance.id } }),
-    });
-    expect(campaign.statusCode).toBe(201);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/coupons/${campaign.json().id}/claims`, headers: buyer.auth })).statusCode).toBe(201);
-    while ((await t.ctx.coupons.consumer.drainOnce()) > 0);
+    const buyer = await buyerWithCoupon(given);
 
     const { order, chosen, schedule, paymentKey } = await paidOrder({ schedule: given, buyer });
     expect(order.amount).toBe(2 * PRICE - 1000);
@@ -268,23 +251,14 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
     const placed = await placeOrder({ seats: 1 });
     const paymentKey = await checkout(placed.order);
     // The PG charged under the attempt's key and the process died before it heard.
-    const charged = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
-      headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(placed.order.id, 1) },
-      payload: { paymentKey, orderId: placed.order.id, amount: placed.order.amount },
-    });
+    const charged = await chargeAtPg({ paymentKey, orderId: placed.order.id, amount: placed.order.amount });
     expect(charged.statusCode).toBe(200);
-    await repo().insert({
-      id: newId(),
+    await recordPayment({
       orderId: placed.order.id,
       userId: placed.buyer.id,
       paymentKey,
       amount: placed.order.amount,
-      attempt: 1,
       status: 'UNKNOWN',
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
     });
     clock.advance(PAYMENT_WINDOW_SECONDS * 1000 + 1000);
     await placeOrder({ seats: 1, schedule: placed });
@@ -301,24 +275,16 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
     // The PG approved another amount than the order's: the reconciliation cannot act on it, and the payment stays UNKNOWN.
     const other = { ...order, amount: order.amount + 1000 };
     const paymentKey = await checkout(other);
-    const charged = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
-      headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(order.id, 1) },
-      payload: { paymentKey, orderId: order.id, amount: other.amount },
-    });
+    const charged = await chargeAtPg({ paymentKey, orderId: order.id, amount: other.amount });
     expect(charged.statusCode).toBe(200);
     const paymentId = newId();
-    await repo().insert({
+    await recordPayment({
       id: paymentId,
       orderId: order.id,
       userId: buyer.id,
       paymentKey,
       amount: order.amount,
-      attempt: 1,
       status: 'UNKNOWN',
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
     });
     await reconcile();
     expect(alertsOf('payment-parked', paymentId)).toEqual([]);

@@ -1,12 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
 import { SANDBOX_PREFIX, type FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
-import { newId } from '../../src/platform/ids.js';
-import { campaignBody, givenBuyer, givenOpenSchedule } from '../support/builders.js';
+import { givenOpenSchedule } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
 import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
 import { freePort } from '../support/processes.js';
@@ -31,7 +29,7 @@ interface Delivery {
 describe('payments: the Toss webhook, fed by the sandbox PG', () => {
   let t: TestApp;
   const clock = new ManualClock(new Date());
-  const { placeOrder, checkout, confirm, ledger: pgLedger } = purchaseSteps(() => t.app, clock, 'webhook');
+  const { placeOrder, checkout, confirm, ledger: pgLedger, buyerWithCoupon, chargeAtPg, recordPayment, outboxTypes } = purchaseSteps(() => t, clock, 'webhook');
 
   beforeAll(async () => {
     const port = await freePort();
@@ -82,33 +80,22 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
     (await t.app.inject({ method: 'GET', url: '/v1/me/tickets', headers: buyer.auth }))
       .json<{ items: { orderId: string; status: string }[] }>()
       .items.filter((x) => x.orderId === orderId);
-  const outboxTypes = async (orderId: string) =>
-    (await queryRows<{ type: string }>(t.ctx.database.db, sql`select type from outbox where aggregate_id = ${orderId} order by seq`)).map((r) => r.type);
   /** The PG charged under the attempt's key and MOS crashed before it heard: a CONFIRMING row is all MOS has. */
   const crashedAfterCharging = async (placed: Awaited<ReturnType<typeof placeOrder>>) => {
     const { order, buyer } = placed;
     const paymentKey = await checkout(order);
-    const charged = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
-      headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(order.id, 1) },
-      payload: { paymentKey, orderId: order.id, amount: order.amount },
-    });
+    const charged = await chargeAtPg({ paymentKey, orderId: order.id, amount: order.amount });
     expect(charged.statusCode).toBe(200);
     // Its DONE webhook arrives while MOS has no payment row of the order: acknowledged, nothing done.
     await deliverWebhooks();
     expect(await deliveries(order.id)).toEqual([expect.objectContaining({ status: 'DONE', state: 'delivered' })]);
     expect((await orderOf(buyer, order.id)).status).toBe('PENDING_PAYMENT');
-    await repo().insert({
-      id: newId(),
+    await recordPayment({
       orderId: order.id,
       userId: buyer.id,
       paymentKey,
       amount: order.amount,
-      attempt: 1,
       status: 'CONFIRMING',
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
     });
     return paymentKey;
   };
@@ -166,16 +153,7 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
 
   it("refunds a paid order cancelled at the PG's side: REFUNDED, tickets CANCELLED, seats AVAILABLE, coupon back, refund.completed — one cancel at the PG", async () => {
     const given = await givenOpenSchedule(t.app, { seats: 10, price: PRICE, now: clock.now() });
-    const buyer = await givenBuyer(t.app);
-    const campaign = await t.app.inject({
-      method: 'POST',
-      url: '/v1/coupons',
-      headers: given.seller.auth,
-      payload: campaignBody(clock.now(), { scope: { performanceId: given.performance.id } }),
-    });
-    expect(campaign.statusCode).toBe(201);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/coupons/${campaign.json().id}/claims`, headers: buyer.auth })).statusCode).toBe(201);
-    while ((await t.ctx.coupons.consumer.drainOnce()) > 0);
+    const buyer = await buyerWithCoupon(given);
     const wallet = async () => (await t.app.inject({ method: 'GET', url: '/v1/me/coupons', headers: buyer.auth })).json().items;
 
     const { order, chosen, schedule } = await placeOrder({ schedule: given, buyer });
@@ -215,16 +193,12 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
     const { order, buyer } = placed;
     const paymentKey = await checkout(order);
     // An open payment row, as a confirm in flight leaves it: what a trusting receiver would commit.
-    await repo().insert({
-      id: newId(),
+    await recordPayment({
       orderId: order.id,
       userId: buyer.id,
       paymentKey,
       amount: order.amount,
-      attempt: 1,
       status: 'CONFIRMING',
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
     });
     const forged = {
       eventType: 'PAYMENT_STATUS_CHANGED',
@@ -276,23 +250,14 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
     const { order, buyer } = await placeOrder({ seats: 1 });
     const refused = await checkout(order, 'REJECT_CARD_PAYMENT');
     // MOS claimed the attempt and crashed; the PG refused the card meanwhile (its confirm reached the PG).
-    await repo().insert({
-      id: newId(),
+    await recordPayment({
       orderId: order.id,
       userId: buyer.id,
       paymentKey: refused,
       amount: order.amount,
-      attempt: 1,
       status: 'CONFIRMING',
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
     });
-    const pgConfirm = await t.app.inject({
-      method: 'POST',
-      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
-      headers: { ...basic, 'idempotency-key': pgIdempotencyKeys.confirm(order.id, 1) },
-      payload: { paymentKey: refused, orderId: order.id, amount: order.amount },
-    });
+    const pgConfirm = await chargeAtPg({ paymentKey: refused, orderId: order.id, amount: order.amount });
     expect(pgConfirm.statusCode).toBeGreaterThanOrEqual(400);
     await deliverWebhooks();
 

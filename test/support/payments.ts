@@ -2,11 +2,16 @@
  * The buyer's side of a purchase against the sandbox PG mounted in a test app — hold, order,
  * the payment widget's checkout, confirm — shared by the payment, refund and webhook suites.
  */
-import type { FastifyInstance } from 'fastify';
+import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
+import { pgIdempotencyKeys } from '../../src/modules/payments/index.js';
 import { SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX } from '../../src/modules/payments/sandbox/index.js';
+import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import type { Clock } from '../../src/platform/clock.js';
-import { givenOpenSchedule, mintBuyer } from './builders.js';
+import { queryRows } from '../../src/platform/db/client.js';
+import { newId } from '../../src/platform/ids.js';
+import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from './builders.js';
+import type { TestApp } from './harness.js';
 
 /** Basic auth with the sandbox's default test key, as a merchant server calls the PG. */
 export const sandboxBasic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
@@ -36,7 +41,8 @@ export interface OrderLedger<P> {
 }
 
 /** Steps for one test app; `keyPrefix` keeps each suite's Idempotency-Keys its own. */
-export function purchaseSteps(app: () => FastifyInstance, clock: Clock, keyPrefix: string) {
+export function purchaseSteps(t: () => TestApp, clock: Clock, keyPrefix: string) {
+  const app = () => t().app;
   let keyN = 0;
   const placeOrder = async (opts: { seats?: number; buyer?: Buyer; schedule?: Awaited<ReturnType<typeof givenOpenSchedule>> } = {}) => {
     const given = opts.schedule ?? (await givenOpenSchedule(app(), { seats: 10, price: PRICE, now: clock.now() }));
@@ -72,5 +78,39 @@ export function purchaseSteps(app: () => FastifyInstance, clock: Clock, keyPrefi
     const view = res.json<{ orders: Omit<OrderLedger<P>, 'payments'>[]; payments: P[] }>();
     return { ...(view.orders[0] ?? { charges: 0, chargedAmount: 0, canceledAmount: 0, balanceAmount: 0 }), payments: view.payments };
   };
-  return { placeOrder, checkout, confirm, ledger };
+  /** A buyer who owns one FIXED 1,000 KRW coupon for the showtime's performance (claimed and in the wallet). */
+  const buyerWithCoupon = async (given: Awaited<ReturnType<typeof givenOpenSchedule>>) => {
+    const buyer = await givenBuyer(app());
+    const campaign = await app().inject({
+      method: 'POST',
+      url: '/v1/coupons',
+      headers: given.seller.auth,
+      payload: campaignBody(clock.now(), { scope: { performanceId: given.performance.id } }),
+    });
+    expect(campaign.statusCode).toBe(201);
+    expect((await app().inject({ method: 'POST', url: `/v1/coupons/${campaign.json().id}/claims`, headers: buyer.auth })).statusCode).toBe(201);
+    while ((await t().ctx.coupons.consumer.drainOnce()) > 0);
+    return buyer;
+  };
+  /** The PG charges the payment under the order's first confirm key, without MOS hearing of it (a crash, a lost answer). */
+  const chargeAtPg = (body: { paymentKey: string; orderId: string; amount: number }) =>
+    app().inject({
+      method: 'POST',
+      url: `${SANDBOX_PREFIX}/v1/payments/confirm`,
+      headers: { ...sandboxBasic, 'idempotency-key': pgIdempotencyKeys.confirm(body.orderId, 1) },
+      payload: body,
+    });
+  /** A payment row at attempt 1 as a process that died mid-confirm leaves it. */
+  const recordPayment = (row: { id?: string; orderId: string; userId: string; paymentKey: string; amount: number; status: 'CONFIRMING' | 'UNKNOWN' }) =>
+    paymentsRepository(t().ctx.payments).insert({ id: newId(), attempt: 1, createdAt: clock.now(), updatedAt: clock.now(), ...row });
+  /** Event types the outbox holds for the order, in outbox order. */
+  const outboxTypes = async (orderId: string) =>
+    (await queryRows<{ type: string }>(t().ctx.database.db, sql`select type from outbox where aggregate_id = ${orderId} order by seq`)).map((r) => r.type);
+  /** One run of a periodic job of the context, as its leader would. */
+  const runJob = (name: string) => {
+    const found = t().ctx.jobs.find((j) => j.name === name);
+    expect(found).toBeDefined();
+    return found!.run(1);
+  };
+  return { placeOrder, checkout, confirm, ledger, buyerWithCoupon, chargeAtPg, recordPayment, outboxTypes, runJob };
 }
