@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
+import { PollingLoop } from '../../platform/jobs/polling-loop.js';
 import type { Alerts } from '../../platform/observability/alerts.js';
 import type { CouponEventLog, IssuedEvent } from './coupon-claims.store.js';
 import type { CouponMetrics } from './coupons.metrics.js';
 import type { CouponsRepository } from './coupons.repository.js';
-
-/** Longest pause between two passes while every pass fails. */
-const MAX_BACKOFF_MS = 5000;
 
 export interface ConsumerSettings {
   /** Unique per process: the consumer's name in the group. */
@@ -27,8 +25,7 @@ export interface ConsumerSettings {
  * moved aside to the dead-letter stream and counted in metrics instead of blocking the rest.
  */
 export class CouponIssuedConsumer {
-  #running: Promise<void> | undefined;
-  #stopping = false;
+  readonly #loop: PollingLoop;
 
   constructor(
     private readonly log: CouponEventLog,
@@ -37,7 +34,9 @@ export class CouponIssuedConsumer {
     private readonly metrics: CouponMetrics,
     private readonly logger: Logger,
     private readonly alerts: Alerts,
-  ) {}
+  ) {
+    this.#loop = new PollingLoop(() => this.drainOnce(), { idleMs: this.settings.idleMs, logger: this.logger, what: 'coupon consumer' });
+  }
 
   /** One pass: take over stale events, read new ones, persist, acknowledge. Returns events handled. */
   async drainOnce(): Promise<number> {
@@ -77,31 +76,11 @@ export class CouponIssuedConsumer {
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#stopping = false;
-    this.#running = (async () => {
-      let failures = 0;
-      while (!this.#stopping) {
-        let handled = 0;
-        try {
-          handled = await this.drainOnce();
-          failures = 0;
-        } catch (err) {
-          // Redis or PostgreSQL is away: back off (doubling, up to MAX_BACKOFF_MS) rather than
-          // log a failed pass every idle interval until it is back.
-          failures++;
-          if (failures === 1 || failures % 10 === 0) this.logger.error({ err, failures }, 'coupon consumer pass failed');
-        }
-        const pause = failures ? Math.min(this.settings.idleMs * 2 ** failures, MAX_BACKOFF_MS) : handled ? 0 : this.settings.idleMs;
-        if (pause) await new Promise((r) => setTimeout(r, pause));
-      }
-    })();
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await this.#running;
-    this.#running = undefined;
+    await this.#loop.stop();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PollingLoop } from '../jobs/polling-loop.js';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/client.js';
 import type { Alerts } from '../observability/alerts.js';
@@ -6,9 +7,6 @@ import type { Delivery, EventBus } from './bus.js';
 import type { EventEnvelope } from './envelope.js';
 import type { EventMetrics } from './events.metrics.js';
 import { processedEvents } from './outbox.tables.js';
-
-/** Longest pause between two passes while every pass fails. */
-const MAX_BACKOFF_MS = 5000;
 
 /** What a module registers to hear events. */
 export interface EventHandlerSpec {
@@ -55,8 +53,7 @@ export interface ConsumerSettings {
  */
 export class EventConsumer {
   #subscribed: Promise<void> | undefined;
-  #running: Promise<void> | undefined;
-  #stopping = false;
+  readonly #loop: PollingLoop;
 
   constructor(
     private readonly bus: EventBus,
@@ -68,7 +65,13 @@ export class EventConsumer {
     private readonly logger: Logger,
     /** Told of each dead-lettered event, once per event (ALERT_WEBHOOK_URL). */
     private readonly alerts?: Alerts,
-  ) {}
+  ) {
+    this.#loop = new PollingLoop(() => this.drainOnce(), {
+      idleMs: this.settings.idleMs,
+      logger: this.logger.child({ consumer: this.spec.name }),
+      what: 'event consumer',
+    });
+  }
 
   get name(): string {
     return this.spec.name;
@@ -140,29 +143,10 @@ export class EventConsumer {
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#stopping = false;
-    this.#running = (async () => {
-      let failures = 0;
-      while (!this.#stopping) {
-        let seen = 0;
-        try {
-          seen = await this.drainOnce();
-          failures = 0;
-        } catch (err) {
-          // The bus or the database is away: back off rather than log every idle interval.
-          failures++;
-          if (failures === 1 || failures % 10 === 0) this.logger.error({ err, failures, consumer: this.spec.name }, 'event consumer pass failed');
-        }
-        const pause = failures ? Math.min(this.settings.idleMs * 2 ** failures, MAX_BACKOFF_MS) : seen ? 0 : this.settings.idleMs;
-        if (pause) await new Promise((r) => setTimeout(r, pause));
-      }
-    })();
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await this.#running;
-    this.#running = undefined;
+    await this.#loop.stop();
   }
 }
