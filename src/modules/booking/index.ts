@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
-import { seatReservationPart, type SaleInventory } from '../catalog/index.js';
+import { seatReservationPart, seatSalePart, type SaleInventory } from '../catalog/index.js';
 import { couponReservationPart, couponUsePart, type OrderCoupons } from '../coupons/index.js';
 import { createBookingMetrics } from './booking.metrics.js';
 import { internals } from './testing.js';
@@ -17,25 +17,26 @@ import type { SeatHoldStore } from './seat-holds.store.js';
 
 export { BookingErrors } from './booking.errors.js';
 export { Order as OrderSchema, Ticket as TicketSchema } from './booking.schemas.js';
-export type { TicketRow } from './orders.repository.js';
+export type { PayingExtension, TicketRow } from './orders.repository.js';
 export {
   OrderNotPayableError,
   OrderNotRefundableError,
   type OrderView,
   type PaidOrder,
+  type PayOrder,
   type PayableOrder,
   type RefundedOrder,
 } from './orders.service.js';
 export { CancelBody } from './booking.schemas.js';
 
 /**
- * What the payments flow needs of booking: read an order, pay it in the paying transaction, and
- * tell the hot state after; cancel a pending order, or refund a paid one (check the cutoff, then
+ * What the payments flow needs of booking: read an order, pay it in one statement with payments'
+ * own writes in it, and tell the hot state after; cancel a pending order, or refund a paid one (check the cutoff, then
  * booking's part of the refunding transaction, then tell the hot state).
  */
 export type PayingOrders = Pick<
   OrdersService,
-  'payableOrder' | 'ticketsOfOrder' | 'pay' | 'afterPaid' | 'cancel' | 'checkRefundable' | 'refund' | 'afterRefunded'
+  'payableOrder' | 'ticketsOfOrder' | 'preparePay' | 'afterPaid' | 'cancel' | 'checkRefundable' | 'refund' | 'afterRefunded'
 >;
 
 /** The hold store comes first: the catalog reads it for the seat map before booking exists. */
@@ -55,7 +56,11 @@ export interface BookingModuleDeps {
 
 export function createBookingModule(deps: BookingModuleDeps) {
   const metrics = createBookingMetrics(deps.registry);
-  const repo = new OrdersRepository(deps.db, { seats: seatReservationPart, coupons: couponReservationPart }, { couponsUsed: couponUsePart });
+  const repo = new OrdersRepository(
+    deps.db,
+    { seats: seatReservationPart, coupons: couponReservationPart },
+    { seats: seatSalePart, couponsUsed: couponUsePart },
+  );
   const holds = new HoldsService({
     store: deps.store,
     inventory: deps.inventory,

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { parseUuidArray, type Db, type Tx } from '../../platform/db/client.js';
 import { parameters, preparedStatement, type StatementPart } from '../../platform/db/statement.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { EventEnvelope } from '../../platform/events/envelope.js';
 import { appendOutbox, isoTimestampSql, outboxInsert } from '../../platform/events/outbox.js';
 import { newId } from '../../platform/ids.js';
-import type { SeatReservationPlaceholders } from '../catalog/index.js';
+import type { SeatReservationPlaceholders, SeatSalePlaceholders } from '../catalog/index.js';
 import type { CouponReservationPlaceholders } from '../coupons/index.js';
 import { BookingErrors } from './booking.errors.js';
 import { BookingEvents } from './booking.events.js';
@@ -30,7 +30,93 @@ export interface PlacementParts {
 
 /** The other modules' parts of an order's paying write (coupons': the order's coupons USED), each given the order's id. */
 export interface PayingParts {
-  couponsUsed: (orderId: string) => SQL;
+  /** Catalog's: the order's seats SOLD, only if every one can be (`seatSalePart`). */
+  seats: (p: SeatSalePlaceholders) => StatementPart;
+  /** Coupons': the coupons reserved for the order USED, where `go` holds (`couponUsePart`). */
+  couponsUsed: (p: { orderId: string }, go: string) => string;
+}
+
+/**
+ * The caller's part of the paying statement — payments': its payment DONE and `payment.completed`
+ * — with parameters of its own (`types`, named apart from booking's), so the composed text stays
+ * fixed and is prepared once (`name`). `lock` selects and locks the rows the part needs: the
+ * statement goes ahead only if it finds at least one. `writes` are data-modifying statements,
+ * each standing as one CTE, effective only where the composer's `go` holds.
+ */
+export interface PayingExtension<S extends Record<string, string>> {
+  name: string;
+  types: S;
+  part(
+    booking: { readonly orderId: string; readonly at: string },
+    own: { readonly [K in keyof S]: string },
+  ): { lock: string; writes: (locked: string, go: string) => string[] };
+}
+
+/** What the paying statement answered. */
+interface PayingRow {
+  paid: boolean;
+  /** The order's status when the statement locked it (null: no such order). */
+  status: OrderStatus | null;
+  /** How many of the order's seats could be sold. */
+  seats: number | string;
+  /** Whether the caller's part found its rows. */
+  own_locked: boolean;
+}
+
+const PAY = {
+  orderId: 'uuid',
+  userId: 'uuid',
+  scheduleId: 'uuid',
+  seatIds: 'uuid[]',
+  at: 'timestamptz',
+  ticketIds: 'uuid[]',
+  ticketSeatIds: 'uuid[]',
+  ticketLabels: 'text[]',
+  ticketCodes: 'text[]',
+} as const;
+
+/**
+ * The one statement that pays an order (its text, with payments' part, is committed as a
+ * snapshot beside this file, `__snapshots__/pay-order.sql`). It locks in a fixed order — the
+ * order's row, the showtime's row (shared) and the order's seats (catalog's part), then the
+ * caller's rows — and decides `go` once: the order is PENDING_PAYMENT, its every seat can be sold
+ * to it, the seats are exactly the order's, and the caller's part found its rows. Every write is
+ * conditional on `go`: the seats SOLD, a ticket per seat, the order's coupons USED (coupons'
+ * part), the order PAID, and the caller's writes. One round trip, atomic without a transaction
+ * around it; a second VALID ticket for a seat still fails the whole statement on
+ * `tickets_seat_once_uq`.
+ */
+export function payOrderStatement<S extends Record<string, string>>(parts: PayingParts, extension: PayingExtension<S>) {
+  const clash = Object.keys(extension.types).find((name) => name in PAY);
+  if (clash) throw new Error(`the paying statement's parameter ${clash} is booking's own`);
+  const params = parameters({ ...PAY, ...extension.types } as typeof PAY & S);
+  const p = params.p as { readonly [K in keyof typeof PAY]: string } & { readonly [K in keyof S]: string };
+  const go = '(select ok from go)';
+  const seats = parts.seats({ scheduleId: p.scheduleId, seatIds: p.seatIds, orderId: p.orderId });
+  const own = extension.part({ orderId: p.orderId, at: p.at }, p);
+  const writes = own
+    .writes('own_locked', go)
+    .map((w, i) => `,\n     own_write_${i} as (${w})`)
+    .join('');
+  const text = `with paying_order as (select status from orders where id = ${p.orderId} for update),
+     lockable_seats as (${seats.lock}),
+     own_locked as (${own.lock}),
+     go as (select coalesce((select status = 'PENDING_PAYMENT' from paying_order), false)
+               and (select count(*) from lockable_seats) = cardinality(${p.seatIds})
+               and (select count(*) = cardinality(${p.seatIds}) and count(*) filter (where seat_id = any(${p.seatIds})) = count(*)
+                    from order_items where order_id = ${p.orderId})
+               and exists (select 1 from own_locked) as ok),
+     sold_seats as (${seats.apply('lockable_seats', go)}),
+     new_tickets as (
+       insert into tickets (id, order_id, user_id, schedule_id, seat_id, seat_label, code, status, created_at)
+       select u.id, ${p.orderId}, ${p.userId}, ${p.scheduleId}, u.seat_id, u.seat_label, u.code, 'VALID', ${p.at}
+       from unnest(${p.ticketIds}, ${p.ticketSeatIds}, ${p.ticketLabels}, ${p.ticketCodes}) as u(id, seat_id, seat_label, code)
+       where ${go}),
+     used_coupons as (${parts.couponsUsed({ orderId: p.orderId }, go)}),
+     paid_order as (update orders set status = 'PAID', paid_at = ${p.at}, updated_at = ${p.at} where id = ${p.orderId} and ${go})${writes}
+select ${go} as paid, (select status from paying_order) as status, (select count(*) from lockable_seats) as seats,
+       exists (select 1 from own_locked) as own_locked`;
+  return { text, values: params.values as (input: { readonly [K in keyof typeof PAY]: unknown } & { readonly [K in keyof S]: unknown }) => unknown[] };
 }
 
 export type NewOrder = Pick<
@@ -162,6 +248,25 @@ export interface PlacementRefusal {
   keyUsed: boolean;
 }
 
+/** A VALID ticket per seat of the order, each with a fresh id and an unguessable code (128 random bits). */
+export function newTickets(
+  order: { id: string; scheduleId: string; items: readonly { seatId: string; label: string }[] },
+  userId: string,
+  at: Date,
+): TicketRow[] {
+  return order.items.map((item) => ({
+    id: newId(),
+    orderId: order.id,
+    userId,
+    scheduleId: order.scheduleId,
+    seatId: item.seatId,
+    seatLabel: item.label,
+    code: randomBytes(16).toString('base64url'),
+    status: 'VALID' as const,
+    createdAt: at,
+  }));
+}
+
 /** Every SQL statement of the booking module. */
 export class OrdersRepository {
   readonly #placeOrder: (db: Db, values: readonly unknown[]) => Promise<PlacedRow[]>;
@@ -235,6 +340,45 @@ export class OrdersRepository {
       couponsCheck: row.coupons_check,
       withinLimit: row.within_limit,
       keyUsed: false,
+    };
+  }
+
+  /**
+   * Prepares the paying statement with the caller's part (`payOrderStatement`, prepared once per
+   * pooled connection). The function it returns runs it — one round trip — with the tickets to
+   * issue (`newTickets`), and tells whether the order was paid or what stood in the way: its
+   * status, seats no longer its to sell (a short count, or a seat that still has a VALID ticket),
+   * or the caller's rows missing.
+   */
+  preparePaying<S extends Record<string, string>>(extension: PayingExtension<S>) {
+    const statement = payOrderStatement(this.paying, extension);
+    const run = preparedStatement<PayingRow>(extension.name, statement.text);
+    return async (
+      input: { orderId: string; userId: string; scheduleId: string; seatIds: readonly string[]; at: Date; tickets: readonly TicketRow[] },
+      own: { readonly [K in keyof S]: unknown },
+    ): Promise<{ paid: true } | { paid: false; status: OrderStatus | null; seatsLost: boolean; ownLocked: boolean }> => {
+      const values = statement.values({
+        ...own,
+        orderId: input.orderId,
+        userId: input.userId,
+        scheduleId: input.scheduleId,
+        seatIds: input.seatIds,
+        at: input.at.toISOString(),
+        ticketIds: input.tickets.map((t) => t.id),
+        ticketSeatIds: input.tickets.map((t) => t.seatId),
+        ticketLabels: input.tickets.map((t) => t.seatLabel),
+        ticketCodes: input.tickets.map((t) => t.code),
+      });
+      let row: PayingRow;
+      try {
+        [row] = (await run(this.db, values)) as [PayingRow];
+      } catch (err) {
+        // The statement is atomic: a seat with a VALID ticket already refused all of it.
+        if (isUniqueViolation(err, 'tickets_seat_once_uq')) return { paid: false, status: 'PENDING_PAYMENT', seatsLost: true, ownLocked: true };
+        throw err;
+      }
+      if (row.paid) return { paid: true };
+      return { paid: false, status: row.status, seatsLost: Number(row.seats) !== input.seatIds.length, ownLocked: row.own_locked };
     };
   }
 
@@ -383,44 +527,18 @@ export class OrdersRepository {
    * for a seat violates `tickets_seat_once_uq` and surfaces as SEAT_UNAVAILABLE, never a 500.
    */
   issueTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
-    return this.#writeTickets(order, at, tx, false);
+    return this.#writeTickets(order, at, tx);
   }
 
-  /**
-   * Booking's writes of the paying transaction (under the order's row lock, while it is
-   * PENDING_PAYMENT, its seats sold), in one statement: a ticket per item (`issueTickets`, with
-   * its SEAT_UNAVAILABLE), the order's coupons USED (coupons' part), the order PAID at `at`.
-   */
-  markPaidWithTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
-    return this.#writeTickets(order, at, tx, true);
-  }
-
-  async #writeTickets(order: OrderWithItems, at: Date, tx: Tx, paid: boolean): Promise<TicketRow[]> {
-    const issued: TicketRow[] = order.items.map((item) => ({
-      id: newId(),
-      orderId: order.id,
-      userId: order.userId,
-      scheduleId: order.scheduleId,
-      seatId: item.seatId,
-      seatLabel: item.label,
-      code: randomBytes(16).toString('base64url'),
-      status: 'VALID' as const,
-      createdAt: at,
-    }));
+  async #writeTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
+    const issued = newTickets(order, order.userId, at);
     const atSql = sql`${at.toISOString()}::timestamptz`;
     const insert = sql`insert into tickets (id, order_id, user_id, schedule_id, seat_id, seat_label, code, status, created_at)
         select u.id, ${order.id}::uuid, ${order.userId}::uuid, ${order.scheduleId}::uuid, u.seat_id, u.seat_label, u.code, 'VALID', ${atSql}
         from unnest(${sql.param(issued.map((t) => t.id))}::uuid[], ${sql.param(issued.map((t) => t.seatId))}::uuid[],
                     ${sql.param(issued.map((t) => t.seatLabel))}::text[], ${sql.param(issued.map((t) => t.code))}::text[]) as u(id, seat_id, seat_label, code)`;
     try {
-      await tx.execute(
-        paid
-          ? sql`with new_tickets as (${insert}),
-                used_coupons as (${this.paying.couponsUsed(order.id)})
-                update orders set status = 'PAID', paid_at = ${atSql}, updated_at = ${atSql}
-                where id = ${order.id}::uuid and status = 'PENDING_PAYMENT'`
-          : insert,
-      );
+      await tx.execute(insert);
     } catch (err) {
       if (isUniqueViolation(err, 'tickets_seat_once_uq')) {
         throw BookingErrors.SEAT_UNAVAILABLE('A seat of this order already has a ticket', { unavailableSeatIds: order.items.map((i) => i.seatId) });

@@ -9,7 +9,7 @@ import { BookingEvents, orderEnded } from './booking.events.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { HoldsService } from './holds.service.js';
 import type { OrderStatus } from './booking.tables.js';
-import type { OrderWithItems, OrdersRepository, PlacementRefusal, TicketRow } from './orders.repository.js';
+import { newTickets, type OrderWithItems, type OrdersRepository, type PayingExtension, type PlacementRefusal, type TicketRow } from './orders.repository.js';
 import { orderName, priceSeats, type Priced } from './pricing.js';
 
 export interface OrderInput {
@@ -37,7 +37,7 @@ export interface OrderView {
 export interface OrdersServiceDeps {
   repo: OrdersRepository;
   holds: HoldsService;
-  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation' | 'sellSeats' | 'releaseSoldSeats'>;
+  inventory: Pick<SaleInventory, 'scheduleForSale' | 'check' | 'releaseReservation' | 'releaseSoldSeats'>;
   coupons: OrderCoupons;
   clock: Clock;
   metrics: BookingMetrics;
@@ -53,7 +53,17 @@ export interface PayableOrder {
   userId: string;
 }
 
-/** What paying an order wrote, in the paying transaction. */
+/**
+ * Pays an order as it was loaded, at `at`, with the caller's values for its part of the paying
+ * statement — given the order as it will read once paid (its tickets, for the caller's event).
+ */
+export type PayOrder<S extends Record<string, string>> = (
+  payable: PayableOrder,
+  at: Date,
+  own: (paid: PaidOrder) => { readonly [K in keyof S]: unknown },
+) => Promise<PaidOrder>;
+
+/** What paying an order wrote, in the paying statement. */
 export interface PaidOrder extends PayableOrder {
   scheduleId: string;
   seatIds: string[];
@@ -271,41 +281,39 @@ export class OrdersService {
   }
 
   /**
-   * Booking's part of the paying transaction (`tx`, the payments module's): under the order's row
-   * lock, a PENDING_PAYMENT order sells its seats, issues a ticket per seat, spends its coupons
-   * and becomes PAID at `at`. Otherwise it throws `OrderNotPayableError`, and the caller's
-   * transaction rolls back whatever was written.
+   * Prepares the statement that pays an order, with the caller's part in it (payments': its
+   * payment DONE and `payment.completed`; see `PayingExtension`). The function it returns pays
+   * the order as it was loaded (`payableOrder`; its seats and coupons never change once placed)
+   * in one statement — one round trip, no transaction held open: a PENDING_PAYMENT order sells
+   * its seats, issues a ticket per seat, spends its coupons and becomes PAID at `at`, together
+   * with the caller's writes. Otherwise nothing is written and it throws `OrderNotPayableError`.
    *
-   * Invariant 1, gate 2: `sellSeats` flips the showtime's seat rows only where they are AVAILABLE
-   * or this order's, and checks the row count; a seat another order took after this one's window
-   * lapsed makes the count short, and the sale is refused whole. The tickets' unique index is the
-   * last line behind it. The row lock orders this step with cancel and expiry (which lock the
-   * same row), so a paid order is never expired, nor an expired one paid.
+   * Invariant 1, gate 2: the seats are sold only if every one is AVAILABLE or already this
+   * order's (`seatSalePart`, under their row locks, taken in seat order); a seat another order
+   * took after this one's window lapsed makes the count short, and the sale is refused whole. The
+   * tickets' unique index is the last line behind it. The statement locks the order's row first,
+   * as cancel and expiry do, so a paid order is never expired, nor an expired one paid.
    */
-  async pay(orderId: string, at: Date, tx: Tx): Promise<PaidOrder> {
-    const order = await this.deps.repo.lockOrder(orderId, tx);
-    if (!order) throw new Error(`no order ${orderId} to pay`);
-    if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status, false);
-    const seatIds = order.items.map((i) => i.seatId);
-    if (!(await this.deps.inventory.sellSeats({ scheduleId: order.scheduleId, seatIds, orderId }, tx))) {
-      throw new OrderNotPayableError(order.status, true);
-    }
-    let tickets: TicketRow[];
-    try {
-      // Tickets, the order's coupons USED and the order PAID: one statement.
-      tickets = await this.deps.repo.markPaidWithTickets(order, at, tx);
-    } catch (err) {
-      if (BookingErrors.SEAT_UNAVAILABLE.is(err)) throw new OrderNotPayableError(order.status, true);
-      throw err;
-    }
-    const paid: OrderWithItems = { ...order, status: 'PAID', paidAt: at, updatedAt: at };
-    return {
-      order: toView(paid),
-      userId: order.userId,
-      scheduleId: order.scheduleId,
-      seatIds,
-      couponIds: order.coupons.map((c) => c.couponId),
-      tickets: tickets.sort((a, b) => (a.seatLabel < b.seatLabel ? -1 : a.seatLabel > b.seatLabel ? 1 : 0)),
+  preparePay<S extends Record<string, string>>(extension: PayingExtension<S>): PayOrder<S> {
+    const run = this.deps.repo.preparePaying(extension);
+    return async (payable, at, own) => {
+      const { order, userId } = payable;
+      const seatIds = order.items.map((i) => i.seatId);
+      const tickets = newTickets(order, userId, at).sort((a, b) => (a.seatLabel < b.seatLabel ? -1 : a.seatLabel > b.seatLabel ? 1 : 0));
+      const paid: PaidOrder = {
+        order: { ...order, status: 'PAID', paidAt: at.toISOString() },
+        userId,
+        scheduleId: order.scheduleId,
+        seatIds,
+        couponIds: order.coupons.map((c) => c.id),
+        tickets,
+      };
+      const outcome = await run({ orderId: order.id, userId, scheduleId: order.scheduleId, seatIds, at, tickets }, own(paid));
+      if (outcome.paid) return paid;
+      if (outcome.status === null) throw new Error(`no order ${order.id} to pay`);
+      if (!outcome.ownLocked) throw new Error(`the paying statement of order ${order.id} found none of the caller's rows`);
+      if (outcome.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(outcome.status, false);
+      throw new OrderNotPayableError(outcome.status, outcome.seatsLost);
     };
   }
 

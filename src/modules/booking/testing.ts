@@ -14,3 +14,6 @@ interface WithInternals {
 
 export const ordersRepository = (module: WithInternals): OrdersRepository => module[internals].repo;
 export const seatHoldStore = (module: WithInternals): SeatHoldStore => module[internals].store;
+
+/** The paying statement's text, for the snapshot of it with payments' part (src/modules/payments). */
+export { payOrderStatement } from './orders.repository.js';

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { parseUuidArray, queryRows, type Db, type Tx } from '../../platform/db/client.js';
-import type { StatementPart } from '../../platform/db/statement.js';
+import { positionalSql, type StatementPart } from '../../platform/db/statement.js';
 import { performances, scheduleSeats, schedules, seats } from './catalog.tables.js';
 
 /** The immutable part of one seat of a showtime, in layout order. */
@@ -93,27 +93,25 @@ export class InventoryRepository {
   }
 
   /**
-   * Gate 2 of invariant 1: marks an order's seats SOLD in the caller's
-   * transaction. The update is conditional on each seat being AVAILABLE or reserved for (or
-   * already sold to) this very order — so a retried confirm is harmless — and the row count
-   * must equal the number of seats: if any seat was taken meanwhile the caller must roll back.
-   * Row locks taken by the UPDATE serialize two orders racing for one seat; the loser sees the
-   * winner's SOLD.
+   * Gate 2 of invariant 1 in the caller's transaction: `seatSalePart` (the part the paying
+   * statement composes) run on its own — the order's seats SOLD only if every one is AVAILABLE
+   * or already this order's, else nothing. True when it sold them all.
    */
   async sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean> {
     const ids = [...new Set(input.seatIds)];
-    // One statement: a showtime being deleted holds its row FOR UPDATE, so the `live` lock waits
-    // for it; a deleted one sells nothing (the update's one-time filter is false).
-    const updated = await queryRows<{ seat_id: string }>(
+    const part = seatSalePart({ scheduleId: '$1::uuid', seatIds: '$2::uuid[]', orderId: '$3::uuid' });
+    const go = '(select ok from go)';
+    const [row] = await queryRows<{ ok: boolean }>(
       tx,
-      sql`with live as (select id from schedules where id = ${input.scheduleId} and deleted_at is null for share)
-          update schedule_seats set status = 'SOLD', order_id = ${input.orderId}, reserved_until = null
-          where schedule_id = ${input.scheduleId} and seat_id = any(${sql.param(ids)}::uuid[])
-            and (status = 'AVAILABLE' or order_id = ${input.orderId})
-            and exists (select 1 from live)
-          returning seat_id`,
+      positionalSql(
+        `with locked as (${part.lock}),
+              go as (select (select count(*) from locked) = cardinality($2::uuid[]) as ok),
+              sold as (${part.apply('locked', go)})
+         select ${go} as ok`,
+        [input.scheduleId, ids, input.orderId],
+      ),
     );
-    return updated.length === ids.length;
+    return row?.ok === true;
   }
 
   /**
@@ -169,6 +167,36 @@ export function seatReservationPart(p: SeatReservationPlaceholders): StatementPa
             order by seat_id
             for update`,
     apply: (locked, go) => `update schedule_seats set status = 'RESERVED', order_id = ${p.orderId}, reserved_until = ${p.until}
+            where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
+  };
+}
+
+/** The placeholders `seatSalePart` writes into the composing statement (`$n::type` text). */
+export interface SeatSalePlaceholders {
+  scheduleId: string;
+  seatIds: string;
+  orderId: string;
+}
+
+/**
+ * The seat part of an order's one-statement paying write (booking composes it; see
+ * `StatementPart`): gate 2 of invariant 1, the statement form of `InventoryRepository#sellSeats`.
+ * `lock` first takes the showtime's row `FOR SHARE` (a showtime being deleted holds it
+ * `FOR UPDATE`, so the sale waits for it and then finds it deleted), then, in seat order, the
+ * order's seats that are AVAILABLE or already this order's (RESERVED for it, or SOLD to it by a
+ * retried confirm). A seat another order took drops out under READ COMMITTED's re-check, so the
+ * composer sees a short count and sells nothing. `apply` sells the locked seats to the order.
+ * Placeholders: `scheduleId` uuid, `seatIds` uuid[], `orderId` uuid.
+ */
+export function seatSalePart(p: SeatSalePlaceholders): StatementPart {
+  return {
+    lock: `select seat_id from schedule_seats
+            where schedule_id = ${p.scheduleId} and seat_id = any(${p.seatIds})
+              and (status = 'AVAILABLE' or order_id = ${p.orderId})
+              and exists (select 1 from schedules s where s.id = ${p.scheduleId} and s.deleted_at is null for share)
+            order by seat_id
+            for update`,
+    apply: (locked, go) => `update schedule_seats set status = 'SOLD', order_id = ${p.orderId}, reserved_until = null
             where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
   };
 }

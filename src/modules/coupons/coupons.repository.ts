@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { StatementPart } from '../../platform/db/statement.js';
 import { couponCampaigns, coupons } from './coupons.tables.js';
@@ -190,12 +190,13 @@ export function couponReservationPart(p: CouponReservationPlaceholders): Stateme
 }
 
 /**
- * The coupon part of an order's paying statement (booking composes it, in the paying
- * transaction): the coupons reserved for this very order turn USED, as a data-modifying
- * statement standing as one CTE of booking's write. Only coupons still reserved for the order
- * change (the placing statement reserved them under their row lock, and only this order's end
- * releases them), so none is spent twice.
+ * The coupon part of an order's one-statement paying write (booking composes it): the coupons
+ * reserved for this very order turn USED, as a data-modifying statement standing as one CTE of
+ * booking's write, effective only where the composer's `go` holds. Only coupons still reserved
+ * for the order change (the placing statement reserved them under their row lock, and only this
+ * order's end releases them — after taking the order's row lock, which the paying statement
+ * holds), so none is spent twice. Placeholder: `orderId` uuid.
  */
-export function couponUsePart(orderId: string): SQL {
-  return sql`update coupons set status = 'USED', used_order_id = ${orderId}::uuid where reserved_order_id = ${orderId}::uuid and status = 'AVAILABLE'`;
+export function couponUsePart(p: { orderId: string }, go: string): string {
+  return `update coupons set status = 'USED', used_order_id = ${p.orderId} where reserved_order_id = ${p.orderId} and status = 'AVAILABLE' and ${go}`;
 }

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { EventEnvelope } from '../../platform/events/envelope.js';
-import { appendOutbox, outboxInsertSql } from '../../platform/events/outbox.js';
+import { appendOutbox, outboxInsert } from '../../platform/events/outbox.js';
+import type { PayingExtension } from '../booking/index.js';
 import { PaymentEvents } from './payments.events.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
 
@@ -13,6 +14,32 @@ export interface PaymentOutcome {
   pgCode?: string | null;
   pgMessage?: string | null;
 }
+
+/**
+ * Payments' part of booking's one-statement paying write (`PayingExtension`, prepared once as
+ * `payments_pay_order`): it locks the order's payment row — the statement pays nothing without
+ * one — and, where the statement goes ahead, marks it DONE with the PG's paymentKey, method and
+ * approval time, and writes `payment.completed` (its payload built by the caller) into the
+ * outbox: the sale, the payment and its event in one round trip (invariant 4).
+ */
+export type PaymentDoneTypes = { paymentKey: 'text'; method: 'text'; approvedAt: 'timestamptz'; eventId: 'uuid'; eventPayload: 'jsonb' };
+
+export const paymentDonePart: PayingExtension<PaymentDoneTypes> = {
+  name: 'payments_pay_order',
+  types: { paymentKey: 'text', method: 'text', approvedAt: 'timestamptz', eventId: 'uuid', eventPayload: 'jsonb' },
+  part: (booking, own) => ({
+    lock: `select id from payments where order_id = ${booking.orderId} for update`,
+    writes: (locked, go) => [
+      `update payments set status = 'DONE', payment_key = ${own.paymentKey}, method = ${own.method}, approved_at = ${own.approvedAt},
+              pg_code = null, pg_message = null, updated_at = ${booking.at}
+       where id in (select id from ${locked}) and ${go}`,
+      outboxInsert(
+        { id: own.eventId, type: PaymentEvents.paymentCompleted, aggregateId: booking.orderId, occurredAt: booking.at, payload: own.eventPayload },
+        go,
+      ),
+    ],
+  }),
+};
 
 /** Every SQL statement of the payments module. */
 export class PaymentsRepository {
@@ -123,29 +150,6 @@ export class PaymentsRepository {
           select id from rejected`,
     );
     return rows.length === 1;
-  }
-
-  /**
-   * the payment DONE and its events in one statement (the paying transaction's last write): the
-   * payment DONE and its events into the outbox, in the same round trip (invariant 4).
-   */
-  async markDoneWithEvents(
-    orderId: string,
-    done: { paymentKey: string; method: string | null; approvedAt: Date },
-    at: Date,
-    events: readonly EventEnvelope<unknown>[],
-    tx: Tx,
-  ): Promise<void> {
-    const [row] = await queryRows<{ id: string }>(
-      tx,
-      sql`with done as (update payments set status = 'DONE', payment_key = ${done.paymentKey}, method = ${done.method},
-                          approved_at = ${done.approvedAt.toISOString()}::timestamptz, pg_code = null, pg_message = null,
-                          updated_at = ${at.toISOString()}::timestamptz
-                        where order_id = ${orderId}::uuid returning id),
-               events as (${outboxInsertSql(events)})
-          select id from done`,
-    );
-    if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
   }
 
   /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */

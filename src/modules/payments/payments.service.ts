@@ -9,7 +9,9 @@ import {
   OrderNotRefundableError,
   type OrderView,
   type PaidOrder,
+  type PayableOrder,
   type PayingOrders,
+  type PayOrder,
   type RefundedOrder,
   type TicketRow,
 } from '../booking/index.js';
@@ -17,7 +19,7 @@ import { type PgGateway, type PgResult, pgIdempotencyKeys, type TossPayment } fr
 import { PaymentErrors } from './payments.errors.js';
 import { paymentCompleted, refundCompleted } from './payments.events.js';
 import type { PaymentsMetrics } from './payments.metrics.js';
-import type { PaymentRow, PaymentsRepository } from './payments.repository.js';
+import { paymentDonePart, type PaymentDoneTypes, type PaymentRow, type PaymentsRepository } from './payments.repository.js';
 
 export interface ConfirmInput {
   paymentKey: string;
@@ -98,7 +100,12 @@ const DEFAULT_REFUND_REASON = 'Cancelled by the buyer';
  * seats went to another order) is cancelled at the PG (`cancel:<orderId>:1`), never sold twice.
  */
 export class PaymentsService {
-  constructor(private readonly deps: PaymentsServiceDeps) {}
+  /** Booking's paying statement with payments' part in it, prepared once. */
+  readonly #pay: PayOrder<PaymentDoneTypes>;
+
+  constructor(private readonly deps: PaymentsServiceDeps) {
+    this.#pay = deps.orders.preparePay(paymentDonePart);
+  }
 
   async confirm(userId: string, input: ConfirmInput): Promise<ConfirmOutcome> {
     const { deps } = this;
@@ -139,17 +146,17 @@ export class PaymentsService {
       amount: row.amount,
       idempotencyKey: pgIdempotencyKeys.confirm(row.orderId, row.attempt),
     });
-    return this.#settle(row, result);
+    return this.#settle(row, result, found);
   }
 
   /** What the PG answered to an attempt, recorded and answered. */
-  async #settle(row: PaymentRow, result: PgResult): Promise<ConfirmOutcome> {
+  async #settle(row: PaymentRow, result: PgResult, loaded: PayableOrder): Promise<ConfirmOutcome> {
     const { deps } = this;
     const now = deps.clock.now();
     switch (result.kind) {
       case 'done': {
         const p = result.payment;
-        if (p.orderId === row.orderId && p.totalAmount === row.amount) return { kind: 'paid', result: await this.#commit(row, p) };
+        if (p.orderId === row.orderId && p.totalAmount === row.amount) return { kind: 'paid', result: await this.#commit(row, p, loaded) };
         // The client checks it already; a payment of another order or amount never pays this one.
         deps.logger.error({ orderId: row.orderId, pgOrderId: p.orderId, pgAmount: p.totalAmount }, 'the PG confirmed another order or amount');
         await deps.repo.settle(row.orderId, row.attempt, ['CONFIRMING'], { status: 'UNKNOWN', pgMessage: 'confirmed another order or amount' }, now);
@@ -181,48 +188,47 @@ export class PaymentsService {
   }
 
   /**
-   * Step: commit — the PG approved `payment`. One transaction: booking's part under the order's
-   * row lock (seats SOLD, tickets, coupons USED, order PAID), the payment DONE and
-   * `payment.completed` into the outbox (invariant 4). After it commits, the hot state learns
-   * the seats are sold and the buyer's waiting-room slot is freed. An order that cannot take the
-   * payment rolls the whole transaction back and the charge is refunded (`#refund`).
+   * Step: commit — the PG approved `payment`. One statement (booking's, with payments' part in
+   * it: `paymentDonePart`), one round trip, no transaction held open: under the order's row lock
+   * the seats SOLD, tickets, coupons USED and the order PAID, the payment DONE and
+   * `payment.completed` into the outbox (invariant 4). After it commits, the hot state learns the
+   * seats are sold and the buyer's waiting-room slot is freed. An order that cannot take the
+   * payment writes nothing, and the charge is refunded (`#refund`). `loaded` is the order as the
+   * confirm read it (its seats and coupons never change); the reconciliation and the webhook
+   * read it here.
    */
-  async #commit(row: Pick<PaymentRow, 'id' | 'orderId'>, payment: TossPayment): Promise<ConfirmResult> {
+  async #commit(row: Pick<PaymentRow, 'id' | 'orderId'>, payment: TossPayment, loaded?: PayableOrder): Promise<ConfirmResult> {
     const { deps } = this;
-    let approvedAt = payment.approvedAt ? new Date(payment.approvedAt) : undefined;
+    const payable = loaded ?? (await deps.orders.payableOrder(row.orderId));
+    if (!payable) throw new Error(`no order ${row.orderId} to pay`);
+    const at = deps.clock.now();
+    const approvedAt = payment.approvedAt ? new Date(payment.approvedAt) : at;
     let paid: PaidOrder;
     try {
-      paid = await deps.repo.transaction(async (tx) => {
-        // Stamped once the transaction has its connection: `payment.completed`'s occurred-at is
-        // then the commit's time, not the pool wait's, and the relay-lag metric measures the relay.
-        const at = deps.clock.now();
-        approvedAt ??= at;
-        const paid = await deps.orders.pay(row.orderId, at, tx);
-        await deps.repo.markDoneWithEvents(
-          row.orderId,
-          { paymentKey: payment.paymentKey, method: payment.method, approvedAt },
+      paid = await this.#pay(payable, at, (paid) => {
+        const event = paymentCompleted(
+          {
+            paymentId: row.id,
+            orderId: row.orderId,
+            userId: paid.userId,
+            scheduleId: paid.scheduleId,
+            seatIds: paid.seatIds,
+            couponIds: paid.couponIds,
+            ticketIds: paid.tickets.map((t) => t.id),
+            paymentKey: payment.paymentKey,
+            amount: payment.totalAmount,
+            method: payment.method,
+            approvedAt: approvedAt.toISOString(),
+          },
           at,
-          [
-            paymentCompleted(
-              {
-                paymentId: row.id,
-                orderId: row.orderId,
-                userId: paid.userId,
-                scheduleId: paid.scheduleId,
-                seatIds: paid.seatIds,
-                couponIds: paid.couponIds,
-                ticketIds: paid.tickets.map((t) => t.id),
-                paymentKey: payment.paymentKey,
-                amount: payment.totalAmount,
-                method: payment.method,
-                approvedAt: approvedAt.toISOString(),
-              },
-              at,
-            ),
-          ],
-          tx,
         );
-        return paid;
+        return {
+          paymentKey: payment.paymentKey,
+          method: payment.method,
+          approvedAt: approvedAt.toISOString(),
+          eventId: event.id,
+          eventPayload: JSON.stringify(event.payload),
+        };
       });
     } catch (err) {
       if (!(err instanceof OrderNotPayableError)) throw err;

@@ -11,3 +11,6 @@ interface WithInternals {
 }
 
 export const paymentsRepository = (module: WithInternals): PaymentsRepository => module[internals].repo;
+
+/** Payments' part of the paying statement, for the snapshot of the statement's text. */
+export { paymentDonePart } from './payments.repository.js';

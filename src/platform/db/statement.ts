@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from './client.js';
 
@@ -47,4 +48,22 @@ export function parameters<const S extends Record<string, string>>(
   const names = Object.keys(types) as (keyof S & string)[];
   const p = Object.fromEntries(names.map((name, i) => [name, `$${i + 1}::${types[name]}`])) as { [K in keyof S]: string };
   return { p, values: (input) => names.map((name) => input[name]) };
+}
+
+/**
+ * A fixed statement's text with positional parameters (`$n`), as a query-builder `SQL` with
+ * `values` bound: so the text a composed statement is made of also runs inside a transaction
+ * (`queryRows(tx, …)`), where a prepared statement on the root handle cannot.
+ */
+export function positionalSql(text: string, values: readonly unknown[]): SQL {
+  const chunks: SQL[] = [];
+  let last = 0;
+  for (const m of text.matchAll(/\$(\d+)(?!\d)/g)) {
+    const n = Number(m[1]);
+    if (n < 1 || n > values.length) throw new Error(`no value for $${n}`);
+    chunks.push(sql.raw(text.slice(last, m.index)), sql`${sql.param(values[n - 1])}`);
+    last = m.index + m[0].length;
+  }
+  chunks.push(sql.raw(text.slice(last)));
+  return sql.join(chunks);
 }

@@ -1,4 +1,4 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../db/client.js';
 import { assertEventType, type EventEnvelope } from './envelope.js';
 import { outbox } from './outbox.tables.js';
@@ -19,19 +19,6 @@ export async function appendOutbox(tx: Tx | Db, events: readonly EventEnvelope<u
       payload: e.payload,
     })),
   );
-}
-
-/**
- * `appendOutbox`'s insert as a data-modifying statement, to stand as one CTE of a module's write
- * in the caller's transaction (invariant 4): the events are written with the state change in
- * the same round trip.
- */
-export function outboxInsertSql(events: readonly EventEnvelope<unknown>[]): SQL {
-  const rows = events.map(
-    (e) =>
-      sql`(${e.id}::uuid, ${assertEventType(e.type)}, ${e.aggregateId}::uuid, ${e.occurredAt}::timestamptz, ${e.version}::int, ${JSON.stringify(e.payload)}::jsonb)`,
-  );
-  return sql`insert into outbox (id, type, aggregate_id, occurred_at, version, payload) values ${sql.join(rows, sql`, `)}`;
 }
 
 /**
