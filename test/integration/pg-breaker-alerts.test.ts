@@ -67,7 +67,8 @@ describe('the PG circuit breaker opening, told to the alerts', () => {
         backoffBaseMs: 1,
         backoffMaxMs: 5,
         breakerFailures: 2,
-        breakerHalfOpenMs: 50,
+        // Long enough that a loaded machine cannot half-open it between two calls the test expects it open for.
+        breakerHalfOpenMs: 500,
         log: breakerAlerts({ alerts: told, logger, kind: 'pg-circuit-open', dependency: 'the PG', instance: 'test-process', now: () => clock.now().getTime() }),
       },
       clock,

@@ -12,6 +12,7 @@ import {
   TimeoutStrategy,
   timeout,
 } from 'cockatiel';
+import { Agent, request } from 'undici';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import {
   type CancelRequest,
@@ -130,6 +131,8 @@ class TossClient implements PgGateway {
   readonly #breaker: CircuitBreakerPolicy;
   readonly #timeout: TimeoutPolicy;
   readonly #unavailable: PgUnavailable;
+  /** Keep-alive connections to Toss, shared by every call (idle sockets do not hold the process open). */
+  readonly #agent = new Agent({ keepAliveTimeout: 10_000 });
 
   constructor(
     private readonly options: TossClientOptions,
@@ -312,15 +315,17 @@ class TossClient implements PgGateway {
     let status: number;
     let text: string;
     try {
-      const res = await fetch(`${this.#base}${req.path}`, {
+      // undici's `request`, not `fetch`: the same client without the WHATWG streams and objects
+      // around it, a third of fetch's CPU per call; it follows no redirect.
+      const res = await request(`${this.#base}${req.path}`, {
         method: req.method,
         headers,
-        body: req.body ? JSON.stringify(req.body) : undefined,
+        body: req.body ? JSON.stringify(req.body) : null,
         signal,
-        redirect: 'manual',
+        dispatcher: this.#agent,
       });
-      status = res.status;
-      text = await res.text();
+      status = res.statusCode;
+      text = await res.body.text();
     } catch (err) {
       // A timeout may strike after the request was written: only a refused connection proves it was not.
       if (signal.aborted || !wasNeverSent(err)) call.reached = true;
@@ -387,11 +392,16 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A fetch failure whose every cause is a connection that was never made. */
+/** A request failure whose every cause is a connection that was never made. */
 function wasNeverSent(err: unknown): boolean {
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  const codes = errorCodes(cause);
+  const codes = failureCodes(err);
   return codes.length > 0 && codes.every((c) => NOT_SENT_CODES.has(c));
+}
+
+/** The error codes of a failure: its own, or its cause's (a wrapped socket error). */
+function failureCodes(err: unknown): string[] {
+  const own = errorCodes(err);
+  return own.length ? own : errorCodes((err as { cause?: unknown } | null)?.cause);
 }
 
 function errorCodes(err: unknown): string[] {
@@ -402,7 +412,6 @@ function errorCodes(err: unknown): string[] {
 }
 
 function describeError(err: unknown): string {
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  const codes = errorCodes(cause);
+  const codes = failureCodes(err);
   return codes.length ? codes.join(',') : err instanceof Error ? err.message : String(err);
 }
