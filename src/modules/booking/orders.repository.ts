@@ -270,6 +270,7 @@ export function newTickets(
 /** Every SQL statement of the booking module. */
 export class OrdersRepository {
   readonly #placeOrder: (db: Db, values: readonly unknown[]) => Promise<PlacedRow[]>;
+  readonly #findOrder;
 
   constructor(
     private readonly db: Db,
@@ -277,6 +278,12 @@ export class OrdersRepository {
     private readonly paying: PayingParts,
   ) {
     this.#placeOrder = preparedStatement<PlacedRow>('booking_place_order', placeOrderStatement(parts));
+    this.#findOrder = db
+      .select(ORDER_WITH_LINES)
+      .from(orders)
+      .where(eq(orders.id, sql.placeholder('id')))
+      .limit(1)
+      .prepare('booking_find_order');
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -423,8 +430,9 @@ export class OrdersRepository {
   }
 
   /** One order with its lines, in one round trip (the lines aggregated as JSON beside the row). */
-  async findOrder(id: string, db: Db | Tx = this.db): Promise<OrderWithItems | undefined> {
-    const [row] = await db.select(ORDER_WITH_LINES).from(orders).where(eq(orders.id, id)).limit(1);
+  /** An order with its lines, by id. It runs on every confirm and order read: a prepared query, built once. */
+  async findOrder(id: string): Promise<OrderWithItems | undefined> {
+    const [row] = await this.#findOrder.execute({ id });
     return row && withLines(row);
   }
 

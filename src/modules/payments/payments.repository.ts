@@ -43,7 +43,40 @@ export const paymentDonePart: PayingExtension<PaymentDoneTypes> = {
 
 /** Every SQL statement of the payments module. */
 export class PaymentsRepository {
-  constructor(private readonly db: Db) {}
+  /** The claim runs on every confirm: a prepared query, built once, parsed and planned once per connection. */
+  readonly #claim;
+
+  constructor(private readonly db: Db) {
+    const now = sql`${sql.placeholder('now')}::timestamptz`;
+    this.#claim = db
+      .insert(payments)
+      .values({
+        id: sql.placeholder('id'),
+        orderId: sql.placeholder('orderId'),
+        userId: sql.placeholder('userId'),
+        paymentKey: sql.placeholder('paymentKey'),
+        amount: sql.placeholder('amount'),
+        attempt: 1,
+        status: 'CONFIRMING',
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: payments.orderId,
+        set: {
+          attempt: sql`${payments.attempt} + 1`,
+          paymentKey: sql`excluded.payment_key`,
+          amount: sql`excluded.amount`,
+          status: 'CONFIRMING',
+          pgCode: null,
+          pgMessage: null,
+          updatedAt: sql`excluded.updated_at`,
+        },
+        setWhere: sql`${payments.status} = 'REJECTED'`,
+      })
+      .returning()
+      .prepare('payments_claim');
+  }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
@@ -69,33 +102,7 @@ export class PaymentsRepository {
     amount: number;
     now: Date;
   }): Promise<{ row: PaymentRow; claimed: boolean }> {
-    const [taken] = await this.db
-      .insert(payments)
-      .values({
-        id: input.id,
-        orderId: input.orderId,
-        userId: input.userId,
-        paymentKey: input.paymentKey,
-        amount: input.amount,
-        attempt: 1,
-        status: 'CONFIRMING',
-        createdAt: input.now,
-        updatedAt: input.now,
-      })
-      .onConflictDoUpdate({
-        target: payments.orderId,
-        set: {
-          attempt: sql`${payments.attempt} + 1`,
-          paymentKey: sql`excluded.payment_key`,
-          amount: sql`excluded.amount`,
-          status: 'CONFIRMING',
-          pgCode: null,
-          pgMessage: null,
-          updatedAt: sql`excluded.updated_at`,
-        },
-        setWhere: sql`${payments.status} = 'REJECTED'`,
-      })
-      .returning();
+    const [taken] = await this.#claim.execute({ ...input, now: input.now.toISOString() });
     if (taken) return { row: taken, claimed: true };
     const existing = await this.findByOrder(input.orderId);
     if (!existing) throw new Error(`the payment of order ${input.orderId} was neither claimed nor found`);
