@@ -15,7 +15,7 @@ export function createBookingMetrics(registry: Registry) {
       labelNames: ['how'] as const,
       registers: [registry],
     }),
-    ordersPaid: new Counter({ name: 'mos_orders_paid_total', help: 'Orders paid (the paying transaction committed)', registers: [registry] }),
+    ordersPaid: new Counter({ name: 'mos_orders_paid_total', help: 'Orders paid (the paying statement committed)', registers: [registry] }),
     ordersRefunded: new Counter({
       name: 'mos_orders_refunded_total',
       help: 'Paid orders refunded (the refunding transaction committed)',

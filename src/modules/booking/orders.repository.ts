@@ -531,8 +531,8 @@ export class OrdersRepository {
   }
 
   /**
-   * Writes one ticket per item of a paid order, in the paying transaction. A second VALID ticket
-   * for a seat violates `tickets_seat_once_uq` and surfaces as SEAT_UNAVAILABLE, never a 500.
+   * Writes one ticket per item of an order in the caller's transaction (the paying statement
+   * writes its own, `newTickets`; tests race the index with this). A second VALID ticket for a seat violates `tickets_seat_once_uq` and surfaces as SEAT_UNAVAILABLE, never a 500.
    */
   issueTickets(order: OrderWithItems, at: Date, tx: Tx): Promise<TicketRow[]> {
     return this.#writeTickets(order, at, tx);

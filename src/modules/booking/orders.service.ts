@@ -73,8 +73,8 @@ export interface PaidOrder extends PayableOrder {
 
 /**
  * The order cannot take the payment: it is no longer PENDING_PAYMENT (`status`), or its seats are
- * sold or reserved to another order (`seatsLost`). Thrown inside the paying transaction, so
- * whatever the step wrote before it is rolled back with it.
+ * sold or reserved to another order (`seatsLost`). Thrown when the paying statement, atomic, wrote
+ * nothing.
  */
 export class OrderNotPayableError extends Error {
   override name = 'OrderNotPayableError';
@@ -317,7 +317,7 @@ export class OrdersService {
     };
   }
 
-  /** After the paying transaction committed: the hold store learns the seats are sold (their holds end). */
+  /** After the paying statement: the hold store learns the seats are sold (their holds end). */
   async afterPaid(paid: Pick<PaidOrder, 'scheduleId' | 'seatIds'>): Promise<void> {
     await this.deps.holds.soldForOrder(paid);
     this.deps.metrics.ordersPaid.inc();

@@ -30,7 +30,7 @@ export interface SaleInventory {
   soldSeatIds(scheduleId: string): Promise<string[]>;
   /** Returns the seats of a pending order that ended (expired, cancelled) to sale, in the caller's transaction. */
   releaseReservation(input: { scheduleId: string; orderId: string }, tx: Tx): Promise<number>;
-  /** Gate 2 of invariant 1: see `InventoryRepository#sellSeats`. Call inside the paying transaction. */
+  /** Gate 2 of invariant 1 in a transaction of its own (the paying statement composes `seatSalePart` instead): see `InventoryRepository#sellSeats`. */
   sellSeats(input: { scheduleId: string; seatIds: readonly string[]; orderId: string }, tx: Tx): Promise<boolean>;
   /**
    * A paid order was refunded: its seats SOLD to it return to AVAILABLE, in the caller's

@@ -11,7 +11,7 @@ export const PaymentEvents = {
   paymentFailed: 'payment.failed',
 } as const;
 
-/** `payment.completed` v1: the order was paid — written in the paying transaction. */
+/** `payment.completed` v1: the order was paid — written by the paying statement. */
 export interface PaymentCompletedV1 {
   paymentId: string;
   orderId: string;

@@ -7,7 +7,7 @@ import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } fr
  * - `CONFIRMING` — claimed: a confirm with the Idempotency-Key of `attempt` is about to be, or
  *   is being, sent to the PG. A crash leaves it here; reconciliation asks the PG once it is older
  *   than PAYMENT_RECONCILE_AFTER_SECONDS.
- * - `DONE` — the PG approved it and the paying transaction committed (order PAID, seats SOLD,
+ * - `DONE` — the PG approved it and the paying statement committed (order PAID, seats SOLD,
  *   tickets, coupons USED, `payment.completed`).
  * - `REJECTED` — the PG refused it for good (`pg_code`), or a lookup found it never approved:
  *   the order may be paid by a new attempt (`attempt` + 1, a new key).
