@@ -9,7 +9,7 @@
  *   ceil(n / 4) bytes. Seat i is in byte floor(i / 4), most significant bits first: bits 7–6
  *   hold seat 4k, bits 5–4 seat 4k+1, bits 3–2 seat 4k+2, bits 1–0 seat 4k+3. Unused trailing
  *   bits are 0.
- * - `delta` (`full: false`, with `since`): `data` is base64 of 4-byte big-endian unsigned
+ * - `delta` (`full: false`, with `since`): `data` is base64 of 3-byte big-endian unsigned
  *   integers, one per changed seat, sorted by index: `index * 4 + code` (each seat's last status
  *   at `version`). Applied to a state at any version from `since` to `version`, it gives the
  *   state at `version`; an empty `data` means nothing changed.
@@ -23,8 +23,8 @@ export const SeatCode = { AVAILABLE: 0, HELD: 1, SOLD: 2 } as const;
 export type SeatCodeName = keyof typeof SeatCode;
 export const SEAT_CODE_NAMES: readonly (SeatCodeName | 'RESERVED')[] = ['AVAILABLE', 'HELD', 'SOLD', 'RESERVED'];
 
-/** The largest index a delta entry can carry (30 bits). */
-export const MAX_SEATS = 2 ** 30;
+/** Seats a delta entry can address: 22 bits of index (VENUE_MAX_SEATS is at most 1,000,000). */
+export const MAX_SEATS = 2 ** 22;
 
 /** What the availability endpoints answer (the JSON body and each stream event's data). */
 export interface AvailabilityMessage {
@@ -52,24 +52,28 @@ export function unpackStatuses(packed: Uint8Array, seats: number): Uint8Array {
   return out;
 }
 
-/** A delta's bytes: `[index, code]` pairs, sorted by index, each as a big-endian uint32 `index * 4 + code`. */
+/** Bytes per changed seat in a delta. */
+export const DELTA_ENTRY_BYTES = 3;
+
+/** A delta's bytes: `[index, code]` pairs, sorted by index, each as a 3-byte big-endian `index * 4 + code`. */
 export function packChanges(changes: readonly (readonly [index: number, code: number])[]): Uint8Array {
   const sorted = [...changes].sort((a, b) => a[0] - b[0]);
-  const out = new Uint8Array(sorted.length * 4);
-  const view = new DataView(out.buffer);
+  const out = new Uint8Array(sorted.length * DELTA_ENTRY_BYTES);
   sorted.forEach(([index, code], i) => {
     if (!Number.isInteger(index) || index < 0 || index >= MAX_SEATS) throw new RangeError(`seat index out of range: ${index}`);
-    view.setUint32(i * 4, index * 4 + (code & 3));
+    const word = index * 4 + (code & 3);
+    out[i * 3] = word >>> 16;
+    out[i * 3 + 1] = (word >>> 8) & 255;
+    out[i * 3 + 2] = word & 255;
   });
   return out;
 }
 
 export function unpackChanges(bytes: Uint8Array): [index: number, code: number][] {
-  if (bytes.length % 4) throw new RangeError(`a delta is a multiple of 4 bytes, got ${bytes.length}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length % DELTA_ENTRY_BYTES) throw new RangeError(`a delta is a multiple of ${DELTA_ENTRY_BYTES} bytes, got ${bytes.length}`);
   const out: [number, number][] = [];
-  for (let at = 0; at < bytes.length; at += 4) {
-    const word = view.getUint32(at);
+  for (let at = 0; at < bytes.length; at += 3) {
+    const word = (bytes[at]! << 16) | (bytes[at + 1]! << 8) | bytes[at + 2]!;
     out.push([word >>> 2, word & 3]);
   }
   return out;

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Clock } from '../../platform/clock.js';
-import { AVAILABILITY_ENCODING, packChanges, packStatuses, SeatCode, toBase64, type AvailabilityMessage } from './availability-codec.js';
+import { AVAILABILITY_ENCODING, DELTA_ENTRY_BYTES, packChanges, packStatuses, SeatCode, toBase64, type AvailabilityMessage } from './availability-codec.js';
 import type { AvailabilitySource, LoadedAvailability } from './availability-source.js';
 import type { ContentCoding } from './layout-view.js';
 import type { SeatMapBase } from './seat-map.js';
@@ -99,8 +99,8 @@ export class SeatAvailability {
       if (step.version <= since) continue;
       for (const [index, code] of step.changes) last.set(index, code);
     }
-    // 4 bytes per changed seat against a quarter byte per seat: past that, the whole state is smaller.
-    if (last.size * 16 >= snapshot.codes.length) return { message: fullMessage(snapshot), snapshot };
+    // 3 bytes per changed seat against a quarter byte per seat: past that, the whole state is smaller.
+    if (last.size * DELTA_ENTRY_BYTES * 4 >= snapshot.codes.length) return { message: fullMessage(snapshot), snapshot };
     const message = delta(snapshot, since, snapshot.version, packChanges([...last]));
     if (snapshot.deltas.size > 64) snapshot.deltas.clear();
     snapshot.deltas.set(since, message);
