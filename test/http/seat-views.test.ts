@@ -322,7 +322,7 @@ describe('seat maps at stadium scale', () => {
       };
       const first = await next();
       expect(first.id).toBe(first.message.version);
-      let state: AvailabilityState | undefined = first.message.full ? new AvailabilityState(seats, first.message) : undefined;
+      const state: AvailabilityState | undefined = first.message.full ? new AvailabilityState(seats, first.message) : undefined;
       const events = [first.message];
       return {
         first: first.message,
