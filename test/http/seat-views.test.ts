@@ -176,6 +176,7 @@ describe('seat maps at stadium scale', () => {
       const revalidated = await get(url, { 'accept-encoding': 'br', 'if-none-match': String(plain.headers.etag) });
       expect(revalidated.statusCode).toBe(304);
       expect(revalidated.rawPayload.length).toBe(0);
+      expect(revalidated.headers['content-length']).toBeUndefined();
       expect(revalidated.headers.etag).toBe(br.headers.etag);
       expect((await get(url, { 'if-none-match': `"other", W/${String(gz.headers.etag)}` })).statusCode).toBe(304);
       expect((await get(url, { 'if-none-match': '"something-else"' })).statusCode).toBe(200);
@@ -276,7 +277,7 @@ describe('seat maps at stadium scale', () => {
 
   describe('the plain seat map', () => {
     it('is gzip-compressed when the client accepts it', async () => {
-      const { schedule } = await open(200);
+      const { schedule, seatIds } = await open(200);
       const url = `/v1/schedules/${schedule.id}/seats`;
       const plain = await get(url);
       const gz = await get(url, { 'accept-encoding': 'gzip, br' });
@@ -284,6 +285,12 @@ describe('seat maps at stadium scale', () => {
       expect(gz.headers['content-encoding']).toBe('gzip');
       expect(gunzipSync(gz.rawPayload).equals(plain.rawPayload)).toBe(true);
       expect(gz.rawPayload.length).toBeLessThan(plain.rawPayload.length / 5);
+      expect(gz.headers.vary).toMatch(/accept-encoding/i);
+      expect((await get(url, { 'accept-encoding': 'br' })).headers['content-encoding']).toBeUndefined();
+      // A change is never hidden by a reused compression.
+      await hold(await mintBuyer(clock.now()), schedule.id, [seatIds[0]!]);
+      const after = JSON.parse(gunzipSync((await get(url, { 'accept-encoding': 'gzip' })).rawPayload).toString());
+      expect(after.seats[0].status).toBe('HELD');
     });
   });
 

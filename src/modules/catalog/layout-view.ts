@@ -98,7 +98,7 @@ export function renderLayout(scheduleId: string, seats: readonly InventorySeat[]
  * when nothing else is acceptable (RFC 9110 §12.5.3: identity is acceptable unless refused, and
  * even then a server may send it rather than a 406).
  */
-export function negotiateEncoding(header: string | undefined): ContentCoding {
+export function negotiateEncoding(header: string | undefined, offered: readonly ('br' | 'gzip')[] = ['br', 'gzip']): ContentCoding {
   if (!header) return 'identity';
   const q = new Map<string, number>();
   for (const part of header.split(',')) {
@@ -113,8 +113,8 @@ export function negotiateEncoding(header: string | undefined): ContentCoding {
   }
   const star = q.get('*');
   const of = (coding: string) => q.get(coding) ?? star ?? 0;
-  const br = of('br');
-  const gz = Math.max(of('gzip'), q.get('x-gzip') ?? 0);
+  const br = offered.includes('br') ? of('br') : 0;
+  const gz = offered.includes('gzip') ? Math.max(of('gzip'), q.get('x-gzip') ?? 0) : 0;
   if (br > 0 && br >= gz) return 'br';
   if (gz > 0) return 'gzip';
   return 'identity';
