@@ -16,7 +16,6 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { performance as perf } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seatHoldStore } from '../src/modules/booking/testing.js';
 import { newId } from '../src/platform/ids.js';
 import { createShowtime, http, LARGE } from './catalog.js';
 import { duration, fmtInt, measure, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
@@ -111,7 +110,7 @@ export async function benchSeatViews(): Promise<SeatViewsResult> {
       await ctx.database.db.transaction((tx) => ctx.catalog.inventory.sellSeats({ scheduleId, seatIds: sold, orderId: newId() }, tx));
       const schedule = await ctx.catalog.inventory.scheduleForSale(scheduleId);
       await ctx.booking.holds.load(scheduleId);
-      await seatHoldStore(ctx.booking).markSold(scheduleId, sold, Date.now());
+      await ctx.booking.holds.soldForOrder({ scheduleId, seatIds: sold });
       for (let i = 0; i < held.length; i += 4 * 50) {
         await Promise.all(
           Array.from({ length: 50 }, (_, k) => held.slice(i + k * 4, i + k * 4 + 4))

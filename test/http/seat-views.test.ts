@@ -5,12 +5,17 @@
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvailabilityState, packStatuses, toBase64, type AvailabilityMessage } from '../../src/modules/catalog/availability-codec.js';
+import { availabilityCodec } from '../../src/modules/catalog/index.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { givenOpenSchedule, givenPerformance, givenSchedule, givenSeller, givenVenue, mintBuyer, rowsOf } from '../support/builders.js';
 import { createTestApp, type TestApp } from '../support/harness.js';
 import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
 import { freePort } from '../support/processes.js';
+
+// The decoder the web app imports (re-exported by the catalog's index).
+const { AvailabilityState, packStatuses, toBase64 } = availabilityCodec;
+type AvailabilityState = InstanceType<typeof AvailabilityState>;
+type AvailabilityMessage = availabilityCodec.AvailabilityMessage;
 
 const MISSING = '01900000-0000-7000-8000-00000000beef';
 const REFRESH_MS = 1000;
