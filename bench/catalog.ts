@@ -33,7 +33,7 @@ const TARGETS = {
 
 // ---- layouts and grading ----
 
-interface Layout {
+export interface Layout {
   sections: { name: string; rows: { label: string; seats: number }[] }[];
 }
 
@@ -47,7 +47,7 @@ function layout(sections: number, rows: number, seats: number): Layout {
   };
 }
 
-const LARGE = layout(20, 50, 50); // 50,000 seats
+export const LARGE = layout(20, 50, 50); // 50,000 seats
 const SMALL = layout(4, 20, 25); // 2,000 seats
 
 /**
@@ -81,7 +81,12 @@ interface Response<T> {
   bytes: number;
 }
 
-async function http<T>(base: string, method: 'GET' | 'POST', path: string, opts: { body?: unknown; token?: string; expect: number }): Promise<Response<T>> {
+export async function http<T>(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { body?: unknown; token?: string; expect: number },
+): Promise<Response<T>> {
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -124,7 +129,7 @@ export interface CatalogResult {
   targets: Target[];
 }
 
-async function createShowtime(base: string, token: string, venue: Layout, title: string): Promise<Creation> {
+export async function createShowtime(base: string, token: string, venue: Layout, title: string): Promise<Creation> {
   const v = await http<{ id: string; seatCount: number }>(base, 'POST', '/v1/venues', {
     token,
     body: { name: `${title} Hall`, address: 'Bench-ro 1, Seoul', ...venue },

@@ -59,20 +59,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function fire(url: string, seconds: number, conns: number): Promise<autocannon.Result> {
+function fire(url: string, seconds: number, conns: number, headers?: Record<string, string>): Promise<autocannon.Result> {
   // `workers: undefined` (not 0) is autocannon's single-threaded mode.
-  return autocannon({ url, connections: conns, duration: seconds, ...(workers > 0 ? { workers } : {}) });
+  return autocannon({ url, connections: conns, duration: seconds, ...(headers ? { headers } : {}), ...(workers > 0 ? { workers } : {}) });
+}
+
+export interface MeasureOptions {
+  /** Request headers (Accept-Encoding, If-None-Match). */
+  headers?: Record<string, string>;
+  /** The status class every answer must have (default 2xx; a revalidation run expects 304s). */
+  expect?: '2xx' | '3xx';
 }
 
 /** Warm-up first, discarded; then the measured run. */
-export async function measure(url: string, conns: number = connections): Promise<Figures> {
-  if (warmupSeconds > 0) await fire(url, warmupSeconds, conns);
-  const r = await fire(url, duration, conns);
+export async function measure(url: string, conns: number = connections, opts: MeasureOptions = {}): Promise<Figures> {
+  if (warmupSeconds > 0) await fire(url, warmupSeconds, conns, opts.headers);
+  const r = await fire(url, duration, conns, opts.headers);
+  const unexpected = opts.expect === '3xx' ? r['1xx'] + r['2xx'] + r['4xx'] + r['5xx'] : r.non2xx;
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    failures: r.non2xx + r.errors,
+    failures: unexpected + r.errors,
     requests: r.requests.total,
     connections: conns,
   };

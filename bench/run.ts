@@ -5,6 +5,9 @@
  *   health   `GET /health/live` through the full app vs a bare Fastify route (bench/health.ts)
  *   catalog  production mode over real HTTP: creating a 50,000-seat venue and showtime, then
  *            the seat maps of a 50,000-seat and a 2,000-seat showtime (bench/catalog.ts)
+ *   seat-views  production mode over real HTTP, a 50,000-seat showtime with 20% taken: the
+ *            layout (full and 304), the availability (full and a 10-change delta), the old
+ *            /seats with gzip, and SSE fan-out to 2,000 clients (bench/seat-views.ts)
  *   waiting-room  production mode: 100,000 distinct buyers entering a waiting room, their
  *            position polls, and the admission tick with all of them waiting (bench/waiting-room.ts)
  * The load scenarios (waiting-room, booking, coupons, payments) also print the CPU time a request costs
@@ -36,10 +39,11 @@ import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
 import { benchBooking, bookingJson, printBooking, type BookingResult } from './booking.js';
 import { benchCoupons, couponsJson, printCoupons, type CouponsResult } from './coupons.js';
 import { benchPayments, paymentsJson, printPayments, type PaymentsResult } from './payments.js';
+import { benchSeatViews, printSeatViews, seatViewsJson, type SeatViewsResult } from './seat-views.js';
 import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
 import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 
-const ALL = ['health', 'catalog', 'waiting-room', 'booking', 'coupons', 'payments'] as const;
+const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'payments'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -89,6 +93,12 @@ if (selected.has('catalog')) {
   printCatalog(catalog, bare);
 }
 
+let seatViews: SeatViewsResult | undefined;
+if (selected.has('seat-views')) {
+  seatViews = await benchSeatViews();
+  printSeatViews(seatViews, bare);
+}
+
 let waitingRoom: WaitingRoomResult | undefined;
 if (selected.has('waiting-room')) {
   waitingRoom = await benchWaitingRoom(bare);
@@ -129,6 +139,7 @@ console.log(
     full: full ? figuresJson(full) : null,
     ratio: full ? { rps: round(full.rps / bare.rps, 3), p99: round(full.p99 / bare.p99, 3) } : null,
     catalog: catalog ? { ...catalogJson(catalog), bareRps: round(bare.rps, 0) } : null,
+    seatViews: seatViews ? { ...seatViewsJson(seatViews), bareRps: round(bare.rps, 0) } : null,
     waitingRoom: waitingRoom ? { ...waitingRoomJson(waitingRoom), bareRps: round(bare.rps, 0) } : null,
     booking: booking ? { ...bookingJson(booking), bareRps: round(bare.rps, 0) } : null,
     coupons: coupons ? { ...couponsJson(coupons), bareRps: round(bare.rps, 0) } : null,
@@ -144,6 +155,8 @@ const failures = [
   full,
   catalog?.large.seatMap,
   catalog?.small.seatMap,
+  ...(seatViews?.runs.map((r) => r.figures) ?? []),
+  seatViews ? { failures: seatViews.fanOut.failures } : undefined,
   waitingRoom?.enter,
   waitingRoom?.poll,
   booking?.holds,

@@ -127,7 +127,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
-  await app.register(ctx.catalog.routes, { service: ctx.catalog.service });
+  await app.register(ctx.catalog.routes, {
+    service: ctx.catalog.service,
+    seatViews: ctx.catalog.seatViews,
+    watcher: ctx.catalog.watcher,
+    maxAvailabilityStreams: ctx.catalog.maxAvailabilityStreams,
+  });
   await app.register(ctx.waitingRoom.routes, {
     service: ctx.waitingRoom.service,
     watcher: ctx.waitingRoom.watcher,

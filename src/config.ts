@@ -565,6 +565,24 @@ export const configSpec = {
     default: '1000000',
     parse: int(0, 50_000_000),
   }),
+  SEAT_AVAILABILITY_REFRESH_MS: entry({
+    path: 'catalog.availability.refreshMs',
+    doc: "Longest a process serves a showtime's live availability (GET .../availability and its stream) without reading the hot state again: however many buyers read it, one hot-state read per showtime per interval per process",
+    default: '1000',
+    parse: int(0, 60_000),
+  }),
+  SEAT_AVAILABILITY_HISTORY_SEATS: entry({
+    path: 'catalog.availability.historySeats',
+    doc: 'Seat status changes a process keeps per showtime to answer `?since=` with a delta; a client further behind gets the whole state',
+    default: '20000',
+    parse: int(0, 10_000_000),
+  }),
+  SEAT_AVAILABILITY_MAX_STREAMS: entry({
+    path: 'catalog.availability.maxStreams',
+    doc: 'Open availability streams (GET .../availability/stream) one process serves; more are refused with 429 and Retry-After',
+    default: '20000',
+    parse: int(0, 1_000_000),
+  }),
   TOSS_SANDBOX: entry({
     path: 'sandbox.enabled',
     doc: 'Mount the Toss-compatible sandbox PG at /sandbox/toss (a test PG: it keeps its ledger in memory, so a restart forgets it). Unset: on in embedded mode, off in production; refused with a `live_` TOSS_SECRET_KEY',

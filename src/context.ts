@@ -179,6 +179,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       db: database.db,
       clock,
       holds: { heldSeats: (scheduleId) => holdStore.heldSeats(scheduleId, clock.now().getTime()) },
+      // Through booking's holds service, which loads a showtime the store has no state for.
+      availability: { availability: (scheduleId, since) => booking.holds.availability(scheduleId, since) },
+      logger,
+      availabilitySettings: config.catalog.availability,
       venueMaxSeats: config.catalog.venueMaxSeats,
       quotas: config.catalog.quotas,
       seatMapCacheSeats: config.catalog.seatMapCacheSeats,
@@ -293,6 +297,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
           .close()
           .catch((err: unknown) => logger.error({ err }, 'coupon hot state hand-over failed; its campaigns will need `mos coupons reconcile`'));
         waitingRoom.watcher.close();
+        catalog.watcher.close();
         redis?.disconnect();
         await database.close();
       },

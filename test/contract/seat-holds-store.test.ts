@@ -3,6 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemorySeatHoldStore } from '../../src/modules/booking/seat-holds.memory.js';
 import { RedisSeatHoldStore } from '../../src/modules/booking/seat-holds.redis.js';
 import type { SeatHoldStore } from '../../src/modules/booking/seat-holds.store.js';
+import type { AvailabilityRead, SeatStatus } from '../../src/modules/catalog/index.js';
+import { key, tag } from '../../src/platform/redis/keys.js';
 import { isolatedRedis } from '../support/redis.js';
 
 const redis = isolatedRedis();
@@ -109,10 +111,10 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
     const store = make();
     const sch = await loaded(store);
     await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
-    await store.markSold(sch, ['1']);
+    await store.markSold(sch, ['1'], NOW);
     expect(await store.heldSeats(sch, NOW)).toEqual(new Map());
     expect(await store.hold(sch, 'a', ['1'], NOW, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['1'] });
-    await store.markUnsold(sch, ['1']);
+    await store.markUnsold(sch, ['1'], NOW);
     expect(await store.hold(sch, 'b', ['1'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
   });
 
@@ -132,5 +134,115 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
     expect(await store.hold(sch, 'c', ['s1'], NOW, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['s1'] });
     expect(await store.hold(sch, 'c', ['s3'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
     expect(await store.hold(sch, 'a', ['x', 'y', 'z'], NOW, TTL, MAX)).toEqual({ kind: 'limit', holding: 2 });
+  });
+
+  describe('availability', () => {
+    /** Seat → status of every seat that is not AVAILABLE, from a full read. */
+    const stateOf = (read: AvailabilityRead): Map<string, SeatStatus> => {
+      if (read.kind !== 'full') throw new Error(`expected a full read, got ${read.kind}`);
+      const state = new Map<string, SeatStatus>();
+      for (const seat of read.held) state.set(seat, 'HELD');
+      for (const seat of read.sold) state.set(seat, 'SOLD');
+      return state;
+    };
+    const replay = (state: Map<string, SeatStatus>, read: AvailabilityRead): Map<string, SeatStatus> => {
+      if (read.kind !== 'changes') throw new Error(`expected changes, got ${read.kind}`);
+      const next = new Map(state);
+      for (const change of read.changes) {
+        for (const [seat, status] of change.seats) {
+          if (status === 'AVAILABLE') next.delete(seat);
+          else next.set(seat, status);
+        }
+      }
+      return next;
+    };
+
+    it('answers not-loaded for a showtime it has no state for', async () => {
+      expect(await make().availability(randomUUID(), null, NOW)).toEqual({ kind: 'not-loaded' });
+    });
+
+    it('gives every status change a version of its own, and its changes replay to the whole state', async () => {
+      const store = make();
+      const sch = await loaded(store, ['s0']);
+      const first = await store.availability(sch, null, NOW);
+      expect(stateOf(first)).toEqual(new Map([['s0', 'SOLD']]));
+      let version = first.kind === 'full' ? first.version : 0;
+      let state = stateOf(first);
+
+      const steps: (() => Promise<unknown>)[] = [
+        () => store.hold(sch, 'a', ['1', '2'], NOW, TTL, MAX),
+        () => store.release(sch, 'a', ['1'], NOW),
+        () => store.markSold(sch, ['2'], NOW),
+        () => store.hold(sch, 'b', ['3'], NOW, TTL, MAX),
+        () => store.markUnsold(sch, ['s0'], NOW),
+      ];
+      for (const step of steps) {
+        await step();
+        const delta = await store.availability(sch, version, NOW);
+        expect(delta.kind).toBe('changes');
+        if (delta.kind !== 'changes') return;
+        expect(delta.version).toBe(version + 1);
+        state = replay(state, delta);
+        version = delta.version;
+        expect(state).toEqual(stateOf(await store.availability(sch, null, NOW)));
+      }
+      expect(state).toEqual(
+        new Map([
+          ['2', 'SOLD'],
+          ['3', 'HELD'],
+        ]),
+      );
+    });
+
+    it('changes nothing for a step that changes no status', async () => {
+      const store = make();
+      const sch = await loaded(store);
+      await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
+      const before = await store.availability(sch, null, NOW);
+      await store.extend(sch, 'a', ['1'], NOW + 3 * TTL, NOW);
+      await store.hold(sch, 'b', ['1'], NOW, TTL, MAX); // refused
+      await store.release(sch, 'b', ['1'], NOW); // not b's
+      expect((await store.availability(sch, null, NOW)).kind === 'full' && before.kind === 'full').toBe(true);
+      const after = await store.availability(sch, before.kind === 'full' ? before.version : 0, NOW);
+      expect(after).toEqual({ kind: 'changes', version: before.kind === 'full' ? before.version : -1, changes: [] });
+    });
+
+    it('turns a lapsed hold AVAILABLE on the next read, as a version of its own', async () => {
+      const store = make();
+      const sch = await loaded(store);
+      await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
+      const held = await store.availability(sch, null, NOW);
+      expect(stateOf(held)).toEqual(new Map([['1', 'HELD']]));
+      const version = held.kind === 'full' ? held.version : 0;
+      expect(await store.availability(sch, version, NOW + TTL)).toEqual({
+        kind: 'changes',
+        version: version + 1,
+        changes: [{ version: version + 1, seats: [['1', 'AVAILABLE']] }],
+      });
+    });
+
+    it('answers the whole state for a version older than its log, or one it never issued', async () => {
+      const store = make();
+      const sch = await loaded(store);
+      const start = await store.availability(sch, null, NOW);
+      const version = start.kind === 'full' ? start.version : 0;
+      for (let i = 0; i < 1001; i++) await store.hold(sch, 'a', [`s${i % 3}`], NOW, 1, MAX).then(() => store.release(sch, 'a', [], NOW));
+      expect((await store.availability(sch, version, NOW)).kind).toBe('full');
+      expect((await store.availability(sch, version + 5_000, NOW)).kind).toBe('full');
+    });
+
+    it('starts the versions of a new state above every version of a state it replaced', async () => {
+      const store = make();
+      const sch = await loaded(store);
+      for (let i = 0; i < 20; i++) await store.hold(sch, `u${i}`, [`s${i}`], NOW, TTL, MAX);
+      const before = await store.availability(sch, null, NOW);
+      // Memory: a new process; Redis: every key of the showtime lost (a flush, a failover).
+      const other = store instanceof MemorySeatHoldStore ? make() : store;
+      if (other === store)
+        await redis.redis.del(...['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', tag('hold', sch), part)));
+      await other.load(sch, [], [], NOW + 1);
+      const after = await other.availability(sch, null, NOW + 1);
+      expect(after.kind === 'full' && before.kind === 'full' && after.version > before.version).toBe(true);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { CommonErrors } from '../../platform/http/errors.js';
-import { CatalogErrors, type SaleInventory, type SaleSchedule } from '../catalog/index.js';
+import { CatalogErrors, type LoadedAvailability, type SaleInventory, type SaleSchedule } from '../catalog/index.js';
 import { BookingErrors } from './booking.errors.js';
 import type { BookingMetrics } from './booking.metrics.js';
 import type { PendingHold, SeatHoldStore } from './seat-holds.store.js';
@@ -97,7 +97,7 @@ export class HoldsService {
    * again, and the buyer's holds on them end (`markSold` ends them in the same step).
    */
   async soldForOrder(order: { scheduleId: string; seatIds: readonly string[] }): Promise<void> {
-    await this.deps.store.markSold(order.scheduleId, order.seatIds);
+    await this.deps.store.markSold(order.scheduleId, order.seatIds, this.deps.clock.now().getTime());
   }
 
   /**
@@ -106,7 +106,7 @@ export class HoldsService {
    * PostgreSQL — never the other way round, so invariant 1 does not depend on it.
    */
   async unsoldForOrder(order: { scheduleId: string; seatIds: readonly string[] }): Promise<void> {
-    await this.deps.store.markUnsold(order.scheduleId, order.seatIds);
+    await this.deps.store.markUnsold(order.scheduleId, order.seatIds, this.deps.clock.now().getTime());
   }
 
   /** The order ended (cancelled, expired): its buyer's holds on its seats go. */
@@ -127,6 +127,22 @@ export class HoldsService {
     if (!others.length) return;
     await this.deps.store.release(scheduleId, userId, others, now.getTime());
     await this.load(scheduleId);
+  }
+
+  /**
+   * The showtime's seat statuses since `since` (the catalog's live availability): one hot-state
+   * read. A showtime the store has no state for (new, or lost in a flush) is loaded from
+   * PostgreSQL first, as a hold would, so sold seats never read AVAILABLE after a flush.
+   */
+  async availability(scheduleId: string, since: number | null): Promise<LoadedAvailability> {
+    const read = () => this.deps.store.availability(scheduleId, since, this.deps.clock.now().getTime());
+    let result = await read();
+    if (result.kind === 'not-loaded') {
+      await this.load(scheduleId);
+      result = await read();
+    }
+    if (result.kind === 'not-loaded') throw new Error(`hold store for ${scheduleId} did not load`);
+    return result;
   }
 
   /** Every live hold of a showtime (seat → holder): the catalog's seat map reads it. */

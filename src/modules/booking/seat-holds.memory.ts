@@ -1,8 +1,30 @@
+import type { AvailabilityRead, SeatStatus, SeatStatusChange } from '../catalog/index.js';
 import type { HoldResult, PendingHold, SeatHoldStore } from './seat-holds.store.js';
+
+/** As in seat-holds.lua: versions kept in the change log, and lapsed holds swept per availability read. */
+const LOG_VERSIONS = 1000;
+const SWEEP_ON_READ = 2000;
 
 interface Showtime {
   holds: Map<string, { userId: string; expiresAt: number }>;
   sold: Set<string>;
+  /** The availability version (see seat-holds.lua: a seat is SOLD if sold, else HELD if in `holds`, lapsed or not). */
+  version: number;
+  log: SeatStatusChange[];
+}
+
+/** The status changes of one step, published as one version (seat-holds.lua's `note` and `publish`). */
+class Changes {
+  readonly seats: [string, SeatStatus][] = [];
+  note(status: SeatStatus, seat: string): void {
+    this.seats.push([seat, status]);
+  }
+  publish(st: Showtime): void {
+    if (!this.seats.length) return;
+    st.version += 1;
+    st.log.push({ version: st.version, seats: this.seats.splice(0) });
+    if (st.log.length > LOG_VERSIONS) st.log.splice(0, st.log.length - LOG_VERSIONS);
+  }
 }
 
 /** Single-process adapter (embedded mode): the rules of seat-holds.lua, in memory. */
@@ -22,11 +44,14 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     const fresh = seatIds.filter((seat) => !live.has(seat)).length;
     if (live.size + fresh > maxPerBuyer) return { kind: 'limit', holding: live.size };
     let latest = 0;
+    const changes = new Changes();
     for (const seat of seatIds) {
       const expiresAt = Math.max(live.get(seat) ?? 0, now + ttlMs);
+      if (!st.holds.has(seat)) changes.note('HELD', seat);
       st.holds.set(seat, { userId, expiresAt });
       latest = Math.max(latest, expiresAt);
     }
+    changes.publish(st);
     return { kind: 'held', expiresAt: latest };
   }
 
@@ -47,12 +72,15 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     if (!st) return 0;
     const list = seatIds.length ? seatIds : [...this.#live(st, userId, now).keys()];
     let released = 0;
+    const changes = new Changes();
     for (const seat of list) {
       if (st.holds.get(seat)?.userId === userId) {
         st.holds.delete(seat);
+        if (!st.sold.has(seat)) changes.note('AVAILABLE', seat);
         released++;
       }
     }
+    changes.publish(st);
     return released;
   }
 
@@ -68,35 +96,75 @@ export class MemorySeatHoldStore implements SeatHoldStore {
   }
 
   async load(scheduleId: string, sold: readonly string[], pending: readonly PendingHold[], now: number): Promise<void> {
-    let st = this.#showtimes.get(scheduleId);
-    if (!st) this.#showtimes.set(scheduleId, (st = { holds: new Map(), sold: new Set() }));
-    for (const seat of sold) st.sold.add(seat);
-    for (const p of pending) if (p.expiresAt > now && !st.holds.has(p.seatId)) st.holds.set(p.seatId, { userId: p.userId, expiresAt: p.expiresAt });
+    const existing = this.#showtimes.get(scheduleId);
+    // A first load starts a new epoch (versions from now * 1000, as in seat-holds.lua); a reload logs what it changed.
+    const st = existing ?? { holds: new Map(), sold: new Set(), version: now * 1000, log: [] };
+    const changes = new Changes();
+    for (const seat of sold) {
+      if (st.sold.has(seat)) continue;
+      st.sold.add(seat);
+      if (existing) changes.note('SOLD', seat);
+    }
+    for (const p of pending) {
+      if (p.expiresAt > now && !st.holds.has(p.seatId)) {
+        st.holds.set(p.seatId, { userId: p.userId, expiresAt: p.expiresAt });
+        if (existing && !st.sold.has(p.seatId)) changes.note('HELD', p.seatId);
+      }
+    }
+    changes.publish(st);
+    this.#showtimes.set(scheduleId, st);
   }
 
-  async markSold(scheduleId: string, seatIds: readonly string[]): Promise<void> {
+  async markSold(scheduleId: string, seatIds: readonly string[], _now: number): Promise<void> {
     const st = this.#showtimes.get(scheduleId);
     if (!st) return; // not loaded: the next load reads the sale from PostgreSQL
+    const changes = new Changes();
     for (const seat of seatIds) {
+      if (!st.sold.has(seat)) changes.note('SOLD', seat);
       st.sold.add(seat);
       st.holds.delete(seat);
     }
+    changes.publish(st);
   }
 
-  async markUnsold(scheduleId: string, seatIds: readonly string[]): Promise<void> {
+  async markUnsold(scheduleId: string, seatIds: readonly string[], _now: number): Promise<void> {
     const st = this.#showtimes.get(scheduleId);
-    for (const seat of seatIds) st?.sold.delete(seat);
+    if (!st) return;
+    const changes = new Changes();
+    for (const seat of seatIds) if (st.sold.delete(seat)) changes.note(st.holds.has(seat) ? 'HELD' : 'AVAILABLE', seat);
+    changes.publish(st);
   }
 
   async expire(scheduleId: string, now: number): Promise<number> {
     const st = this.#showtimes.get(scheduleId);
+    return st ? this.#sweep(st, now, Number.POSITIVE_INFINITY) : 0;
+  }
+
+  async availability(scheduleId: string, since: number | null, now: number): Promise<AvailabilityRead> {
+    const st = this.#showtimes.get(scheduleId);
+    if (!st) return { kind: 'not-loaded' };
+    this.#sweep(st, now, SWEEP_ON_READ);
+    const behind = since === null ? Number.NaN : st.version - since;
+    if (behind === 0) return { kind: 'changes', version: st.version, changes: [] };
+    if (behind > 0 && behind <= st.log.length) {
+      return { kind: 'changes', version: st.version, changes: st.log.slice(-behind).map((c) => ({ version: c.version, seats: [...c.seats] })) };
+    }
+    return { kind: 'full', version: st.version, sold: [...st.sold], held: [...st.holds.keys()] };
+  }
+
+  /** Removes up to `limit` lapsed holds as one version; returns how many. */
+  #sweep(st: Showtime, now: number, limit: number): number {
+    const changes = new Changes();
     let removed = 0;
-    for (const [seat, h] of st?.holds ?? []) {
+    for (const [seat, h] of st.holds) {
+      if (removed >= limit) break;
       if (h.expiresAt <= now) {
-        st!.holds.delete(seat);
+        st.holds.delete(seat);
+        changes.note('AVAILABLE', seat);
         removed++;
       }
     }
+    changes.publish(st);
     return removed;
   }
 

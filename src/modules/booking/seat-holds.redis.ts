@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
+import type { AvailabilityRead, SeatStatus, SeatStatusChange } from '../catalog/index.js';
 import type { HoldResult, PendingHold, SeatHoldStore } from './seat-holds.store.js';
+
+const STATUS: Record<string, SeatStatus> = { A: 'AVAILABLE', H: 'HELD', S: 'SOLD' };
+
+/** One entry of seat-holds.lua's change log: `"<version> <S><seatId> <S><seatId> ..."`. */
+function parseLogEntry(entry: string): SeatStatusChange {
+  const [version, ...seats] = entry.split(' ');
+  return { version: Number(version), seats: seats.map((s) => [s.slice(1), STATUS[s[0]!]!] as const) };
+}
 
 /** Redis adapter: one Lua script (seat-holds.lua) per step, all keys of a showtime under one hash tag. */
 export class RedisSeatHoldStore implements SeatHoldStore {
@@ -52,12 +61,20 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     await this.#run(scheduleId, 'load', now, [sold.length, ...sold, ...triples]);
   }
 
-  async markSold(scheduleId: string, seatIds: readonly string[]): Promise<void> {
-    if (seatIds.length) await this.#run(scheduleId, 'sold', 0, seatIds);
+  async markSold(scheduleId: string, seatIds: readonly string[], now: number): Promise<void> {
+    if (seatIds.length) await this.#run(scheduleId, 'sold', now, seatIds);
   }
 
-  async markUnsold(scheduleId: string, seatIds: readonly string[]): Promise<void> {
-    if (seatIds.length) await this.#run(scheduleId, 'unsold', 0, seatIds);
+  async markUnsold(scheduleId: string, seatIds: readonly string[], now: number): Promise<void> {
+    if (seatIds.length) await this.#run(scheduleId, 'unsold', now, seatIds);
+  }
+
+  async availability(scheduleId: string, since: number | null, now: number): Promise<AvailabilityRead> {
+    const res = (await this.#run(scheduleId, 'availability', now, [since === null ? '' : since])) as [number, string?, string[]?, string[]?];
+    if (res[0] === -1) return { kind: 'not-loaded' };
+    const version = Number(res[1]);
+    if (res[0] === 2) return { kind: 'full', version, sold: res[2]!, held: res[3]! };
+    return { kind: 'changes', version, changes: res[2]!.map(parseLogEntry) };
   }
 
   async expire(scheduleId: string, now: number): Promise<number> {
@@ -66,7 +83,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
 
   #run(scheduleId: string, op: string, now: number, rest: readonly (string | number)[]) {
     const t = tag('hold', scheduleId);
-    const keys = ['seats', 'exp', 'sold', 'loaded', 'users'].map((part) => key('hold', t, part));
+    const keys = ['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', t, part));
     return this.#script(keys, [op, now, ...rest]);
   }
 }

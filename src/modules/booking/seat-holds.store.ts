@@ -1,3 +1,5 @@
+import type { AvailabilityRead } from '../catalog/index.js';
+
 export type HoldResult =
   | { kind: 'held'; expiresAt: number }
   /** Some seats are held by others or sold: nothing was held. */
@@ -31,9 +33,18 @@ export interface SeatHoldStore {
   /** Loads what PostgreSQL knows — sold seats and pending orders' seats — and marks the showtime loaded. */
   load(scheduleId: string, sold: readonly string[], pending: readonly PendingHold[], now: number): Promise<void>;
   /** Seats PostgreSQL now has as sold: never holdable again. */
-  markSold(scheduleId: string, seatIds: readonly string[]): Promise<void>;
+  markSold(scheduleId: string, seatIds: readonly string[], now: number): Promise<void>;
   /** Seats returned to sale by a refund. */
-  markUnsold(scheduleId: string, seatIds: readonly string[]): Promise<void>;
+  markUnsold(scheduleId: string, seatIds: readonly string[], now: number): Promise<void>;
   /** Sweeps lapsed holds (reads never depend on it); returns how many were removed. */
   expire(scheduleId: string, now: number): Promise<number>;
+  /**
+   * The showtime's seat statuses for the live availability, in one round trip: lapsed holds are
+   * swept first (so they turn AVAILABLE with a version of their own), then the status changes
+   * of every version after `since` — or, when `since` is null or older than the kept log, the
+   * whole state at the current version. Every step that changes a seat's status (hold,
+   * release, sweep, sold, unsold, load) adds one version in the same atomic step, so the
+   * version is one counter per showtime shared by every process.
+   */
+  availability(scheduleId: string, since: number | null, now: number): Promise<AvailabilityRead>;
 }

@@ -15,6 +15,15 @@ export const CreateVenueBody = StrictObject({
     StrictObject({
       name: SectionName,
       rows: Type.Array(StrictObject({ label: RowLabel, seats: Type.Integer({ minimum: 1, maximum: 500 }) }), { minItems: 1, maxItems: 500 }),
+      origin: Type.Optional(
+        StrictObject(
+          { x: Type.Integer({ minimum: -100_000, maximum: 100_000 }), y: Type.Integer({ minimum: -100_000, maximum: 100_000 }) },
+          {
+            description:
+              "Where the section's top-left seat is drawn in the layout, in seat pitches (x right, y down). Without it sections stack top to bottom, one empty row apart",
+          },
+        ),
+      ),
     }),
     { minItems: 1, maxItems: 200 },
   ),
@@ -142,6 +151,49 @@ export const SeatMap = Type.Object({
       status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')]),
       heldByMe: Type.Optional(Type.Boolean()),
     }),
+  ),
+});
+
+export const Layout = Type.Object(
+  {
+    scheduleId: Uuid,
+    seats: Type.Array(
+      Type.Object({
+        index: Type.Integer({ minimum: 0, description: "The seat's place in layout order: how the availability addresses it" }),
+        seatId: Uuid,
+        label: Type.String(),
+        section: Type.String(),
+        row: Type.String(),
+        number: Type.Integer(),
+        grade: Type.String(),
+        price: Type.Integer(),
+        x: Type.Number({ description: 'Drawing position in seat pitches, rightwards' }),
+        y: Type.Number({ description: 'Drawing position in seat pitches, downwards' }),
+      }),
+    ),
+    grades: Type.Array(Type.Object({ name: Type.String(), price: Type.Integer() })),
+  },
+  {
+    description:
+      'Immutable once the showtime exists: strong ETag (304 on If-None-Match), gzip or br by Accept-Encoding, Cache-Control public and immutable. Read it once, then follow the availability.',
+  },
+);
+
+export const Availability = Type.Object(
+  {
+    scheduleId: Uuid,
+    version: Type.Integer({ description: 'Increases with every status change of the showtime (versions of one epoch are consecutive)' }),
+    encoding: Type.Literal('2bit-v1'),
+    full: Type.Boolean({ description: 'true: data is the whole state; false: only the seats changed since `since`' }),
+    since: Type.Optional(Type.Integer({ description: 'On a delta: the version it starts from' })),
+    data: Type.String({ description: 'base64; see the project API docs, "Live availability", for the exact bit layout' }),
+  },
+  { description: 'The status of every seat by layout index (full), or the changes since a version (delta).' },
+);
+
+export const AvailabilityQuery = StrictObject({
+  since: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'A version this client has: answer only the changes after it (the whole state if it is too old)' }),
   ),
 });
 

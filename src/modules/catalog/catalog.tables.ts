@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, boolean } from 'drizzle-orm/pg-core';
 
-/** A venue's layout as the seller described it: the order of sections and rows is kept. */
+/**
+ * A venue's layout as the seller described it: the order of sections and rows is kept. A
+ * section's optional `origin` places it in the drawing (layout-view.ts#seatPositions).
+ */
 export interface VenueLayout {
-  sections: { name: string; rows: { label: string; seats: number }[] }[];
+  sections: { name: string; rows: { label: string; seats: number }[]; origin?: { x: number; y: number } }[];
 }
 
 export interface Grade {

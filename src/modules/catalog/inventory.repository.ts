@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { parseUuidArray, queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import { positionalSql, type StatementPart } from '../../platform/db/statement.js';
-import { performances, scheduleSeats, schedules, seats } from './catalog.tables.js';
+import { performances, scheduleSeats, schedules, seats, venues, type Grade, type VenueLayout } from './catalog.tables.js';
 
 /** The immutable part of one seat of a showtime, in layout order. */
 export interface InventorySeat {
@@ -34,6 +34,18 @@ export class InventoryRepository {
       .where(and(eq(schedules.id, id), isNull(schedules.deletedAt), isNull(performances.deletedAt)))
       .limit(1);
     return row && { ...row.schedule, sellerId: row.sellerId, title: row.title };
+  }
+
+  /** What a live showtime's drawing needs besides its seats: its venue's layout and its grade legend. */
+  async layoutOf(scheduleId: string): Promise<{ layout: VenueLayout; grades: Grade[] } | undefined> {
+    const [row] = await this.db
+      .select({ layout: venues.layout, grades: performances.grades })
+      .from(schedules)
+      .innerJoin(performances, eq(performances.id, schedules.performanceId))
+      .innerJoin(venues, eq(venues.id, performances.venueId))
+      .where(and(eq(schedules.id, scheduleId), isNull(schedules.deletedAt), isNull(performances.deletedAt)))
+      .limit(1);
+    return row;
   }
 
   /** The seats of a showtime in layout order, with what never changes: labels, grades, prices. */

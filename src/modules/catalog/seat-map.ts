@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { InventorySeat } from './inventory.repository.js';
 
 /**
@@ -133,5 +135,32 @@ export class SeatMapCache {
     if (!entry) return;
     this.#entries.delete(scheduleId);
     this.#seats -= entry.seatIds.length;
+  }
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * gzip of seat maps, reused while a showtime's map stays the same. A 50,000-seat map is ~7.5 MB
+ * and gzip costs tens of milliseconds of CPU on it, yet between two changes every reader gets
+ * the same bytes: comparing them with the last ones compressed (a memcmp, ~1 ms) saves the rest.
+ * Level 1: a map that does change is compressed per request, so CPU counts more than the last
+ * percent of size (large venues should read the layout once and then the availability).
+ */
+export class SeatMapGzip {
+  readonly #last = new Map<string, { raw: Buffer; gz: Promise<Buffer> }>();
+  constructor(private readonly maxShowtimes = 16) {}
+
+  gzip(scheduleId: string, raw: Buffer): Promise<Buffer> {
+    const hit = this.#last.get(scheduleId);
+    if (hit && (hit.raw === raw || hit.raw.equals(raw))) return hit.gz;
+    const entry = { raw, gz: gzipAsync(raw, { level: 1 }) };
+    this.#last.delete(scheduleId);
+    this.#last.set(scheduleId, entry);
+    if (this.#last.size > this.maxShowtimes) this.#last.delete(this.#last.keys().next().value!);
+    entry.gz.catch(() => {
+      if (this.#last.get(scheduleId) === entry) this.#last.delete(scheduleId);
+    });
+    return entry.gz;
   }
 }
