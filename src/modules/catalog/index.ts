@@ -11,7 +11,7 @@ import { SeatMapCache } from './seat-map.js';
 export type { HeldSeatsReader } from './held-seats.js';
 export { CatalogErrors } from './catalog.errors.js';
 export type { PerformanceView } from './catalog.service.js';
-export { seatReservationPart, type InventorySeat, type SeatReservationPlaceholders } from './inventory.repository.js';
+export { saleFactsPart, seatReservationPart, type InventorySeat, type SeatReservationPlaceholders } from './inventory.repository.js';
 export type { SaleCheck, SaleInventory } from './sale-inventory.service.js';
 export type { SaleSchedule, ScheduleView, WaitingRoomSettings } from './schedule-view.js';
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { parseUuidArray, queryRows, type Db, type Tx } from '../../platform/db/client.js';
 import type { StatementPart } from '../../platform/db/statement.js';
 import { performances, scheduleSeats, schedules, seats } from './catalog.tables.js';
@@ -171,4 +171,16 @@ export function seatReservationPart(p: SeatReservationPlaceholders): StatementPa
     apply: (locked, go) => `update schedule_seats set status = 'RESERVED', order_id = ${p.orderId}, reserved_until = ${p.until}
             where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
   };
+}
+
+/**
+ * The catalog's part in the events of a sale (payments composes it into the statement that
+ * writes `payment.completed` / `refund.completed`, so settlement can hear who sold what without
+ * reading the catalog's tables): one row — the showtime's performance, its seller (owner) and
+ * title. A performance's seller and a showtime's performance never change, so the row read in the
+ * paying transaction is the one the sale belongs to.
+ */
+export function saleFactsPart(scheduleId: string): SQL {
+  return sql`select p.seller_id, p.id as performance_id, p.title as performance_title
+             from schedules s join performances p on p.id = s.performance_id where s.id = ${scheduleId}::uuid`;
 }

@@ -199,3 +199,15 @@ export function couponReservationPart(p: CouponReservationPlaceholders): Stateme
 export function couponUsePart(orderId: string): SQL {
   return sql`update coupons set status = 'USED', used_order_id = ${orderId}::uuid where reserved_order_id = ${orderId}::uuid and status = 'AVAILABLE'`;
 }
+
+/**
+ * The coupons' part in the events of a sale (payments composes it into the statement that
+ * writes `payment.completed` / `refund.completed`): one row, `seller_funded` — how much of the
+ * order's discounts its sellers fund (campaigns `fundedBy: SELLER`); the rest is the platform's.
+ * `applied`: the order's coupons with the discount each gave, as priced at placement.
+ */
+export function discountFundingPart(applied: readonly { couponId: string; discount: number }[]): SQL {
+  return sql`select coalesce(sum(a.discount) filter (where cc.funded_by = 'SELLER'), 0)::int as seller_funded
+             from unnest(${sql.param(applied.map((c) => c.couponId))}::uuid[], ${sql.param(applied.map((c) => c.discount))}::int[]) as a(coupon_id, discount)
+             join coupons c on c.id = a.coupon_id join coupon_campaigns cc on cc.id = c.campaign_id`;
+}

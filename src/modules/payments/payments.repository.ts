@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, or, type SQL, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
-import type { EventEnvelope } from '../../platform/events/envelope.js';
+import { assertEventType, type EventEnvelope } from '../../platform/events/envelope.js';
 import { appendOutbox, outboxInsertSql } from '../../platform/events/outbox.js';
 import { PaymentEvents } from './payments.events.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
@@ -14,9 +14,37 @@ export interface PaymentOutcome {
   pgMessage?: string | null;
 }
 
+/** What the statement writing a sale's event reads to add the sale's facts (`SaleFacts`) to its payload. */
+export interface SaleFactsInput {
+  scheduleId: string;
+  /** The order's coupons with the discount each gave. */
+  coupons: readonly { couponId: string; discount: number }[];
+  /** The order's whole discount (KRW): what the seller does not fund, the platform does. */
+  discount: number;
+}
+
+/** The other modules' parts of that statement: each module writes the SQL of its own tables. */
+export interface SaleFactsParts {
+  /** One row: `seller_id`, `performance_id`, `performance_title` of the showtime (the catalog's). */
+  saleFacts(scheduleId: string): SQL;
+  /** One row: `seller_funded`, the KRW of the order's discounts its seller funds (the coupons'). */
+  discountFunding(applied: SaleFactsInput['coupons']): SQL;
+}
+
+/** Counts and sums of the payments of a period, for settlement's consistency check. */
+export interface PaymentFigures {
+  /** Payments approved in the period (by the PG's approval time), whatever became of them since. */
+  sales: { count: number; amount: number };
+  /** Paid orders refunded in the period (by the PG's cancel time). */
+  refunds: { count: number; amount: number };
+}
+
 /** Every SQL statement of the payments module. */
 export class PaymentsRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly parts?: SaleFactsParts,
+  ) {}
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
@@ -135,17 +163,70 @@ export class PaymentsRepository {
     at: Date,
     events: readonly EventEnvelope<unknown>[],
     tx: Tx,
+    /** The sale's facts are added to every event's payload, read in this same statement. */
+    facts?: SaleFactsInput,
   ): Promise<void> {
-    const [row] = await queryRows<{ id: string }>(
+    const [row] = await queryRows<{ id: string; events: number }>(
       tx,
       sql`with done as (update payments set status = 'DONE', payment_key = ${done.paymentKey}, method = ${done.method},
                           approved_at = ${done.approvedAt.toISOString()}::timestamptz, pg_code = null, pg_message = null,
                           updated_at = ${at.toISOString()}::timestamptz
                         where order_id = ${orderId}::uuid returning id),
-               events as (${outboxInsertSql(events)})
-          select id from done`,
+               events as (${facts ? this.#outboxInsertWithFacts(events, facts) : sql`${outboxInsertSql(events)} returning id`})
+          select id, (select count(*) from events)::int as events from done`,
     );
     if (!row) throw new Error(`no payment of order ${orderId} to mark DONE`);
+    if (row.events !== events.length) throw new Error(`the events of order ${orderId} were not written: its showtime has no performance`);
+  }
+
+  /**
+   * `outboxInsertSql` with the sale's facts (`SaleFacts`) merged into each payload by joining the
+   * catalog's and the coupons' parts: no round trip of its own. An event whose showtime is not
+   * found is not written; the caller checks the count and rolls back.
+   */
+  #outboxInsertWithFacts(events: readonly EventEnvelope<unknown>[], facts: SaleFactsInput): SQL {
+    if (!this.parts) throw new Error('PaymentsRepository was made without the sale facts parts');
+    const rows = events.map(
+      (e) =>
+        sql`(${e.id}::uuid, ${assertEventType(e.type)}::text, ${e.aggregateId}::uuid, ${e.occurredAt}::timestamptz, ${e.version}::int, ${JSON.stringify(e.payload)}::jsonb)`,
+    );
+    return sql`insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
+        select e.id, e.type, e.aggregate_id, e.occurred_at, e.version,
+               e.payload || jsonb_build_object('sellerId', f.seller_id, 'performanceId', f.performance_id, 'performanceTitle', f.performance_title,
+                                               'sellerDiscount', d.seller_funded, 'platformDiscount', ${facts.discount}::int - d.seller_funded)
+        from (values ${sql.join(rows, sql`, `)}) as e(id, type, aggregate_id, occurred_at, version, payload)
+        cross join (${this.parts.saleFacts(facts.scheduleId)}) as f
+        cross join (${this.parts.discountFunding(facts.coupons)}) as d
+        returning id`;
+  }
+
+  /** Events of a sale into the outbox in the caller's transaction (invariant 4), with the sale's facts read in the same statement. */
+  async appendEventsWithFacts(events: readonly EventEnvelope<unknown>[], facts: SaleFactsInput, tx: Tx): Promise<void> {
+    const written = await queryRows<{ id: string }>(tx, this.#outboxInsertWithFacts(events, facts));
+    if (written.length !== events.length) throw new Error(`the events of schedule ${facts.scheduleId} were not written: it has no performance`);
+  }
+
+  /**
+   * Counts and sums (KRW) of the payments approved, and of the paid orders refunded, in
+   * `[from, to)`: what settlement's consistency check compares its ledger with.
+   */
+  async figures(from: Date, to: Date): Promise<PaymentFigures> {
+    const f = from.toISOString();
+    const t = to.toISOString();
+    const [row] = await queryRows<{ sales: number; sales_amount: string | number; refunds: number; refunds_amount: string | number }>(
+      this.db,
+      sql`select count(*) filter (where approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz)::int as sales,
+                 coalesce(sum(amount) filter (where approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz), 0) as sales_amount,
+                 count(*) filter (where refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz)::int as refunds,
+                 coalesce(sum(amount) filter (where refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz), 0) as refunds_amount
+          from payments
+          where (approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz)
+             or (refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz)`,
+    );
+    return {
+      sales: { count: Number(row?.sales ?? 0), amount: Number(row?.sales_amount ?? 0) },
+      refunds: { count: Number(row?.refunds ?? 0), amount: Number(row?.refunds_amount ?? 0) },
+    };
   }
 
   /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */
@@ -210,10 +291,10 @@ export class PaymentsRepository {
    * (under the order's row lock, while the order was PAID). The PG's cancel is the truth whatever
    * the row says meanwhile (REFUNDING, or DONE after a concurrent attempt's refusal).
    */
-  async markRefunded(orderId: string, reason: string, at: Date, tx: Tx): Promise<void> {
+  async markRefunded(orderId: string, reason: string, at: Date, tx: Tx, refundedAt: Date = at): Promise<void> {
     await tx
       .update(payments)
-      .set({ status: 'CANCELED', pgCode: null, pgMessage: reason, updatedAt: at })
+      .set({ status: 'CANCELED', pgCode: null, pgMessage: reason, updatedAt: at, refundedAt })
       .where(and(eq(payments.orderId, orderId), inArray(payments.status, ['REFUNDING', 'DONE'])));
   }
 

@@ -17,7 +17,7 @@ import { type PgGateway, type PgResult, pgIdempotencyKeys, type TossPayment } fr
 import { PaymentErrors } from './payments.errors.js';
 import { paymentCompleted, refundCompleted } from './payments.events.js';
 import type { PaymentsMetrics } from './payments.metrics.js';
-import type { PaymentRow, PaymentsRepository } from './payments.repository.js';
+import type { PaymentFigures, PaymentRow, PaymentsRepository, SaleFactsInput } from './payments.repository.js';
 
 export interface ConfirmInput {
   paymentKey: string;
@@ -69,6 +69,11 @@ export interface PaymentsServiceDeps {
   reconcileAfterMs: number;
   /** PAYMENT_PARKED_ALERT_MINUTES, in ms. */
   parkedAlertMs: number;
+}
+
+/** What the statement writing a sale's event reads to add the sale's facts (seller, performance, who funds the discount). */
+function saleFactsOf(order: OrderView): SaleFactsInput {
+  return { scheduleId: order.scheduleId, coupons: order.coupons.map((c) => ({ couponId: c.id, discount: c.discount })), discount: order.discount };
 }
 
 /** Statuses whose outcome is open: a verdict about the attempt may still land on them. */
@@ -216,11 +221,13 @@ export class PaymentsService {
                 amount: payment.totalAmount,
                 method: payment.method,
                 approvedAt: approvedAt.toISOString(),
+                listTotal: paid.order.subtotal,
               },
               at,
             ),
           ],
           tx,
+          saleFactsOf(paid.order),
         );
         return paid;
       });
@@ -422,6 +429,11 @@ export class PaymentsService {
    * first answer; the commit is conditional on the order still being PAID (under its row lock), so
    * of two cancels that both hear "cancelled", one commits and the other answers the refunded order.
    */
+  /** Counts and sums of the payments approved and refunded in `[from, to)` (settlement's consistency check). */
+  figures(from: Date, to: Date): Promise<PaymentFigures> {
+    return this.deps.repo.figures(from, to);
+  }
+
   async cancelOrder(userId: string, orderId: string, reason?: string): Promise<CancelOutcome> {
     const { deps } = this;
     // Step: load. Someone else's order answers as if it did not exist.
@@ -517,12 +529,15 @@ export class PaymentsService {
     const { deps } = this;
     const at = deps.clock.now();
     const why = reason ?? payment.cancels?.at(-1)?.cancelReason ?? DEFAULT_REFUND_REASON;
+    // When the refund occurred, for settlement: the PG's cancel, else now.
+    const pgCanceledAt = payment.cancels?.at(-1)?.canceledAt;
+    const canceledAt = pgCanceledAt && !Number.isNaN(Date.parse(pgCanceledAt)) ? new Date(pgCanceledAt) : at;
     let refunded: RefundedOrder;
     try {
       refunded = await deps.repo.transaction(async (tx) => {
         const refunded = await deps.orders.refund(row.orderId, at, tx, reason ?? why);
-        await deps.repo.markRefunded(row.orderId, why, at, tx);
-        await deps.repo.appendEvents(
+        await deps.repo.markRefunded(row.orderId, why, at, tx, canceledAt);
+        await deps.repo.appendEventsWithFacts(
           [
             refundCompleted(
               {
@@ -538,10 +553,15 @@ export class PaymentsService {
                 amount: payment.totalAmount - payment.balanceAmount,
                 reason: why,
                 refundedAt: at.toISOString(),
+                listTotal: refunded.order.subtotal,
+                chargedAmount: payment.totalAmount,
+                approvedAt: row.approvedAt?.toISOString() ?? null,
+                canceledAt: canceledAt.toISOString(),
               },
               at,
             ),
           ],
+          saleFactsOf(refunded.order),
           tx,
         );
         return refunded;
