@@ -148,6 +148,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   await app.register(ctx.payments.routes, { service: ctx.payments.service });
+  await app.register(ctx.settlement.routes, { service: ctx.settlement.service });
 
   // Toss's contract, not MOS's: Basic auth with the secret key instead of MOS's bearer tokens,
   // Toss's error bodies, and hidden from MOS's OpenAPI document.

@@ -105,6 +105,15 @@ function entry<T>(e: Entry<T>): Entry<T> {
   return e;
 }
 
+function timeZoneKnown(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether this process mounts the sandbox PG: TOSS_SANDBOX, else on in embedded mode. */
 function sandboxMounted(mode: Mode, raw: RawValues): boolean {
   return (raw.TOSS_SANDBOX as boolean | undefined) ?? mode === 'embedded';
@@ -431,6 +440,48 @@ export const configSpec = {
     doc: 'A payment whose outcome is still open (UNKNOWN, CONFIRMING, or a refund REFUNDING) this long after it last changed is alerted (`payment-parked`, once per payment) by the reconciliation job',
     default: '15',
     parse: int(1, 7 * 24 * 60),
+  }),
+  PLATFORM_FEE_RATE: entry({
+    path: 'settlement.platformFeeRate',
+    doc: "The platform's fee on a sale, as a fraction (0.1 = 10 %) of the seller's revenue (list price total − seller-funded discounts); rounded half up to the won on each ledger entry",
+    default: '0.1',
+    parse: fraction,
+  }),
+  PG_FEE_RATE: entry({
+    path: 'settlement.pgFeeRate',
+    doc: "The PG's fee, as a fraction of the amount charged, borne by the seller; rounded half up to the won on each ledger entry",
+    default: '0.03',
+    parse: fraction,
+  }),
+  PG_FEE_REFUNDABLE: entry({
+    path: 'settlement.pgFeeRefundable',
+    doc: "Whether a refund gives the sale's PG fee back to the seller (false: the PG keeps it and the seller bears it)",
+    default: 'false',
+    parse: bool,
+  }),
+  SETTLEMENT_TIMEZONE: entry({
+    path: 'settlement.timeZone',
+    doc: 'IANA time zone whose calendar days the daily settlement (`settlement.daily`) and its consistency check (`settlement.check`) settle',
+    default: 'Asia/Seoul',
+    parse: str((v) => (timeZoneKnown(v) ? undefined : `not an IANA time zone this runtime knows: "${v}"`)),
+  }),
+  SETTLEMENT_GRACE_MINUTES: entry({
+    path: 'settlement.graceMinutes',
+    doc: 'How long after a day closes the daily settlement and its consistency check act on it (events of its last minutes reach the ledger meanwhile; one that comes later is settled with the next day)',
+    default: '10',
+    parse: int(0, 24 * 60),
+  }),
+  SETTLEMENT_RUN_INTERVAL_SECONDS: entry({
+    path: 'settlement.runIntervalSeconds',
+    doc: 'How often the worker (one leader) checks whether yesterday is settled and settles it (`settlement.daily`)',
+    default: '300',
+    parse: int(1, 86_400),
+  }),
+  SETTLEMENT_CHECK_INTERVAL_SECONDS: entry({
+    path: 'settlement.checkIntervalSeconds',
+    doc: "How often the worker (one leader) compares yesterday's settlement ledger with the payments' records and alerts on a difference (`settlement.check`, `settlement-mismatch`, once per day)",
+    default: '3600',
+    parse: int(1, 86_400),
   }),
   COUPON_CONSUMER_BATCH: entry({
     path: 'coupons.consumerBatch',

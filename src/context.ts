@@ -28,6 +28,7 @@ import { createCouponsModule, type CouponsModule } from './modules/coupons/index
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { createPaymentsModule, createTossClient, type PaymentsModule } from './modules/payments/index.js';
 import { createSandbox, isTossErrorCode, type Sandbox } from './modules/payments/sandbox/index.js';
+import { createSettlementModule, type SettlementModule } from './modules/settlement/index.js';
 import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiting-room/index.js';
 
 /**
@@ -53,6 +54,7 @@ export interface AppContext {
   readonly booking: BookingModule;
   readonly coupons: CouponsModule;
   readonly payments: PaymentsModule;
+  readonly settlement: SettlementModule;
   /** The Toss-compatible sandbox PG, when this process mounts it (TOSS_SANDBOX; on by default in embedded mode). */
   readonly sandbox: Sandbox | null;
   /**
@@ -263,6 +265,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
       settings: config.payments,
     });
 
+    // Settlement hears of sales through payments' events and asks payments for its figures
+    // through payments' public interface: it never reads payments' (or anyone's) tables.
+    const settlement = createSettlementModule({
+      db: database.db,
+      consume: (spec) => events.consume(spec),
+      paymentFigures: (from, to) => payments.service.figures(from, to),
+      clock,
+      logger,
+      alerts,
+      settings: config.settlement,
+    });
+
     const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
     if (redis) {
       readiness.redis = async () => {
@@ -286,10 +300,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
       booking,
       coupons,
       payments,
+      settlement,
       sandbox,
       events,
       consumers: [coupons.consumer, ...events.consumers()],
-      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, ...payments.jobs, events.relay, events.purge],
+      jobs: [...identity.jobs, ...waitingRoom.jobs, ...booking.jobs, ...payments.jobs, ...settlement.jobs, events.relay, events.purge],
       readiness,
       close: async () => {
         // Before the database closes: embedded mode persists and seals the coupon hot state here.

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { payOrderStatement } from '../src/modules/booking/testing.js';
-import { seatSalePart } from '../src/modules/catalog/index.js';
-import { couponUsePart } from '../src/modules/coupons/index.js';
+import { saleFactsPart, seatSalePart } from '../src/modules/catalog/index.js';
+import { couponUsePart, discountFundingPart } from '../src/modules/coupons/index.js';
 import { paymentDonePart } from '../src/modules/payments/testing.js';
 
 describe('the paying statement, with payments’ part in it', () => {
-  const { text } = payOrderStatement({ seats: seatSalePart, couponsUsed: couponUsePart }, paymentDonePart);
+  const { text } = payOrderStatement(
+    { seats: seatSalePart, couponsUsed: couponUsePart },
+    paymentDonePart({ saleFacts: saleFactsPart, discountFunding: discountFundingPart }),
+  );
 
   it('is the committed SQL text (a change shows in review as a diff of pay-order.sql)', async () => {
     await expect(`${text}\n`).toMatchFileSnapshot('../src/modules/booking/__snapshots__/pay-order.sql');

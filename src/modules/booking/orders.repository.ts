@@ -40,16 +40,16 @@ export interface PayingParts {
  * The caller's part of the paying statement — payments': its payment DONE and `payment.completed`
  * — with parameters of its own (`types`, named apart from booking's), so the composed text stays
  * fixed and is prepared once (`name`). `lock` selects and locks the rows the part needs: the
- * statement goes ahead only if it finds at least one. `writes` are data-modifying statements,
+ * statement goes ahead only if it finds at least one, and only where `check` (an SQL boolean) holds. `writes` are data-modifying statements,
  * each standing as one CTE, effective only where the composer's `go` holds.
  */
 export interface PayingExtension<S extends Record<string, string>> {
   name: string;
   types: S;
   part(
-    booking: { readonly orderId: string; readonly at: string },
+    booking: { readonly orderId: string; readonly scheduleId: string; readonly at: string },
     own: { readonly [K in keyof S]: string },
-  ): { lock: string; writes: (locked: string, go: string) => string[] };
+  ): { lock: string; check?: string; writes: (locked: string, go: string) => string[] };
 }
 
 /** What the paying statement answered. */
@@ -93,7 +93,7 @@ export function payOrderStatement<S extends Record<string, string>>(parts: Payin
   const p = params.p as { readonly [K in keyof typeof PAY]: string } & { readonly [K in keyof S]: string };
   const go = '(select ok from go)';
   const seats = parts.seats({ scheduleId: p.scheduleId, seatIds: p.seatIds, orderId: p.orderId });
-  const own = extension.part({ orderId: p.orderId, at: p.at }, p);
+  const own = extension.part({ orderId: p.orderId, scheduleId: p.scheduleId, at: p.at }, p);
   const writes = own
     .writes('own_locked', go)
     .map((w, i) => `,\n     own_write_${i} as (${w})`)
@@ -105,7 +105,8 @@ export function payOrderStatement<S extends Record<string, string>>(parts: Payin
                and (select count(*) from lockable_seats) = cardinality(${p.seatIds})
                and (select count(*) = cardinality(${p.seatIds}) and count(*) filter (where seat_id = any(${p.seatIds})) = count(*)
                     from order_items where order_id = ${p.orderId})
-               and exists (select 1 from own_locked) as ok),
+               and exists (select 1 from own_locked)
+               and ${own.check ?? 'true'} as ok),
      sold_seats as (${seats.apply('lockable_seats', go)}),
      new_tickets as (
        insert into tickets (id, order_id, user_id, schedule_id, seat_id, seat_label, code, status, created_at)

@@ -20,6 +20,7 @@ export * as availabilityCodec from './availability-codec.js';
 export { CatalogErrors } from './catalog.errors.js';
 export type { PerformanceView } from './catalog.service.js';
 export {
+  saleFactsPart,
   seatReservationPart,
   seatSalePart,
   type InventorySeat,

@@ -212,3 +212,15 @@ export function seatSalePart(p: SeatSalePlaceholders): StatementPart {
             where schedule_id = ${p.scheduleId} and seat_id in (select seat_id from ${locked}) and ${go}`,
   };
 }
+
+/**
+ * The catalog's part in the events of a sale (payments composes it into the statement that
+ * writes `payment.completed` / `refund.completed`, so settlement can hear who sold what without
+ * reading the catalog's tables): one row — the showtime's performance, its seller (owner) and
+ * title. A performance's seller and a showtime's performance never change, so the row read with
+ * the sale is the one the sale belongs to. Placeholder: `scheduleId` uuid.
+ */
+export function saleFactsPart(p: { scheduleId: string }): string {
+  return `select p.seller_id, p.id as performance_id, p.title as performance_title
+             from schedules s join performances p on p.id = s.performance_id where s.id = ${p.scheduleId}`;
+}

@@ -200,3 +200,16 @@ export function couponReservationPart(p: CouponReservationPlaceholders): Stateme
 export function couponUsePart(p: { orderId: string }, go: string): string {
   return `update coupons set status = 'USED', used_order_id = ${p.orderId} where reserved_order_id = ${p.orderId} and status = 'AVAILABLE' and ${go}`;
 }
+
+/**
+ * The coupons' part in the events of a sale (payments composes it into the statement that
+ * writes `payment.completed` / `refund.completed`): one row, `seller_funded` — how much of the
+ * order's discounts its sellers fund (campaigns `fundedBy: SELLER`); the rest is the platform's.
+ * Placeholders: `couponIds` uuid[] and `discounts` int[] — the order's coupons with the discount
+ * each gave, as priced at placement.
+ */
+export function discountFundingPart(p: { couponIds: string; discounts: string }): string {
+  return `select coalesce(sum(a.discount) filter (where cc.funded_by = 'SELLER'), 0)::int as seller_funded
+             from unnest(${p.couponIds}, ${p.discounts}) as a(coupon_id, discount)
+             join coupons c on c.id = a.coupon_id join coupon_campaigns cc on cc.id = c.campaign_id`;
+}

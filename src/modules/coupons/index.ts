@@ -16,7 +16,7 @@ import { CouponsService } from './coupons.service.js';
 import { internals } from './testing.js';
 
 export { CouponErrors } from './coupons.errors.js';
-export { couponReservationPart, couponUsePart, type CouponReservationPlaceholders } from './coupons.repository.js';
+export { couponReservationPart, couponUsePart, discountFundingPart, type CouponReservationPlaceholders } from './coupons.repository.js';
 export type { CouponPlan, CreateCampaignInput } from './coupons.service.js';
 /** The optimizer: a pure function (its own property tests; the bench times it alone). */
 export { bestCoupons, type CandidateCoupon, type SeatLine } from './best-coupon.js';

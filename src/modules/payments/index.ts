@@ -9,6 +9,8 @@ import type { Db } from '../../platform/db/client.js';
 import type { Alerts } from '../../platform/observability/alerts.js';
 import type { PeriodicJob } from '../../platform/jobs/runner.js';
 import type { PayingOrders } from '../booking/index.js';
+import { saleFactsPart } from '../catalog/index.js';
+import { discountFundingPart } from '../coupons/index.js';
 import type { PgGateway } from './pg-gateway.js';
 import { createPaymentsMetrics } from './payments.metrics.js';
 import { PaymentsRepository } from './payments.repository.js';
@@ -30,7 +32,16 @@ export type {
 } from './pg-gateway.js';
 export { PgMisconfiguredError, pgIdempotencyKeys } from './pg-gateway.js';
 export { PaymentErrors } from './payments.errors.js';
-export { PaymentEvents, type PaymentCompletedV1, type PaymentFailedV1, type RefundCompletedV1 } from './payments.events.js';
+export {
+  PaymentEvents,
+  type PaymentCompletedV1,
+  type PaymentCompletedV2,
+  type PaymentFailedV1,
+  type RefundCompletedV1,
+  type RefundCompletedV2,
+  type SaleFacts,
+} from './payments.events.js';
+export type { PaymentFigures } from './payments.repository.js';
 export type { CancelOutcome, ConfirmInput, ConfirmOutcome, ConfirmResult, PaymentsService, WebhookOutcome } from './payments.service.js';
 export { classifyTossError, type TossCode, type TossCodeClass, tossCodes } from './toss-codes.js';
 export { createTossClient, type TossClientOptions } from './toss.client.js';
@@ -53,7 +64,8 @@ export interface PaymentsModuleDeps {
 type PaymentsLogger = ConstructorParameters<typeof PaymentsService>[0]['logger'];
 
 export function createPaymentsModule(deps: PaymentsModuleDeps) {
-  const repo = new PaymentsRepository(deps.db);
+  // The events of a sale carry its seller, performance and discount funding, read by the catalog's and the coupons' SQL.
+  const repo = new PaymentsRepository(deps.db, { saleFacts: saleFactsPart, discountFunding: discountFundingPart });
   const service = new PaymentsService({
     repo,
     pg: deps.pg,

@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, or, type SQL, sql } from 'drizzle-orm';
 import { queryRows, type Db, type Tx } from '../../platform/db/client.js';
-import type { EventEnvelope } from '../../platform/events/envelope.js';
-import { appendOutbox, outboxInsert } from '../../platform/events/outbox.js';
+import { assertEventType, type EventEnvelope } from '../../platform/events/envelope.js';
+import { positionalSql } from '../../platform/db/statement.js';
+import { appendOutbox } from '../../platform/events/outbox.js';
 import type { PayingExtension } from '../booking/index.js';
-import { PaymentEvents } from './payments.events.js';
+import { PAYMENT_COMPLETED_VERSION, PaymentEvents } from './payments.events.js';
 import { payments, type PaymentStatus } from './payments.tables.js';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -15,38 +16,104 @@ export interface PaymentOutcome {
   pgMessage?: string | null;
 }
 
+/** What the statement writing a sale's event reads to add the sale's facts (`SaleFacts`) to its payload. */
+export interface SaleFactsInput {
+  scheduleId: string;
+  /** The order's coupons with the discount each gave. */
+  coupons: readonly { couponId: string; discount: number }[];
+  /** The order's whole discount (KRW): what the seller does not fund, the platform does. */
+  discount: number;
+}
+
+/**
+ * The other modules' parts of the statements that write a sale's events: each module writes the
+ * SQL of its own tables, as text with the composer's placeholders (`$n::type`), so a composed
+ * statement stays fixed and can be prepared.
+ */
+export interface SaleFactsParts {
+  /** One row: `seller_id`, `performance_id`, `performance_title` of the showtime (the catalog's). Placeholder: `scheduleId` uuid. */
+  saleFacts(p: { scheduleId: string }): string;
+  /** One row: `seller_funded`, the KRW of the order's discounts its seller funds (the coupons'). Placeholders: `couponIds` uuid[], `discounts` int[]. */
+  discountFunding(p: { couponIds: string; discounts: string }): string;
+}
+
+/** Counts and sums of the payments of a period, for settlement's consistency check. */
+export interface PaymentFigures {
+  /** Payments approved in the period (by the PG's approval time), whatever became of them since. */
+  sales: { count: number; amount: number };
+  /** Paid orders refunded in the period (by the PG's cancel time). */
+  refunds: { count: number; amount: number };
+}
+
+/** The payload of a sale's event with the sale's facts merged in, from the parts' rows `f` and `d`. */
+function withSaleFacts(payload: string, orderDiscount: string): string {
+  return `${payload} || jsonb_build_object('sellerId', f.seller_id, 'performanceId', f.performance_id, 'performanceTitle', f.performance_title,
+                                           'sellerDiscount', d.seller_funded, 'platformDiscount', ${orderDiscount} - d.seller_funded)`;
+}
+
+export type PaymentDoneTypes = {
+  paymentKey: 'text';
+  method: 'text';
+  approvedAt: 'timestamptz';
+  eventId: 'uuid';
+  eventPayload: 'jsonb';
+  couponIds: 'uuid[]';
+  couponDiscounts: 'int[]';
+  orderDiscount: 'int';
+};
+
 /**
  * Payments' part of booking's one-statement paying write (`PayingExtension`, prepared once as
  * `payments_pay_order`): it locks the order's payment row — the statement pays nothing without
- * one — and, where the statement goes ahead, marks it DONE with the PG's paymentKey, method and
- * approval time, and writes `payment.completed` (its payload built by the caller) into the
- * outbox: the sale, the payment and its event in one round trip (invariant 4).
+ * one, nor for a showtime whose performance is not found — and, where the statement goes ahead,
+ * marks it DONE with the PG's paymentKey, method and approval time, and writes
+ * `payment.completed` into the outbox: its payload built by the caller, with the sale's facts
+ * (seller, performance, who funds the discount) read by the catalog's and the coupons' parts in
+ * the same statement. The sale, the payment and its event in one round trip (invariant 4).
  */
-export type PaymentDoneTypes = { paymentKey: 'text'; method: 'text'; approvedAt: 'timestamptz'; eventId: 'uuid'; eventPayload: 'jsonb' };
-
-export const paymentDonePart: PayingExtension<PaymentDoneTypes> = {
-  name: 'payments_pay_order',
-  types: { paymentKey: 'text', method: 'text', approvedAt: 'timestamptz', eventId: 'uuid', eventPayload: 'jsonb' },
-  part: (booking, own) => ({
-    lock: `select id from payments where order_id = ${booking.orderId} for update`,
-    writes: (locked, go) => [
-      `update payments set status = 'DONE', payment_key = ${own.paymentKey}, method = ${own.method}, approved_at = ${own.approvedAt},
+export function paymentDonePart(parts: SaleFactsParts): PayingExtension<PaymentDoneTypes> {
+  return {
+    name: 'payments_pay_order',
+    types: {
+      paymentKey: 'text',
+      method: 'text',
+      approvedAt: 'timestamptz',
+      eventId: 'uuid',
+      eventPayload: 'jsonb',
+      couponIds: 'uuid[]',
+      couponDiscounts: 'int[]',
+      orderDiscount: 'int',
+    },
+    part: (booking, own) => {
+      const facts = parts.saleFacts({ scheduleId: booking.scheduleId });
+      const funding = parts.discountFunding({ couponIds: own.couponIds, discounts: own.couponDiscounts });
+      return {
+        lock: `select id from payments where order_id = ${booking.orderId} for update`,
+        check: `exists (${facts})`,
+        writes: (locked, go) => [
+          `update payments set status = 'DONE', payment_key = ${own.paymentKey}, method = ${own.method}, approved_at = ${own.approvedAt},
               pg_code = null, pg_message = null, updated_at = ${booking.at}
        where id in (select id from ${locked}) and ${go}`,
-      outboxInsert(
-        { id: own.eventId, type: PaymentEvents.paymentCompleted, aggregateId: booking.orderId, occurredAt: booking.at, payload: own.eventPayload },
-        go,
-      ),
-    ],
-  }),
-};
+          `insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
+       select ${own.eventId}, '${assertEventType(PaymentEvents.paymentCompleted)}', ${booking.orderId}, ${booking.at}, ${PAYMENT_COMPLETED_VERSION},
+              ${withSaleFacts(own.eventPayload, own.orderDiscount)}
+       from (${facts}) as f cross join (${funding}) as d
+       where ${go}`,
+        ],
+      };
+    },
+  };
+}
 
 /** Every SQL statement of the payments module. */
 export class PaymentsRepository {
   /** The claim runs on every confirm: a prepared query, built once, parsed and planned once per connection. */
   readonly #claim;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly parts?: SaleFactsParts,
+  ) {
     const now = sql`${sql.placeholder('now')}::timestamptz`;
     this.#claim = db
       .insert(payments)
@@ -80,6 +147,12 @@ export class PaymentsRepository {
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
+  }
+
+  /** Payments' part of the paying statement (`paymentDonePart`), with the other modules' parts for the sale's facts. */
+  payingPart(): PayingExtension<PaymentDoneTypes> {
+    if (!this.parts) throw new Error('PaymentsRepository was made without the sale facts parts');
+    return paymentDonePart(this.parts);
   }
 
   /**
@@ -159,6 +232,59 @@ export class PaymentsRepository {
     return rows.length === 1;
   }
 
+  /**
+   * `outboxInsertSql` with the sale's facts (`SaleFacts`) merged into each payload by joining the
+   * catalog's and the coupons' parts: no round trip of its own. An event whose showtime is not
+   * found is not written; the caller checks the count and rolls back.
+   */
+  #outboxInsertWithFacts(events: readonly EventEnvelope<unknown>[], facts: SaleFactsInput): SQL {
+    if (!this.parts) throw new Error('PaymentsRepository was made without the sale facts parts');
+    const rows = events.map(
+      (e) =>
+        sql`(${e.id}::uuid, ${assertEventType(e.type)}::text, ${e.aggregateId}::uuid, ${e.occurredAt}::timestamptz, ${e.version}::int, ${JSON.stringify(e.payload)}::jsonb)`,
+    );
+    const saleFacts = positionalSql(this.parts.saleFacts({ scheduleId: '$1::uuid' }), [facts.scheduleId]);
+    const funding = positionalSql(this.parts.discountFunding({ couponIds: '$1::uuid[]', discounts: '$2::int[]' }), [
+      facts.coupons.map((c) => c.couponId),
+      facts.coupons.map((c) => c.discount),
+    ]);
+    return sql`insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
+        select e.id, e.type, e.aggregate_id, e.occurred_at, e.version, ${positionalSql(withSaleFacts('e.payload', '$1::int'), [facts.discount])}
+        from (values ${sql.join(rows, sql`, `)}) as e(id, type, aggregate_id, occurred_at, version, payload)
+        cross join (${saleFacts}) as f
+        cross join (${funding}) as d
+        returning id`;
+  }
+
+  /** Events of a sale into the outbox in the caller's transaction (invariant 4), with the sale's facts read in the same statement. */
+  async appendEventsWithFacts(events: readonly EventEnvelope<unknown>[], facts: SaleFactsInput, tx: Tx): Promise<void> {
+    const written = await queryRows<{ id: string }>(tx, this.#outboxInsertWithFacts(events, facts));
+    if (written.length !== events.length) throw new Error(`the events of schedule ${facts.scheduleId} were not written: it has no performance`);
+  }
+
+  /**
+   * Counts and sums (KRW) of the payments approved, and of the paid orders refunded, in
+   * `[from, to)`: what settlement's consistency check compares its ledger with.
+   */
+  async figures(from: Date, to: Date): Promise<PaymentFigures> {
+    const f = from.toISOString();
+    const t = to.toISOString();
+    const [row] = await queryRows<{ sales: number; sales_amount: string | number; refunds: number; refunds_amount: string | number }>(
+      this.db,
+      sql`select count(*) filter (where approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz)::int as sales,
+                 coalesce(sum(amount) filter (where approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz), 0) as sales_amount,
+                 count(*) filter (where refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz)::int as refunds,
+                 coalesce(sum(amount) filter (where refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz), 0) as refunds_amount
+          from payments
+          where (approved_at >= ${f}::timestamptz and approved_at < ${t}::timestamptz)
+             or (refunded_at >= ${f}::timestamptz and refunded_at < ${t}::timestamptz)`,
+    );
+    return {
+      sales: { count: Number(row?.sales ?? 0), amount: Number(row?.sales_amount ?? 0) },
+      refunds: { count: Number(row?.refunds ?? 0), amount: Number(row?.refunds_amount ?? 0) },
+    };
+  }
+
   /** The approved payment was cancelled at the PG (the order could not take it): CANCELED, unless it is DONE (or REFUNDING, a paid order's). */
   async markCanceled(orderId: string, paymentKey: string, reason: string, at: Date): Promise<boolean> {
     const updated = await this.db
@@ -221,10 +347,10 @@ export class PaymentsRepository {
    * (under the order's row lock, while the order was PAID). The PG's cancel is the truth whatever
    * the row says meanwhile (REFUNDING, or DONE after a concurrent attempt's refusal).
    */
-  async markRefunded(orderId: string, reason: string, at: Date, tx: Tx): Promise<void> {
+  async markRefunded(orderId: string, reason: string, at: Date, tx: Tx, refundedAt: Date = at): Promise<void> {
     await tx
       .update(payments)
-      .set({ status: 'CANCELED', pgCode: null, pgMessage: reason, updatedAt: at })
+      .set({ status: 'CANCELED', pgCode: null, pgMessage: reason, updatedAt: at, refundedAt })
       .where(and(eq(payments.orderId, orderId), inArray(payments.status, ['REFUNDING', 'DONE'])));
   }
 

@@ -19,7 +19,7 @@ import { type PgGateway, type PgResult, pgIdempotencyKeys, type TossPayment } fr
 import { PaymentErrors } from './payments.errors.js';
 import { paymentCompleted, refundCompleted } from './payments.events.js';
 import type { PaymentsMetrics } from './payments.metrics.js';
-import { paymentDonePart, type PaymentDoneTypes, type PaymentRow, type PaymentsRepository } from './payments.repository.js';
+import type { PaymentDoneTypes, PaymentFigures, PaymentRow, PaymentsRepository, SaleFactsInput } from './payments.repository.js';
 
 export interface ConfirmInput {
   paymentKey: string;
@@ -73,6 +73,11 @@ export interface PaymentsServiceDeps {
   parkedAlertMs: number;
 }
 
+/** What the statement writing a sale's event reads to add the sale's facts (seller, performance, who funds the discount). */
+function saleFactsOf(order: OrderView): SaleFactsInput {
+  return { scheduleId: order.scheduleId, coupons: order.coupons.map((c) => ({ couponId: c.id, discount: c.discount })), discount: order.discount };
+}
+
 /** Statuses whose outcome is open: a verdict about the attempt may still land on them. */
 const OPEN = ['CONFIRMING', 'UNKNOWN'] as const;
 const RECONCILE_BATCH = 100;
@@ -104,7 +109,7 @@ export class PaymentsService {
   readonly #pay: PayOrder<PaymentDoneTypes>;
 
   constructor(private readonly deps: PaymentsServiceDeps) {
-    this.#pay = deps.orders.preparePay(paymentDonePart);
+    this.#pay = deps.orders.preparePay(deps.repo.payingPart());
   }
 
   async confirm(userId: string, input: ConfirmInput): Promise<ConfirmOutcome> {
@@ -219,13 +224,18 @@ export class PaymentsService {
             amount: payment.totalAmount,
             method: payment.method,
             approvedAt: approvedAt.toISOString(),
+            listTotal: paid.order.subtotal,
           },
           at,
         );
+        const facts = saleFactsOf(paid.order);
         return {
           paymentKey: payment.paymentKey,
           method: payment.method,
           approvedAt: approvedAt.toISOString(),
+          couponIds: facts.coupons.map((c) => c.couponId),
+          couponDiscounts: facts.coupons.map((c) => c.discount),
+          orderDiscount: facts.discount,
           eventId: event.id,
           eventPayload: JSON.stringify(event.payload),
         };
@@ -428,6 +438,11 @@ export class PaymentsService {
    * first answer; the commit is conditional on the order still being PAID (under its row lock), so
    * of two cancels that both hear "cancelled", one commits and the other answers the refunded order.
    */
+  /** Counts and sums of the payments approved and refunded in `[from, to)` (settlement's consistency check). */
+  figures(from: Date, to: Date): Promise<PaymentFigures> {
+    return this.deps.repo.figures(from, to);
+  }
+
   async cancelOrder(userId: string, orderId: string, reason?: string): Promise<CancelOutcome> {
     const { deps } = this;
     // Step: load. Someone else's order answers as if it did not exist.
@@ -523,12 +538,15 @@ export class PaymentsService {
     const { deps } = this;
     const at = deps.clock.now();
     const why = reason ?? payment.cancels?.at(-1)?.cancelReason ?? DEFAULT_REFUND_REASON;
+    // When the refund occurred, for settlement: the PG's cancel, else now.
+    const pgCanceledAt = payment.cancels?.at(-1)?.canceledAt;
+    const canceledAt = pgCanceledAt && !Number.isNaN(Date.parse(pgCanceledAt)) ? new Date(pgCanceledAt) : at;
     let refunded: RefundedOrder;
     try {
       refunded = await deps.repo.transaction(async (tx) => {
         const refunded = await deps.orders.refund(row.orderId, at, tx, reason ?? why);
-        await deps.repo.markRefunded(row.orderId, why, at, tx);
-        await deps.repo.appendEvents(
+        await deps.repo.markRefunded(row.orderId, why, at, tx, canceledAt);
+        await deps.repo.appendEventsWithFacts(
           [
             refundCompleted(
               {
@@ -544,10 +562,15 @@ export class PaymentsService {
                 amount: payment.totalAmount - payment.balanceAmount,
                 reason: why,
                 refundedAt: at.toISOString(),
+                listTotal: refunded.order.subtotal,
+                chargedAmount: payment.totalAmount,
+                approvedAt: row.approvedAt?.toISOString() ?? null,
+                canceledAt: canceledAt.toISOString(),
               },
               at,
             ),
           ],
+          saleFactsOf(refunded.order),
           tx,
         );
         return refunded;

@@ -47,6 +47,8 @@ export const payments = pgTable(
     /** Korean, as the PG says (카드, 간편결제, …). */
     method: text('method'),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
+    /** The PG's cancel time of a paid order's refund (the `refund.completed` settlement books). */
+    refundedAt: timestamp('refunded_at', { withTimezone: true }),
     /** The PG's refusal code and message (REJECTED), or what the reconciliation learnt. */
     pgCode: text('pg_code'),
     pgMessage: text('pg_message'),

@@ -10,7 +10,9 @@ with paying_order as (select status from orders where id = $1::uuid for update),
                and (select count(*) from lockable_seats) = cardinality($4::uuid[])
                and (select count(*) = cardinality($4::uuid[]) and count(*) filter (where seat_id = any($4::uuid[])) = count(*)
                     from order_items where order_id = $1::uuid)
-               and exists (select 1 from own_locked) as ok),
+               and exists (select 1 from own_locked)
+               and exists (select p.seller_id, p.id as performance_id, p.title as performance_title
+             from schedules s join performances p on p.id = s.performance_id where s.id = $3::uuid) as ok),
      sold_seats as (update schedule_seats set status = 'SOLD', order_id = $1::uuid, reserved_until = null
             where schedule_id = $3::uuid and seat_id in (select seat_id from lockable_seats) and (select ok from go)),
      new_tickets as (
@@ -24,7 +26,13 @@ with paying_order as (select status from orders where id = $1::uuid for update),
               pg_code = null, pg_message = null, updated_at = $5::timestamptz
        where id in (select id from own_locked) and (select ok from go)),
      own_write_1 as (insert into outbox (id, type, aggregate_id, occurred_at, version, payload)
-       select $13::uuid, 'payment.completed', $1::uuid, $5::timestamptz, 1, $14::jsonb
+       select $13::uuid, 'payment.completed', $1::uuid, $5::timestamptz, 2,
+              $14::jsonb || jsonb_build_object('sellerId', f.seller_id, 'performanceId', f.performance_id, 'performanceTitle', f.performance_title,
+                                           'sellerDiscount', d.seller_funded, 'platformDiscount', $17::int - d.seller_funded)
+       from (select p.seller_id, p.id as performance_id, p.title as performance_title
+             from schedules s join performances p on p.id = s.performance_id where s.id = $3::uuid) as f cross join (select coalesce(sum(a.discount) filter (where cc.funded_by = 'SELLER'), 0)::int as seller_funded
+             from unnest($15::uuid[], $16::int[]) as a(coupon_id, discount)
+             join coupons c on c.id = a.coupon_id join coupon_campaigns cc on cc.id = c.campaign_id) as d
        where (select ok from go))
 select (select ok from go) as paid, (select status from paying_order) as status, (select count(*) from lockable_seats) as seats,
        exists (select 1 from own_locked) as own_locked
