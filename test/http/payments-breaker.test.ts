@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { purchaseSteps } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { purchaseSteps, startSandboxApp } from '../support/payments.js';
 
 /**
  * A PG outage opens the Toss client's circuit breaker: confirms then fail at once with 503 and
@@ -24,12 +23,9 @@ describe('payments: the PG circuit breaker over HTTP', () => {
   const { placeOrder, checkout, confirm, ledger, runJob } = purchaseSteps(() => t, clock, 'brk');
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
-        RATE_LIMIT_MAX: '100000',
+    t = await startSandboxApp({
+      clock,
+      env: () => ({
         PAYMENT_RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_SECONDS),
         // One confirm of two attempts is the outage that opens the breaker.
         PG_ATTEMPTS: String(BREAKER_FAILURES),
@@ -39,10 +35,8 @@ describe('payments: the PG circuit breaker over HTTP', () => {
         PG_DEADLINE_MS: '10000',
         PG_BACKOFF_BASE_MS: '1',
         PG_BACKOFF_MAX_MS: '5',
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
   });
   afterAll(async () => {
     await t?.cleanup();

@@ -3,9 +3,8 @@ import type { FaultStep } from '../../src/modules/payments/sandbox/index.js';
 import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { type Buyer, PRICE, purchaseSteps, startSandboxApp } from '../support/payments.js';
 
 /**
  * `POST /v1/payments/confirm` against the real sandbox PG mounted in the app, reached over real
@@ -43,12 +42,9 @@ describe('payments: confirm against the sandbox PG', () => {
   } = purchaseSteps(() => t, clock, 'pay');
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
-        RATE_LIMIT_MAX: '100000',
+    const app = await startSandboxApp({
+      clock,
+      env: () => ({
         PAYMENT_WINDOW_SECONDS: String(PAYMENT_WINDOW_SECONDS),
         PAYMENT_RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_SECONDS),
         // Small PG timeouts: a latency fault beyond one attempt's timeout is retried with the same key.
@@ -59,11 +55,10 @@ describe('payments: confirm against the sandbox PG', () => {
         PG_BACKOFF_MAX_MS: '200',
         // Dropped connections are what these tests inject: the breaker must not open on them.
         PG_BREAKER_FAILURES: '1000',
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
-    expect(t.config.pg.apiUrl).toBe(`http://127.0.0.1:${port}/sandbox/toss`);
+    t = app;
+    expect(t.config.pg.apiUrl).toBe(`http://127.0.0.1:${app.port}/sandbox/toss`);
   });
   afterAll(async () => {
     await t?.cleanup();

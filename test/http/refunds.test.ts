@@ -7,9 +7,8 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { givenOpenSchedule, mintBuyer } from '../support/builders.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { type Buyer, PRICE, purchaseSteps, startSandboxApp } from '../support/payments.js';
 
 /**
  * `POST /v1/orders/:id/cancel` of a PAID order: a refund through the real sandbox PG mounted in
@@ -50,12 +49,9 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
-        RATE_LIMIT_MAX: '100000',
+    t = await startSandboxApp({
+      clock,
+      env: () => ({
         PAYMENT_WINDOW_SECONDS: String(PAYMENT_WINDOW_SECONDS),
         PAYMENT_RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_SECONDS),
         PAYMENT_PARKED_ALERT_MINUTES: String(PARKED_ALERT_MINUTES),
@@ -68,10 +64,8 @@ describe('refunds: cancelling a paid order through the sandbox PG', () => {
         PG_BACKOFF_MAX_MS: '200',
         // Dropped connections are what these tests inject: the breaker must not open on them.
         PG_BREAKER_FAILURES: '1000',
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
   });
   afterAll(async () => {
     await t?.cleanup();

@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availabilityCodec } from '../../src/modules/catalog/index.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { givenOpenSchedule, givenPerformance, givenSchedule, givenSeller, givenVenue, mintBuyer, rowsOf } from '../support/builders.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, type Buyer } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { type Buyer, PRICE, purchaseSteps, startSandboxApp } from '../support/payments.js';
 
 // The decoder the web app imports (re-exported by the catalog's index).
 const { AvailabilityState, packStatuses, toBase64 } = availabilityCodec;
@@ -43,20 +42,17 @@ describe('seat maps at stadium scale', () => {
   let keyN = 0;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
+    const app = await startSandboxApp({
+      clock,
+      env: () => ({
         RATE_LIMIT_MAX: '1000000',
         SEAT_AVAILABILITY_REFRESH_MS: String(REFRESH_MS),
         PAYMENT_WINDOW_SECONDS: String(PAYMENT_WINDOW_SECONDS),
         HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS),
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${port}`;
+    t = app;
+    base = `http://127.0.0.1:${app.port}`;
   });
   afterAll(() => t?.cleanup());
 

@@ -7,9 +7,8 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { campaignBody, givenAdmin, givenBuyer, givenPerformance, givenSchedule, givenSeller, givenVenue, type GivenUser } from '../support/builders.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { purchaseSteps, type Buyer } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { type Buyer, purchaseSteps, startSandboxApp } from '../support/payments.js';
 
 /**
  * Settlement end to end, in both modes: a purchase through the sandbox PG → confirm →
@@ -44,22 +43,17 @@ describe('settlement: purchase → event → ledger → run → settlement', () 
     });
     await new Promise<void>((r) => alertServer.listen(0, '127.0.0.1', r));
     const address = alertServer.address();
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
-        RATE_LIMIT_MAX: '100000',
+    t = await startSandboxApp({
+      clock,
+      env: () => ({
         ACCESS_TOKEN_TTL_SECONDS: '86400',
         PLATFORM_FEE_RATE: '0.1',
         PG_FEE_RATE: '0.03',
         PG_FEE_REFUNDABLE: 'false',
         SETTLEMENT_GRACE_MINUTES: '10',
         ALERT_WEBHOOK_URL: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`,
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
     admin = await givenAdmin(t.app, t.ctx);
     seller = await givenSeller(t.app);
     const venue = await givenVenue(t.app, seller, [{ name: 'A', rows: [{ label: '1', seats: 20 }] }]);

@@ -5,9 +5,8 @@ import { paymentsRepository } from '../../src/modules/payments/testing.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { givenOpenSchedule } from '../support/builders.js';
-import { createTestApp, type TestApp } from '../support/harness.js';
-import { PRICE, purchaseSteps, sandboxBasic as basic, type Buyer } from '../support/payments.js';
-import { freePort } from '../support/processes.js';
+import type { TestApp } from '../support/harness.js';
+import { type Buyer, PRICE, purchaseSteps, sandboxBasic as basic, startSandboxApp } from '../support/payments.js';
 
 /**
  * `POST /v1/payments/webhooks/toss` fed by the real sandbox PG: SANDBOX_WEBHOOK_URL points at the
@@ -32,13 +31,10 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
   const { placeOrder, checkout, confirm, ledger: pgLedger, buyerWithCoupon, chargeAtPg, recordPayment, outboxTypes } = purchaseSteps(() => t, clock, 'webhook');
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({
-      env: {
-        PORT: String(port),
-        TOSS_SANDBOX: 'true',
+    t = await startSandboxApp({
+      clock,
+      env: (port: number) => ({
         SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
-        RATE_LIMIT_MAX: '100000',
         // Long enough that moving the clock to a webhook retry never expires an order.
         PAYMENT_WINDOW_SECONDS: '3600',
         PG_ATTEMPTS: String(PG_ATTEMPTS),
@@ -48,10 +44,8 @@ describe('payments: the Toss webhook, fed by the sandbox PG', () => {
         PG_BACKOFF_MAX_MS: '100',
         // Dropped connections and PG errors are what these tests inject: the breaker must not open on them.
         PG_BREAKER_FAILURES: '1000',
-      },
-      context: { clock },
+      }),
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
   });
   afterAll(async () => {
     await t?.cleanup();

@@ -11,7 +11,24 @@ import type { Clock } from '../../src/platform/clock.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { newId } from '../../src/platform/ids.js';
 import { campaignBody, givenBuyer, givenOpenSchedule, mintBuyer } from './builders.js';
-import type { TestApp } from './harness.js';
+import { createTestApp, type TestApp } from './harness.js';
+import { freePort } from './processes.js';
+
+/**
+ * A test app with the sandbox PG mounted (TOSS_SANDBOX), listening on a port of its own with
+ * TOSS_API_URL left to its default — this process's own sandbox — so a confirm reaches the PG
+ * over real HTTP and the sandbox's faults (dropped connections, latency) act on real sockets.
+ * `env` adds to (or overrides) the suite's settings; `port` is the app's.
+ */
+export async function startSandboxApp(opts: { clock: Clock; env?: (port: number) => Record<string, string> }): Promise<TestApp & { port: number }> {
+  const port = await freePort();
+  const t = await createTestApp({
+    env: { PORT: String(port), TOSS_SANDBOX: 'true', RATE_LIMIT_MAX: '100000', ...opts.env?.(port) },
+    context: { clock: opts.clock },
+  });
+  await t.app.listen({ port, host: '127.0.0.1' });
+  return Object.assign(t, { port });
+}
 
 /** Basic auth with the sandbox's default test key, as a merchant server calls the PG. */
 export const sandboxBasic = { authorization: `Basic ${Buffer.from(`${SANDBOX_DEFAULT_SECRET_KEY}:`).toString('base64')}` };
