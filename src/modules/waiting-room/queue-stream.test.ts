@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../platform/clock.js';
-import { POLL_FAILURE_LOG_EVERY_MS, QueueWatcher } from './queue-stream.js';
+import { TICK_FAILURE_LOG_EVERY_MS as POLL_FAILURE_LOG_EVERY_MS } from '../../platform/http/stream-rooms.js';
+import { QueueWatcher } from './queue-stream.js';
 import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
 
 const INTERVAL_MS = 100;

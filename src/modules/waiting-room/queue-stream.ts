@@ -1,20 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
+import { StreamRooms, type StreamSubscriber } from '../../platform/http/stream-rooms.js';
 import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
 
-/** While a room's polls keep failing, one warning per this long (the first failure is logged at once). */
-export const POLL_FAILURE_LOG_EVERY_MS = 30_000;
-
-interface Room {
-  subscribers: Set<Subscriber>;
-  timer: NodeJS.Timeout;
-  busy: boolean;
-  /** Failed polls in a row, and when the last of them was logged. */
-  failures: number;
-  loggedAt: number;
-}
-
-interface Subscriber {
+interface Subscriber extends StreamSubscriber {
   userId: string;
   last: string;
   send: (view: QueueView) => void;
@@ -23,108 +12,60 @@ interface Subscriber {
 }
 
 /**
- * Pushes queue positions to stream clients. One loop per showtime per process asks the store
- * for every subscriber's standing in one round trip each interval — never a poll loop per
- * client — and writes an event only when a buyer's standing changed (at most one per interval).
+ * Pushes queue positions to stream clients. One loop per showtime per process (`StreamRooms`)
+ * asks the store for every subscriber's standing in one round trip each interval — never a poll
+ * loop per client — and writes an event only when a buyer's standing changed (at most one per
+ * interval).
  */
 export class QueueWatcher {
-  readonly #rooms = new Map<string, Room>();
+  readonly #rooms: StreamRooms<Subscriber>;
 
-  constructor(
-    private readonly service: WaitingRoomService,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-    private readonly clock: Clock,
-  ) {}
+  constructor(service: WaitingRoomService, intervalMs: number, logger: Logger, clock: Clock) {
+    this.#rooms = new StreamRooms<Subscriber>({
+      everyMs: intervalMs,
+      what: 'queue stream poll',
+      keyField: 'scheduleId',
+      logger,
+      clock,
+      tick: async (scheduleId, room, remove) => {
+        const subscribers = [...room];
+        const views = await service.statuses(
+          scheduleId,
+          subscribers.map((s) => s.userId),
+        );
+        subscribers.forEach((s, i) => {
+          const view = views[i];
+          if (!view) {
+            s.end();
+            remove(s);
+            return;
+          }
+          const key = JSON.stringify(strip(view));
+          if (key !== s.last) {
+            s.last = key;
+            s.send(view);
+          }
+          if (view.status === 'ADMITTED') {
+            s.end();
+            remove(s);
+          }
+        });
+      },
+    });
+  }
 
   /** Starts watching a buyer whose first event was already sent as `initial`; returns the unsubscribe. */
   subscribe(scheduleId: string, userId: string, initial: QueueView, send: Subscriber['send'], end: Subscriber['end']): () => void {
-    let room = this.#rooms.get(scheduleId);
-    if (!room) {
-      const created: Room = {
-        subscribers: new Set<Subscriber>(),
-        timer: setInterval(() => void this.#poll(scheduleId), this.intervalMs),
-        busy: false,
-        failures: 0,
-        loggedAt: 0,
-      };
-      this.#rooms.set(scheduleId, created);
-      room = created;
-    }
-    const subscriber: Subscriber = { userId, last: JSON.stringify(strip(initial)), send, end };
-    room.subscribers.add(subscriber);
-    return () => this.#remove(scheduleId, subscriber);
+    return this.#rooms.subscribe(scheduleId, { userId, last: JSON.stringify(strip(initial)), send, end });
   }
 
   /** Subscribers across every showtime (for tests and metrics). */
   get size(): number {
-    let n = 0;
-    for (const room of this.#rooms.values()) n += room.subscribers.size;
-    return n;
+    return this.#rooms.size;
   }
 
   close(): void {
-    for (const [id, room] of this.#rooms) {
-      clearInterval(room.timer);
-      for (const s of room.subscribers) s.end();
-      this.#rooms.delete(id);
-    }
-  }
-
-  async #poll(scheduleId: string): Promise<void> {
-    const room = this.#rooms.get(scheduleId);
-    if (!room || room.busy) return; // a slow store must not pile loops up
-    room.busy = true;
-    try {
-      const subscribers = [...room.subscribers];
-      const views = await this.service.statuses(
-        scheduleId,
-        subscribers.map((s) => s.userId),
-      );
-      subscribers.forEach((s, i) => {
-        const view = views[i];
-        if (!view) {
-          s.end();
-          this.#remove(scheduleId, s);
-          return;
-        }
-        const key = JSON.stringify(strip(view));
-        if (key !== s.last) {
-          s.last = key;
-          s.send(view);
-        }
-        if (view.status === 'ADMITTED') {
-          s.end();
-          this.#remove(scheduleId, s);
-        }
-      });
-      if (room.failures) {
-        this.logger.info({ scheduleId, failures: room.failures }, 'queue stream polls recovered');
-        room.failures = 0;
-      }
-    } catch (err) {
-      // The next interval tries again; a stream client sees no event meanwhile. The store is
-      // asked every interval for every room, so an outage would write a line per room per
-      // interval: log the first failure, then one line per POLL_FAILURE_LOG_EVERY_MS with the count.
-      room.failures++;
-      const now = this.clock.now().getTime();
-      if (room.failures === 1 || now - room.loggedAt >= POLL_FAILURE_LOG_EVERY_MS) {
-        room.loggedAt = now;
-        this.logger.warn({ err, scheduleId, failures: room.failures, subscribers: room.subscribers.size }, 'queue stream poll failed; retrying every interval');
-      }
-    } finally {
-      room.busy = false;
-    }
-  }
-
-  #remove(scheduleId: string, subscriber: Subscriber): void {
-    const room = this.#rooms.get(scheduleId);
-    if (!room) return;
-    room.subscribers.delete(subscriber);
-    if (!room.subscribers.size) {
-      clearInterval(room.timer);
-      this.#rooms.delete(scheduleId);
-    }
+    this.#rooms.close();
   }
 }
 
