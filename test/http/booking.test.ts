@@ -34,6 +34,23 @@ describe('booking: holds and orders', () => {
     }[];
 
   describe('holds', () => {
+    it('renders the anonymous seat map once per change: a hold, a release and an order each show at the next read', async () => {
+      const { schedule, seatIds } = await open();
+      const a = await mintBuyer(clock.now());
+      const statuses = async () => (await seatMap(schedule.id)).slice(0, 2).map((s) => s.status);
+      expect(await statuses()).toEqual(['AVAILABLE', 'AVAILABLE']);
+      expect(await statuses()).toEqual(['AVAILABLE', 'AVAILABLE']);
+      expect((await hold(a, schedule.id, [seatIds[0]!, seatIds[1]!])).statusCode).toBe(201);
+      expect(await statuses()).toEqual(['HELD', 'HELD']);
+      const release = await t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatIds[1]}`, headers: a.auth });
+      expect(release.statusCode).toBe(204);
+      expect(await statuses()).toEqual(['HELD', 'AVAILABLE']);
+      expect((await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).statusCode).toBe(201);
+      // The hot state forgets the hold; the database's reservation still shows HELD.
+      await seatHoldStore(t.ctx.booking).release(schedule.id, a.id, [], clock.now().getTime());
+      expect(await statuses()).toEqual(['HELD', 'AVAILABLE']);
+    });
+
     it('holds seats all or nothing, shows them HELD, and names the taken seats to others', async () => {
       const { schedule, seatIds } = await open();
       const [a, b] = [await mintBuyer(clock.now()), await mintBuyer(clock.now())];

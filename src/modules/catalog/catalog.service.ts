@@ -11,7 +11,7 @@ import { countSeats, expandSeats, layoutErrors } from './layout.js';
 import type { InventoryRepository } from './inventory.repository.js';
 import type { SaleInventoryService } from './sale-inventory.service.js';
 import { toScheduleView, type ScheduleView, type WaitingRoomDefaults } from './schedule-view.js';
-import { renderSeatMap } from './seat-map.js';
+import { heldKey, renderSeatMap, SeatMapMemo } from './seat-map.js';
 
 /** What one seller may create; admins are exempt. Checked at create time, under the seller's lock. */
 export interface CatalogQuotas {
@@ -86,6 +86,8 @@ const iso = (d: Date | string | null): string | null => (d === null ? null : new
  * seat map read model. What buyers' holds and orders do to the seats is `SaleInventoryService`'s.
  */
 export class CatalogService {
+  readonly #seatMaps = new SeatMapMemo();
+
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   // ---- venues ----
@@ -204,7 +206,10 @@ export class CatalogService {
       await this.deps.repo.softDeletePerformance(id, this.deps.clock.now(), tx);
       return live;
     });
-    for (const s of scheduleIds) this.deps.inventory.forget(s);
+    for (const s of scheduleIds) {
+      this.deps.inventory.forget(s);
+      this.#seatMaps.delete(s);
+    }
   }
 
   // ---- schedules ----
@@ -279,19 +284,27 @@ export class CatalogService {
       await this.deps.repo.softDeleteSchedule(id, this.deps.clock.now(), tx);
     });
     this.deps.inventory.forget(id);
+    this.#seatMaps.delete(id);
   }
 
   /**
    * The seat map as JSON bytes: one database read (existence, sold and reserved seats) and
    * one hold-store read per request; the immutable part comes from the cache after the first
    * request. A seat reserved for a pending order shows HELD even if the hold store lost it.
+   * Between two changes every reader but a holder gets the same bytes, so they are rendered once
+   * per change (`SeatMapMemo`) — and the same buffer lets the gzip cache answer by identity.
    */
   async seatMap(scheduleId: string, viewerId: string | undefined): Promise<Buffer> {
     const [taken, held] = await Promise.all([this.deps.inventoryRepo.takenSeats(scheduleId, this.deps.clock.now()), this.deps.holds.heldSeats(scheduleId)]);
     if (!taken) {
       this.deps.inventory.forget(scheduleId);
+      this.#seatMaps.delete(scheduleId);
       throw notFound('schedule');
     }
+    const personal = viewerId !== undefined && [...held.values()].includes(viewerId);
+    const key = personal ? undefined : `${taken.key}|${heldKey(held)}`;
+    const remembered = key === undefined ? undefined : this.#seatMaps.get(scheduleId, key);
+    if (remembered) return remembered;
     const base = await this.deps.inventory.seatMapBase(scheduleId);
     let holders: ReadonlyMap<string, string> = held;
     if (taken.reserved.some((seat) => !held.has(seat))) {
@@ -299,7 +312,9 @@ export class CatalogService {
       for (const seat of taken.reserved) if (!merged.has(seat)) merged.set(seat, '');
       holders = merged;
     }
-    return renderSeatMap(base, new Set(taken.sold), holders, viewerId);
+    const body = renderSeatMap(base, new Set(taken.sold), holders, viewerId);
+    if (key !== undefined) this.#seatMaps.set(scheduleId, key, body);
+    return body;
   }
 
   // ---- helpers ----

@@ -164,3 +164,35 @@ export class SeatMapGzip {
     return entry.gz;
   }
 }
+
+/** The hold store's answer as text, in its order: equal keys, equal holds (a different order only costs a render). */
+export function heldKey(held: ReadonlyMap<string, string>): string {
+  let key = '';
+  for (const [seat, holder] of held) key += `${seat}=${holder},`;
+  return key;
+}
+
+/**
+ * The last seat map rendered per showtime and what it was rendered from (the database's taken
+ * seats and the hold store's holds, as keys): a reader who finds both unchanged gets the same
+ * buffer, neither rendered nor compared again. A few showtimes at most: a 50,000-seat map is ~7.5 MB.
+ */
+export class SeatMapMemo {
+  readonly #last = new Map<string, { key: string; body: Buffer }>();
+  constructor(private readonly maxShowtimes = 8) {}
+
+  get(scheduleId: string, key: string): Buffer | undefined {
+    const hit = this.#last.get(scheduleId);
+    return hit?.key === key ? hit.body : undefined;
+  }
+
+  set(scheduleId: string, key: string, body: Buffer): void {
+    this.#last.delete(scheduleId);
+    this.#last.set(scheduleId, { key, body });
+    if (this.#last.size > this.maxShowtimes) this.#last.delete(this.#last.keys().next().value!);
+  }
+
+  delete(scheduleId: string): void {
+    this.#last.delete(scheduleId);
+  }
+}
