@@ -18,7 +18,7 @@ import { performance as perf } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newId } from '../src/platform/ids.js';
 import { createShowtime, http, LARGE } from './catalog.js';
-import { duration, fmtInt, measure, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { duration, fmtInt, measure, measureLargeBodies, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { printTargets, targetsJson, under, withProduction, type BenchTarget } from './production.js';
 
 const CONNECTIONS = 200;
@@ -126,7 +126,8 @@ export async function benchSeatViews(): Promise<SeatViewsResult> {
       const run = async (name: string, path: string, conns: number, headers: Record<string, string>, expect: '2xx' | '3xx' = '2xx') => {
         await sleep(500);
         const sample = await rawGet(url(path), headers);
-        const figures = await measure(url(path), conns, { headers, expect });
+        // Large bodies: autocannon would measure its own string building (see measureLargeBodies).
+        const figures = await (conns === LARGE_BODY_CONNECTIONS ? measureLargeBodies : measure)(url(path), conns, { headers, expect });
         const r = { name, figures, bytes: sample.bytes };
         runs.push(r);
         return r;
