@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
 import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, HotState, IssuedEvent } from './coupon-claims.store.js';
@@ -21,7 +21,7 @@ const keysOf = (campaignId: string) => {
 /** Redis adapter: the claim Lua script (coupon-claims.lua) and a consumer group per campaign stream. */
 export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
   readonly #script: LuaScript;
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     this.#script = loadLua(redis, 'coupon_claims', new URL('./coupon-claims.lua', import.meta.url));
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import type { Logger } from 'pino';
 import type { Alerts } from '../../platform/observability/alerts.js';
 import type { Registry } from 'prom-client';
@@ -26,7 +26,7 @@ export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'restore'>;
 
 export interface CouponsModuleDeps {
   db: Db;
-  redis: Redis | null;
+  redis: RedisClient | null;
   findPerformance: FindPerformance;
   clock: Clock;
   registry: Registry;
