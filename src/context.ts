@@ -216,6 +216,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         idleMs: config.coupons.consumerIdleMs,
       },
       frozenRetryAfterSeconds: config.coupons.frozenRetryAfterSeconds,
+      durability: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
     });
 
     const booking = createBookingModule({

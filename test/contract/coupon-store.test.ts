@@ -190,3 +190,30 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     }
   });
 });
+
+// Redis only, where there are replicas to wait for (the `cluster` project: one per master).
+describe.runIf(process.env.MOS_TEST_REDIS === 'cluster')('RedisCouponStore waiting for replicas (WAIT)', () => {
+  it('answers ISSUED once the replica has the claim, and hands the consumer only replicated events', async () => {
+    const store = new RedisCouponStore(redis.redis, { replicas: 1, timeoutMs: 1000 });
+    const r = rules();
+    await store.load(r, new Map());
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED' });
+    expect((await store.read('c1', 10)).map((e) => e.userId)).toContain('a');
+  });
+
+  it('does not promise a claim its replicas cannot confirm, and keeps its event pending', async () => {
+    // Two replicas asked of a master that has one: the wait falls short.
+    const store = new RedisCouponStore(redis.redis, { replicas: 2, timeoutMs: 50 });
+    const r = rules();
+    await store.load(r, new Map());
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'UNREPLICATED' });
+    // Made on the master all the same: the buyer cannot claim twice, and the event is kept.
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'ALREADY_CLAIMED' });
+    const mine = <E extends { campaignId: string }>(events: E[]) => events.filter((e) => e.campaignId === r.campaignId);
+    expect(mine(await store.read('c1', 100))).toEqual([]);
+    expect(await store.unconsumed(r.campaignId)).toBe(1);
+    // Once the replicas can be met, a stale take-over hands it on.
+    const sure = new RedisCouponStore(redis.redis, { replicas: 1, timeoutMs: 1000 });
+    expect(mine(await sure.claimStale('c2', 0, 100)).map((e) => e.userId)).toEqual(['a']);
+  });
+});

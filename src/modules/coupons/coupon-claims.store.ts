@@ -8,7 +8,12 @@ export type ClaimResult =
   | { answer: 'ISSUED'; seq: number; remaining: number }
   | { answer: Exclude<ClaimAnswer, 'ISSUED'> }
   | { answer: 'NOT_LOADED' }
-  | { answer: 'FROZEN' };
+  | { answer: 'FROZEN' }
+  /**
+   * Issued on the master, but not yet on the replicas the store must wait for (Redis WAIT fell
+   * short): a failover now could lose it, so it is not promised. It may still reach the wallet.
+   */
+  | { answer: 'UNREPLICATED' };
 
 /** What the hot state holds for a campaign. */
 export type HotState = { state: 'LIVE'; epoch: number; remaining: number } | { state: 'FROZEN'; epoch: number } | { state: 'MISSING' };
