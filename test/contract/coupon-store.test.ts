@@ -201,19 +201,20 @@ describe.runIf(process.env.MOS_TEST_REDIS === 'cluster')('RedisCouponStore waiti
     expect((await store.read('c1', 10)).map((e) => e.userId)).toContain('a');
   });
 
-  it('does not promise a claim its replicas cannot confirm, and keeps its event pending', async () => {
+  it('refuses a claim while its replicas are not in step, taking nothing, and keeps unreplicated events from the consumer', async () => {
     // Two replicas asked of a master that has one: the wait falls short.
-    const store = new RedisCouponStore(redis.redis, { replicas: 2, timeoutMs: 50 });
-    const r = rules();
-    await store.load(r, new Map());
-    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'UNREPLICATED' });
-    // Made on the master all the same: the buyer cannot claim twice, and the event is kept.
-    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'ALREADY_CLAIMED' });
-    const mine = <E extends { campaignId: string }>(events: E[]) => events.filter((e) => e.campaignId === r.campaignId);
-    expect(mine(await store.read('c1', 100))).toEqual([]);
-    expect(await store.unconsumed(r.campaignId)).toBe(1);
-    // Once the replicas can be met, a stale take-over hands it on.
+    const short = new RedisCouponStore(redis.redis, { replicas: 2, timeoutMs: 50 });
     const sure = new RedisCouponStore(redis.redis, { replicas: 1, timeoutMs: 1000 });
+    const r = rules({ quantity: 1 });
+    await short.load(r, new Map());
+    expect(await short.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'UNREPLICATED' });
+    // Nothing was taken: the one coupon is still there.
+    expect(await sure.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED', remaining: 0 });
+    // A consumer that cannot see its events on enough replicas leaves them pending…
+    const mine = <E extends { campaignId: string }>(events: E[]) => events.filter((e) => e.campaignId === r.campaignId);
+    expect(mine(await short.read('c1', 100))).toEqual([]);
+    expect(await short.unconsumed(r.campaignId)).toBe(1);
+    // …and once the replicas can be met, a stale take-over hands them on.
     expect(mine(await sure.claimStale('c2', 0, 100)).map((e) => e.userId)).toEqual(['a']);
   });
 });

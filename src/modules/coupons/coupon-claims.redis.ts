@@ -35,7 +35,8 @@ export interface Durability {
  * With `durability.replicas` > 0 two writes wait for the replicas (WAIT, on the connection that
  * made them, so it covers them):
  * - a claim answers ISSUED only once its replicas have it — short of them it answers
- *   UNREPLICATED (503: not promised, yet it may reach the wallet);
+ *   UNREPLICATED (503: not promised, yet it may reach the wallet); a master without a replica
+ *   in step is found before the claim, which then takes nothing;
  * - the wallet consumer persists only events its replicas have (after the XREADGROUP that
  *   delivered them); the others stay pending and come back after the stale delay.
  * So a promoted replica has every claim a buyer was told ISSUED and every issue the wallet holds:
@@ -64,9 +65,14 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
 
   async claim(campaignId: string, userId: string, now: number, event: { eventId: string; occurredAt: string }): Promise<ClaimResult> {
     const k = keysOf(campaignId);
+    // First, whether a replica keeps up at all (at once when it does: nothing unacknowledged): a
+    // master left without one (its replica died, or was just promoted from it) refuses here,
+    // before the claim takes a coupon it could not promise.
+    if (!(await this.#replicated(k.events))) return { answer: 'UNREPLICATED' };
     const res = (await this.#script([k.meta, k.stock, k.users, k.events], ['claim', now, userId, event.eventId, event.occurredAt, campaignId])) as number[];
     switch (res[0]) {
       case 1:
+        // The replica went away between the two waits: issued, but not promised.
         if (!(await this.#replicated(k.events))) return { answer: 'UNREPLICATED' };
         return { answer: 'ISSUED', seq: res[1]!, remaining: res[2]! };
       case 0:

@@ -10,8 +10,9 @@ export type ClaimResult =
   | { answer: 'NOT_LOADED' }
   | { answer: 'FROZEN' }
   /**
-   * Issued on the master, but not yet on the replicas the store must wait for (Redis WAIT fell
-   * short): a failover now could lose it, so it is not promised. It may still reach the wallet.
+   * The replicas the store must wait for are not in step (Redis WAIT fell short): refused before
+   * the claim, or — if they fell behind in between — issued on the master without the promise (a
+   * failover now could lose it); such a claim may still reach the wallet.
    */
   | { answer: 'UNREPLICATED' };
 
