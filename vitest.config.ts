@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The HTTP suites run twice — embedded (PGlite + memory adapters) and production (PostgreSQL +
- * Redis) — so both modes keep one behaviour. Each test file makes its own database and Redis
+ * Redis) — so both modes keep one behaviour; the hot-state suites run a third time on a Redis
+ * Cluster. Each test file makes its own database and Redis
  * key prefix (test/support/harness.ts), so files run in parallel without colliding.
  */
 export default defineConfig({
@@ -39,6 +40,28 @@ export default defineConfig({
           name: 'http:production',
           include: ['test/http/**/*.test.ts'],
           env: { MOS_TEST_MODE: 'production' },
+        },
+      },
+      {
+        extends: true, // the timeouts above: a project does not inherit them otherwise
+        test: {
+          // The third mode of the hot state: a local Redis Cluster (3 masters, 1 replica each,
+          // started once by the global setup), where a command or script spanning two slots
+          // fails. The hot-state contracts, the races and the multi-process run on it; the
+          // failover test (test/cluster) starts a cluster of its own, since it kills a master.
+          name: 'cluster',
+          include: [
+            'test/contract/**/*.test.ts',
+            'test/http/booking-race.test.ts',
+            'test/http/coupons-race.test.ts',
+            'test/integration/waiting-room-multiprocess.test.ts',
+            'test/cluster/**/*.test.ts',
+          ],
+          env: { MOS_TEST_MODE: 'production', MOS_TEST_REDIS: 'cluster' },
+          globalSetup: ['test/support/cluster-setup.ts'],
+          // After every other project, not beside them: its Redis servers, mos processes and
+          // failover load would starve the timing-sensitive races of the others on a small CI box.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -15,7 +15,7 @@
  */
 import { performance as perf } from 'node:perf_hooks';
 import { key, tag } from '../src/platform/redis/keys.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/platform/redis/client.js';
 import { bareRow, buyerPlan, buyersUsed, buyerToken, fireBuyers, loadJson, loadRow, newRunId, type LoadFigures } from './buyers.js';
 import { duration, fmtInt, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
@@ -63,7 +63,7 @@ export interface WaitingRoomResult {
 
 /** The room's sorted sets, read straight from Redis (the client adds the bench's key prefix). */
 const roomKey = (scheduleId: string, part: 'q' | 'active') => key('wr', tag('wr', scheduleId), part);
-const zcard = (redis: Redis, scheduleId: string, part: 'q' | 'active') => redis.zcard(roomKey(scheduleId, part));
+const zcard = (redis: RedisClient, scheduleId: string, part: 'q' | 'active') => redis.zcard(roomKey(scheduleId, part));
 
 export async function benchWaitingRoom(bare: Figures): Promise<WaitingRoomResult> {
   const env = {

@@ -31,6 +31,15 @@ describe('config', () => {
     expect(c.db.poolSize).toBe(25);
   });
 
+  it('runs in production mode on a Redis Cluster given its nodes instead of REDIS_URL', () => {
+    const { REDIS_URL: _single, ...rest } = production;
+    const c = loadConfig({ ...rest, REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002', REDIS_WAIT_REPLICAS: '1' });
+    expect(c.mode).toBe('production');
+    expect(c.redis.url).toBeUndefined();
+    expect(c.redis.clusterNodes).toEqual(['10.0.0.1:7000', '10.0.0.2:7001', '[::1]:7002']);
+    expect(c.redis.waitReplicas).toBe(1);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -42,6 +51,10 @@ describe('config', () => {
     [{ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://x' }, 'DATABASE_URL'],
     [{ DATABASE_URL: production.DATABASE_URL }, 'REDIS_URL'],
     [{ REDIS_URL: production.REDIS_URL }, 'DATABASE_URL'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, 'DATABASE_URL'],
+    [{ ...production, REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
     [{ DATABASE_URL: production.DATABASE_URL, REDIS_URL: production.REDIS_URL }, 'JWT_SECRET'],
     [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
     [{ TOSS_API_URL: 'ftp://pg.example' }, 'TOSS_API_URL'],

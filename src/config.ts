@@ -134,8 +134,33 @@ export const configSpec = {
   }),
   REDIS_URL: entry({
     path: 'redis.url',
-    doc: 'Redis URL. Set together with DATABASE_URL for production mode; unset = in-memory adapters',
+    doc: 'Redis URL. Set together with DATABASE_URL for production mode (or REDIS_CLUSTER_NODES instead); unset = in-memory adapters',
     parse: url('redis:', 'rediss:'),
+  }),
+  REDIS_CLUSTER_NODES: entry({
+    path: 'redis.clusterNodes',
+    doc: 'A Redis Cluster instead of one Redis: some of its nodes as `host:port,host:port` (the client discovers the rest and follows failovers). Set instead of REDIS_URL, together with DATABASE_URL',
+    parse: (raw) => {
+      const nodes = raw
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const bad = nodes.find((n) => !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(n));
+      if (!nodes.length || bad !== undefined) throw new Error(`expected host:port,host:port…, got "${bad ?? raw}"`);
+      return nodes as readonly string[];
+    },
+  }),
+  REDIS_WAIT_REPLICAS: entry({
+    path: 'redis.waitReplicas',
+    doc: 'Replicas that must have a coupon claim (and every issue event the wallet consumer persists) before it counts (Redis WAIT): 1 on a cluster or server with a replica, so a failover never loses a claim a buyer was told ISSUED; 0 = no wait (one Redis without replicas)',
+    default: '0',
+    parse: int(0, 5),
+  }),
+  REDIS_WAIT_TIMEOUT_MS: entry({
+    path: 'redis.waitTimeoutMs',
+    doc: 'How long a claim waits for REDIS_WAIT_REPLICAS replicas; short of them the claim answers 503 (its outcome is then known only from the wallet) and the consumer leaves its events pending',
+    default: '200',
+    parse: int(1, 10_000),
   }),
   DATABASE_POOL_SIZE: entry({ path: 'db.poolSize', doc: 'PostgreSQL connections per process (production)', default: '10', parse: int(1, 500) }),
   DATABASE_CONNECT_TIMEOUT_MS: entry({
@@ -726,9 +751,15 @@ function parseAll(env: Record<string, string | undefined>): Raw {
 /** Parses and validates the environment into a frozen config. Throws ConfigError naming the key. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const c = parseAll(env);
-  if (Boolean(c.DATABASE_URL) !== Boolean(c.REDIS_URL)) {
+  if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration — REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
+  const hasRedis = Boolean(c.REDIS_URL || c.REDIS_CLUSTER_NODES);
+  if (Boolean(c.DATABASE_URL) !== hasRedis) {
     const missing = c.DATABASE_URL ? 'REDIS_URL' : 'DATABASE_URL';
-    throw new ConfigError(`Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (unset both for embedded mode)`);
+    throw new ConfigError(
+      `Invalid configuration — ${missing}: production mode needs both DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES) (unset both for embedded mode)`,
+    );
   }
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration — HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './platform/redis/client.js';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './platform/clock.js';
 import { keptInDataDir } from './platform/data-dir.js';
@@ -34,7 +34,9 @@ import { createWaitingRoomModule, type WaitingRoomModule } from './modules/waiti
 /**
  * The composition root: the only place that decides which adapter serves each port.
  * Embedded mode (no DATABASE_URL/REDIS_URL): PGlite + memory adapters, one process.
- * Production: PostgreSQL + Redis adapters, shared by every API and worker process.
+ * Production: PostgreSQL + Redis adapters, shared by every API and worker process. Every Redis
+ * user gets the one client made here: a single server's (REDIS_URL) or a cluster's
+ * (REDIS_CLUSTER_NODES), with the same key prefix, so no adapter knows which it runs on.
  */
 export interface AppContext {
   readonly config: Config;
@@ -45,7 +47,7 @@ export interface AppContext {
   readonly alerts: Alerts;
   readonly database: DatabaseHandle;
   /** Null in embedded mode. */
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly idempotency: IdempotencyStore;
   readonly leases: LeaseStore;
   readonly identity: IdentityModule;
@@ -118,7 +120,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       })
     : await openPglite(config.db.dataDir);
   const redis = production
-    ? createRedis(config.redis.url!, config.redis.keyPrefix, {
+    ? createRedis(config.redis.clusterNodes ? { clusterNodes: config.redis.clusterNodes } : { url: config.redis.url! }, config.redis.keyPrefix, {
         commandTimeoutMs: config.redis.commandTimeoutMs,
         onError: (err) => logger.warn({ reason: err.message }, 'redis connection error'),
       })
@@ -220,6 +222,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         idleMs: config.coupons.consumerIdleMs,
       },
       frozenRetryAfterSeconds: config.coupons.frozenRetryAfterSeconds,
+      durability: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
     });
 
     const booking = createBookingModule({

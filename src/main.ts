@@ -74,7 +74,9 @@ async function main(argv: string[]): Promise<void> {
  */
 function requireProduction(config: Config, command: string): Config {
   if (config.mode !== 'production') {
-    throw new ConfigError(`mos ${command} runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (or use \`mos start\` for embedded mode)`);
+    throw new ConfigError(
+      `mos ${command} runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL or REDIS_CLUSTER_NODES (or use \`mos start\` for embedded mode)`,
+    );
   }
   return config;
 }

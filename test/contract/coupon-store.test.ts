@@ -190,3 +190,31 @@ describe.each(adapters)('coupon claim store and event log contract (%s)', (_name
     }
   });
 });
+
+// Redis only, where there are replicas to wait for (the `cluster` project: one per master).
+describe.runIf(process.env.MOS_TEST_REDIS === 'cluster')('RedisCouponStore waiting for replicas (WAIT)', () => {
+  it('answers ISSUED once the replica has the claim, and hands the consumer only replicated events', async () => {
+    const store = new RedisCouponStore(redis.redis, { replicas: 1, timeoutMs: 1000 });
+    const r = rules();
+    await store.load(r, new Map());
+    expect(await store.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED' });
+    expect((await store.read('c1', 10)).map((e) => e.userId)).toContain('a');
+  });
+
+  it('refuses a claim while its replicas are not in step, taking nothing, and keeps unreplicated events from the consumer', async () => {
+    // Two replicas asked of a master that has one: the wait falls short.
+    const short = new RedisCouponStore(redis.redis, { replicas: 2, timeoutMs: 50 });
+    const sure = new RedisCouponStore(redis.redis, { replicas: 1, timeoutMs: 1000 });
+    const r = rules({ quantity: 1 });
+    await short.load(r, new Map());
+    expect(await short.claim(r.campaignId, 'a', NOW, ev())).toEqual({ answer: 'UNREPLICATED' });
+    // Nothing was taken: the one coupon is still there.
+    expect(await sure.claim(r.campaignId, 'a', NOW, ev())).toMatchObject({ answer: 'ISSUED', remaining: 0 });
+    // A consumer that cannot see its events on enough replicas leaves them pending…
+    const mine = <E extends { campaignId: string }>(events: E[]) => events.filter((e) => e.campaignId === r.campaignId);
+    expect(mine(await short.read('c1', 100))).toEqual([]);
+    expect(await short.unconsumed(r.campaignId)).toBe(1);
+    // …and once the replicas can be met, a stale take-over hands them on.
+    expect(mine(await sure.claimStale('c2', 0, 100)).map((e) => e.userId)).toEqual(['a']);
+  });
+});

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteByPrefix } from '../../src/platform/redis/client.js';
-import { createTestDatabase, TEST_REDIS_URL } from '../support/harness.js';
+import { createRedis, deleteByPrefix } from '../../src/platform/redis/client.js';
+import { createTestDatabase, testRedis, testRedisEnv } from '../support/harness.js';
 import { exited, freePort, startMos, type MosProcess } from '../support/processes.js';
 
 /**
  * docs/architecture.md §7 on loopback: two API processes and two workers share one PostgreSQL and one
- * Redis. The admission job must have one leader at a time; killing the leader hands the lead to
+ * Redis (or one Redis Cluster, in the `cluster` project). The admission job must have one leader at a time; killing the leader hands the lead to
  * the other worker within two lease periods; and every buyer is admitted once, in queue order.
  */
 const LEASE_SECONDS = 2;
@@ -21,13 +20,14 @@ describe('waiting room across processes', () => {
   const procs: MosProcess[] = [];
   let apis: string[] = [];
   const workers: MosProcess[] = [];
-  const redis = new Redis(TEST_REDIS_URL);
+  // No key prefix: the test names the processes' keys in full. A cluster's client on a cluster.
+  const redis = createRedis(testRedis(), '');
 
   beforeAll(async () => {
     db = await createTestDatabase();
     env = {
       DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
+      ...testRedisEnv(),
       REDIS_KEY_PREFIX: prefix,
       JWT_SECRET: 'multi-process-secret-multi-process-secret',
       JOB_LEASE_SECONDS: String(LEASE_SECONDS),
@@ -58,7 +58,7 @@ describe('waiting room across processes', () => {
     await Promise.all(procs.map((p) => exited(p.child)));
     redis.disconnect();
     await db?.drop();
-    await deleteByPrefix(TEST_REDIS_URL, prefix);
+    await deleteByPrefix(testRedis(), prefix);
   });
 
   async function call(base: string, method: string, path: string, token?: string, body?: unknown) {

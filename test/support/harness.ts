@@ -5,11 +5,28 @@ import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config, type Mode } from '../../src/config.js';
 import { createContext, type AppContext, type ContextOptions } from '../../src/context.js';
-import { deleteByPrefix } from '../../src/platform/redis/client.js';
+import { inject } from 'vitest';
+import { deleteByPrefix, type RedisTarget } from '../../src/platform/redis/client.js';
 
 /** Where the tests find the machine's services (CI and developers alike). */
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The Redis the production-mode tests run on: the machine's server (TEST_REDIS_URL), or — in the
+ * `cluster` project (MOS_TEST_REDIS=cluster) — the local Redis Cluster its global setup started
+ * (test/support/cluster-setup.ts).
+ */
+export function testRedis(): RedisTarget {
+  if (process.env.MOS_TEST_REDIS !== 'cluster') return { url: TEST_REDIS_URL };
+  return { clusterNodes: inject('redisClusterNodes').split(',') };
+}
+
+/** The environment that points a MOS process at `testRedis()`: a cluster's claims also wait for their replica. */
+export function testRedisEnv(): Record<string, string> {
+  const target = testRedis();
+  return 'url' in target ? { REDIS_URL: target.url } : { REDIS_CLUSTER_NODES: target.clusterNodes.join(','), REDIS_WAIT_REPLICAS: '1' };
+}
 
 /** The mode an HTTP suite runs in, chosen by the vitest project (vitest.config.ts). */
 export const testMode = (): Mode => (process.env.MOS_TEST_MODE === 'production' ? 'production' : 'embedded');
@@ -62,7 +79,7 @@ export async function createTestEnv(mode: Mode = testMode(), env: Record<string,
     DATA_DIR: 'memory://',
     REDIS_KEY_PREFIX: redisPrefix,
     DATABASE_POOL_SIZE: '5',
-    ...(database ? { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL } : {}),
+    ...(database ? { DATABASE_URL: database.url, ...testRedisEnv() } : {}),
     ...env,
   });
   let ctx: AppContext;
@@ -79,7 +96,7 @@ export async function createTestEnv(mode: Mode = testMode(), env: Record<string,
     cleanup: async () => {
       await ctx.close();
       await database?.drop();
-      if (mode === 'production') await deleteByPrefix(TEST_REDIS_URL, redisPrefix);
+      if (mode === 'production') await deleteByPrefix(testRedis(), redisPrefix);
     },
   };
 }

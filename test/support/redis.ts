@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { createRedis, deleteByPrefix } from '../../src/platform/redis/client.js';
-import { TEST_REDIS_URL } from './harness.js';
+import { createRedis, deleteByPrefix, type RedisClient } from '../../src/platform/redis/client.js';
+import { testRedis } from './harness.js';
 
-/** A Redis client confined to a fresh key prefix; `cleanup` deletes that prefix only. */
-export function isolatedRedis(): { redis: Redis; prefix: string; cleanup: () => Promise<void> } {
+/** A Redis client (a cluster's in the `cluster` project) confined to a fresh key prefix; `cleanup` deletes that prefix only. */
+export function isolatedRedis(): { redis: RedisClient; prefix: string; cleanup: () => Promise<void> } {
   const prefix = `mos:test:${randomBytes(6).toString('hex')}:`;
-  const redis = createRedis(TEST_REDIS_URL, prefix);
+  const redis = createRedis(testRedis(), prefix);
   return {
     redis,
     prefix,
     cleanup: async () => {
       redis.disconnect();
-      await deleteByPrefix(TEST_REDIS_URL, prefix);
+      await deleteByPrefix(testRedis(), prefix);
     },
   };
 }

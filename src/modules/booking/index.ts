@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
@@ -40,7 +40,7 @@ export type PayingOrders = Pick<
 >;
 
 /** The hold store comes first: the catalog reads it for the seat map before booking exists. */
-export function createSeatHoldStore(redis: Redis | null): SeatHoldStore {
+export function createSeatHoldStore(redis: RedisClient | null): SeatHoldStore {
   return redis ? new RedisSeatHoldStore(redis) : new MemorySeatHoldStore();
 }
 

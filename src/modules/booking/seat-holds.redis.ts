@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
 import type { AvailabilityRead, SeatStatus, SeatStatusChange } from '../catalog/index.js';
@@ -15,7 +15,7 @@ function parseLogEntry(entry: string): SeatStatusChange {
 /** Redis adapter: one Lua script (seat-holds.lua) per step, all keys of a showtime under one hash tag. */
 export class RedisSeatHoldStore implements SeatHoldStore {
   readonly #script: LuaScript;
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.#script = loadLua(redis, 'seat_holds', new URL('./seat-holds.lua', import.meta.url));
   }
 

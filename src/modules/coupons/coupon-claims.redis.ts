@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
 import type { CampaignRules, ClaimResult, CouponClaimStore, CouponEventLog, HotState, IssuedEvent } from './coupon-claims.store.js';
@@ -18,18 +18,62 @@ const keysOf = (campaignId: string) => {
   };
 };
 
-/** Redis adapter: the claim Lua script (coupon-claims.lua) and a consumer group per campaign stream. */
+/**
+ * How many replicas must hold a write before it counts, and for how long to wait for them (Redis
+ * WAIT). Zero replicas: no wait (one Redis without replicas, where there is nothing to wait for).
+ */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/**
+ * Redis adapter: the claim Lua script (coupon-claims.lua) and a consumer group per campaign stream.
+ *
+ * Invariant 2 across a failover. Redis replicates asynchronously: a master that dies takes with
+ * it the writes its replica had not received, and the promoted replica serves on without them.
+ * With `durability.replicas` > 0 two writes wait for the replicas (WAIT, on the connection that
+ * made them, so it covers them):
+ * - a claim answers ISSUED only once its replicas have it — short of them it answers
+ *   UNREPLICATED (503: not promised, yet it may reach the wallet); a master without a replica
+ *   in step is found before the claim, which then takes nothing;
+ * - the wallet consumer persists only events its replicas have (after the XREADGROUP that
+ *   delivered them); the others stay pending and come back after the stale delay.
+ * So a promoted replica has every claim a buyer was told ISSUED and every issue the wallet holds:
+ * it never offers again a coupon already in a wallet, nor forgets one promised. Concurrent claims
+ * share the wait: the first WAIT on a connection covers every write before it.
+ */
 export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
   readonly #script: LuaScript;
-  constructor(private readonly redis: Redis) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly durability: Durability = { replicas: 0, timeoutMs: 0 },
+  ) {
     this.#script = loadLua(redis, 'coupon_claims', new URL('./coupon-claims.lua', import.meta.url));
+  }
+
+  /** True once the replicas have every write made so far on the connection of `key`'s slot. */
+  async #replicated(key: string): Promise<boolean> {
+    const { replicas, timeoutMs } = this.durability;
+    if (replicas <= 0) return true;
+    // WAIT names no key: a keyed read beside it in one pipeline sends it to that key's master.
+    const res = await this.redis.pipeline().exists(key).wait(replicas, timeoutMs).exec();
+    const [err, acked] = res?.[1] ?? [new Error('WAIT got no answer'), 0];
+    if (err) throw err;
+    return Number(acked) >= replicas;
   }
 
   async claim(campaignId: string, userId: string, now: number, event: { eventId: string; occurredAt: string }): Promise<ClaimResult> {
     const k = keysOf(campaignId);
+    // First, whether a replica keeps up at all (at once when it does: nothing unacknowledged): a
+    // master left without one (its replica died, or was just promoted from it) refuses here,
+    // before the claim takes a coupon it could not promise.
+    if (!(await this.#replicated(k.events))) return { answer: 'UNREPLICATED' };
     const res = (await this.#script([k.meta, k.stock, k.users, k.events], ['claim', now, userId, event.eventId, event.occurredAt, campaignId])) as number[];
     switch (res[0]) {
       case 1:
+        // The replica went away between the two waits: issued, but not promised.
+        if (!(await this.#replicated(k.events))) return { answer: 'UNREPLICATED' };
         return { answer: 'ISSUED', seq: res[1]!, remaining: res[2]! };
       case 0:
         return { answer: 'CLAIM_NOT_OPEN' };
@@ -90,7 +134,9 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
       const res = (await this.redis
         .xreadgroup('GROUP', GROUP, consumer, 'COUNT', count - out.length, 'STREAMS', keysOf(campaignId).events, '>')
         .catch(skipMissingGroup)) as [string, [string, string[]][]][] | null;
-      for (const [, entries] of res ?? []) for (const [id, fields] of entries) out.push(toEvent(campaignId, id, fields, 1));
+      const read = (res ?? []).flatMap(([, entries]) => entries.map(([id, fields]) => toEvent(campaignId, id, fields, 1)));
+      // Not on the replicas yet: left pending with this consumer, taken again once stale.
+      if (read.length && (await this.#replicated(keysOf(campaignId).events))) out.push(...read);
     }
     return out;
   }
@@ -109,6 +155,7 @@ export class RedisCouponStore implements CouponClaimStore, CouponEventLog {
       if (!pending.length) continue;
       const deliveries = new Map(pending.map(([id, , , n]) => [id, n]));
       const claimed = (await this.redis.xclaim(stream, GROUP, consumer, minIdleMs, ...pending.map(([id]) => id))) as [string, string[]][];
+      if (!(await this.#replicated(stream))) continue;
       for (const [id, fields] of claimed) if (fields) out.push(toEvent(campaignId, id, fields, (deliveries.get(id) ?? 0) + 1));
     }
     return out;

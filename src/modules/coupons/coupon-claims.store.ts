@@ -8,7 +8,13 @@ export type ClaimResult =
   | { answer: 'ISSUED'; seq: number; remaining: number }
   | { answer: Exclude<ClaimAnswer, 'ISSUED'> }
   | { answer: 'NOT_LOADED' }
-  | { answer: 'FROZEN' };
+  | { answer: 'FROZEN' }
+  /**
+   * The replicas the store must wait for are not in step (Redis WAIT fell short): refused before
+   * the claim, or — if they fell behind in between — issued on the master without the promise (a
+   * failover now could lose it); such a claim may still reach the wallet.
+   */
+  | { answer: 'UNREPLICATED' };
 
 /** What the hot state holds for a campaign. */
 export type HotState = { state: 'LIVE'; epoch: number; remaining: number } | { state: 'FROZEN'; epoch: number } | { state: 'MISSING' };

@@ -176,6 +176,10 @@ export class CouponsService {
       // Lost again between the rebuild and the claim: the next claim finds what it is.
       case 'NOT_LOADED':
         throw this.#unavailable();
+      case 'UNREPLICATED':
+        // Not promised (a failover could still lose it); if it survives, it reaches the wallet
+        // and a retry answers ALREADY_CLAIMED.
+        throw CommonErrors.SERVICE_UNAVAILABLE('The claim could not be confirmed; check your coupons before claiming again', {}, { 'Retry-After': '2' });
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import type { Logger } from 'pino';
 import type { Alerts } from '../../platform/observability/alerts.js';
 import type { Registry } from 'prom-client';
@@ -6,7 +6,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/client.js';
 import type { FindPerformance } from '../catalog/index.js';
 import { MemoryCouponStore } from './coupon-claims.memory.js';
-import { RedisCouponStore } from './coupon-claims.redis.js';
+import { RedisCouponStore, type Durability } from './coupon-claims.redis.js';
 import { CouponIssuedConsumer, type ConsumerSettings } from './coupon-issued.consumer.js';
 import { createCouponMetrics } from './coupons.metrics.js';
 import { CouponsRepository } from './coupons.repository.js';
@@ -26,7 +26,7 @@ export type OrderCoupons = Pick<CouponsService, 'plan' | 'release' | 'restore'>;
 
 export interface CouponsModuleDeps {
   db: Db;
-  redis: Redis | null;
+  redis: RedisClient | null;
   findPerformance: FindPerformance;
   clock: Clock;
   registry: Registry;
@@ -35,13 +35,15 @@ export interface CouponsModuleDeps {
   consumer: ConsumerSettings;
   /** Retry-After of a claim refused while its campaign awaits reconciliation. */
   frozenRetryAfterSeconds: number;
+  /** Replicas a claim (and an event before the wallet gets it) must reach first; see RedisCouponStore. */
+  durability?: Durability;
 }
 
 export function createCouponsModule(deps: CouponsModuleDeps) {
   const metrics = createCouponMetrics(deps.registry);
   const repo = new CouponsRepository(deps.db);
   // One object is both the claim store and the event log: the claim step appends the event.
-  const store = deps.redis ? new RedisCouponStore(deps.redis) : new MemoryCouponStore(deps.clock);
+  const store = deps.redis ? new RedisCouponStore(deps.redis, deps.durability) : new MemoryCouponStore(deps.clock);
   const service = new CouponsService({
     repo,
     store,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
@@ -18,7 +18,7 @@ export { AdmissionHeaders } from './waiting-room.schemas.js';
 export type { WaitingRoomService, QueueView } from './waiting-room.service.js';
 
 export interface WaitingRoomModuleDeps {
-  redis: Redis | null;
+  redis: RedisClient | null;
   clock: Clock;
   registry: Registry;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis/client.js';
 import { key, tag } from '../../platform/redis/keys.js';
 import { loadLua, type LuaScript } from '../../platform/redis/scripts.js';
 import type { RecentAdmissions, RoomRef, Standing, TickResult, TickSettings, WaitingRoomStore } from './waiting-room.store.js';
@@ -8,7 +8,7 @@ const ROOMS = 'wr:rooms';
 /** Redis adapter: sorted sets and one Lua script per step (waiting-room.lua). */
 export class RedisWaitingRoomStore implements WaitingRoomStore {
   readonly #script: LuaScript;
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     this.#script = loadLua(redis, 'waiting_room', new URL('./waiting-room.lua', import.meta.url));
   }
 

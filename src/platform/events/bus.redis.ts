@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { key, tag } from '../redis/keys.js';
 import type { DeadLetter, Delivery, EventBus } from './bus.js';
 import type { EventEnvelope } from './envelope.js';
@@ -16,14 +16,14 @@ const deadOf = (group: string) => key('evt', TAG, 'dead', group);
 type Entries = [string, string[] | null][];
 
 /**
- * Production bus: Redis Streams with consumer groups. Every worker of a group reads with its own
+ * Production bus: RedisClient Streams with consumer groups. Every worker of a group reads with its own
  * consumer name; an entry a dead consumer left pending is taken over with XCLAIM once idle
  * (XPENDING first, for the delivery counts the dead-letter rule needs). Streams are capped at
  * about `maxLen` entries (XADD MAXLEN ~): the outbox, not the stream, is the record.
  */
 export class RedisEventBus implements EventBus {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly maxLen = 100_000,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { loadLua, type LuaScript } from '../redis/scripts.js';
 import { toResult } from './idempotency.memory.js';
 import type { BeginResult, IdempotencyRecord, IdempotencyStore, StoredResponse } from './idempotency.store.js';
@@ -6,7 +6,7 @@ import type { BeginResult, IdempotencyRecord, IdempotencyStore, StoredResponse }
 /** Redis adapter: shared by every API process, so a retry on another process still replays. */
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #script: LuaScript;
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.#script = loadLua(redis, 'idempotency', new URL('./idempotency.lua', import.meta.url));
   }
 

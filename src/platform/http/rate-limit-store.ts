@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor, RateLimitPluginOptions } from '@fastify/rate-limit';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 
 // The plugin's own stores (CommonJS, not in its public types): the shared Redis counter and the
 // per-process LRU counter, reused rather than rewritten.
@@ -20,7 +20,7 @@ type Counted = { current: number; ttl: number };
  * served (a metric). After a failure Redis is left alone for `retryAfterMs`, so an outage costs
  * one failed command per interval per process, not one per request.
  */
-export function redisWithLocalFallback(redis: Redis, nameSpace: string, onFallback: () => void, retryAfterMs = 2000): FastifyRateLimitStoreCtor {
+export function redisWithLocalFallback(redis: RedisClient, nameSpace: string, onFallback: () => void, retryAfterMs = 2000): FastifyRateLimitStoreCtor {
   const breaker = circuitBreaker(handleAll, { halfOpenAfter: retryAfterMs, breaker: new ConsecutiveBreaker(1) });
 
   class FallbackStore implements FastifyRateLimitStore {

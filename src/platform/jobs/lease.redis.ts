@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { key, tag } from '../redis/keys.js';
 import { loadLua, type LuaScript } from '../redis/scripts.js';
 import type { LeaseStore } from './lease.store.js';
@@ -6,7 +6,7 @@ import type { LeaseStore } from './lease.store.js';
 /** Redis adapter: one leader per job across every worker process. */
 export class RedisLeaseStore implements LeaseStore {
   readonly #script: LuaScript;
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.#script = loadLua(redis, 'lease', new URL('./lease.lua', import.meta.url));
   }
 

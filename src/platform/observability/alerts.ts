@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 
@@ -78,7 +78,7 @@ export function memoryClaim(now: () => number): AlertsOptions['claim'] {
 }
 
 /** Production's claim: one Redis key per incident, set if absent, expiring after the repeat window. */
-export function redisClaim(redis: Redis): AlertsOptions['claim'] {
+export function redisClaim(redis: RedisClient): AlertsOptions['claim'] {
   return async (incident, ttlMs) => (await redis.set(`alert:${incident}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
 }
 

@@ -1,7 +1,7 @@
 /**
  * True when Redis could not serve a command: not connected (the client keeps no offline queue,
  * so a command fails at once instead of waiting for a reconnect), the command timed out, or the
- * connection dropped with it in flight. The request answers 503 with Retry-After (docs/api.md); the
+ * connection dropped with it in flight, or a Redis Cluster is failing over. The request answers 503 with Retry-After (docs/api.md); the
  * client reconnects on its own.
  */
 export function isRedisUnavailable(err: unknown): boolean {
@@ -10,6 +10,15 @@ export function isRedisUnavailable(err: unknown): boolean {
     if (name === 'MaxRetriesPerRequestError') return true;
     if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
     if (/enableOfflineQueue options is false|^Connection is closed|^Command timed out|^Stream isn't writeable|^LOADING /.test(message ?? '')) return true;
+    // A Redis Cluster between a master's death and its replica's promotion: the client's retries
+    // ran out (`Too many Cluster redirections`), the cluster said it cannot serve the slot, or no
+    // node answered the slot map's refresh. The slot map follows the new master by itself.
+    if (
+      /^Too many Cluster redirections|^CLUSTERDOWN |^TRYAGAIN |^READONLY |^MASTERDOWN |^Failed to refresh slots cache|^None of startup nodes|^Cluster is ended/.test(
+        message ?? '',
+      )
+    )
+      return true;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 
 export type LuaArg = string | number;
 export type LuaScript = (keys: readonly string[], args: readonly LuaArg[]) => Promise<unknown>;
@@ -9,7 +9,7 @@ export type LuaScript = (keys: readonly string[], args: readonly LuaArg[]) => Pr
  * sent by EVALSHA, falling back to EVAL when the server lost its script cache (restart,
  * failover). Keys go through the client's key prefix like any other command.
  */
-export function loadLua(redis: Redis, name: string, file: URL): LuaScript {
+export function loadLua(redis: RedisClient, name: string, file: URL): LuaScript {
   const lua = readFileSync(file, 'utf8');
   const command = `mos_${name}`;
   if (!(command in redis)) redis.defineCommand(command, { lua });
