@@ -46,7 +46,7 @@ export const defaultPlan = (buyers: number, opensAt: number, preOpenMs: number, 
   cancelShare: 0.03,
   abandon: { queue: 0.04, admitted: 0.03, hold: 0.03, order: 0.04, checkout: 0.03 },
   maxHoldTries: 3,
-  heldWaitSeconds: 40,
+  heldWaitSeconds: 20,
   probes: Math.min(50, Math.ceil(buyers / 100)),
 });
 
@@ -246,7 +246,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         continue;
       }
       const est: number | null = view.estimatedWaitSeconds;
-      const base = est === null ? 2.5 : Math.min(6, Math.max(1, est * 0.3));
+      const base = est === null ? 2.5 : Math.min(4, Math.max(1, est * 0.3));
       await sleep(base * 1000 * (0.8 + 0.4 * Math.random()));
       check();
       if (scene.soldOut) finish('sold-out-waiting');
@@ -344,6 +344,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
 
     // ---- the order (the server applies the best coupon) ----
     let order: any = null;
+    let inProgress = 0;
     for (let tries = 0; tries < 3 && !order; tries++) {
       check();
       if (!admission) rec.sentWithoutAdmission++;
@@ -354,7 +355,13 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         body: { scheduleId: sid, seatIds },
       });
       if (placed.status === 201) order = placed.body;
-      else if (placed.status === 409 && placed.body?.code === 'SEATS_NOT_HELD') {
+      else if (placed.status === 409 && placed.body?.code === 'REQUEST_IN_PROGRESS') {
+        // The first try's process died holding the key's lock (IDEMPOTENCY_LOCK_SECONDS): the
+        // same key again, later, gets the first try's answer or runs it anew.
+        await sleep(1000 + Math.random() * 1000);
+        tries--;
+        if (++inProgress > 20) throw new Error(`order: the Idempotency-Key stayed in progress for ${inProgress} tries`);
+      } else if (placed.status === 409 && placed.body?.code === 'SEATS_NOT_HELD') {
         // The hot state lost the holds (a flush): hold again, maybe other seats.
         await refresh();
         seatIds = await hold();
@@ -422,27 +429,33 @@ async function follow(scene: Scene, me: { api: number }, token: string): Promise
       return null;
     }
     let buffer = '';
-    for await (const chunk of res.body) {
-      buffer += chunk.toString();
-      let end = buffer.indexOf('\n\n');
-      while (end >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = event.split('\n').find((l) => l.startsWith('data: '));
-        if (data) last = JSON.parse(data.slice(6));
-        if (last?.status === 'ADMITTED') {
-          res.body.destroy();
-          return last;
+    // The stream is silent while nothing changes: a sold-out showtime must still end the wait.
+    const watch = setInterval(() => {
+      if (scene.soldOut || scene.stop) res.body.destroy();
+    }, 250);
+    watch.unref();
+    try {
+      for await (const chunk of res.body) {
+        buffer += chunk.toString();
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event.split('\n').find((l) => l.startsWith('data: '));
+          if (data) last = JSON.parse(data.slice(6));
+          if (last?.status === 'ADMITTED') {
+            res.body.destroy();
+            return last;
+          }
+          end = buffer.indexOf('\n\n');
         }
-        end = buffer.indexOf('\n\n');
       }
-      if (scene.soldOut || scene.stop) {
-        res.body.destroy();
-        return last;
-      }
+    } finally {
+      clearInterval(watch);
     }
     return last?.status === 'ADMITTED' ? last : null;
   } catch {
+    if (scene.soldOut || scene.stop) return last;
     scene.http.networkErrors++;
     me.api = (me.api + 1) % scene.http.pools.length;
     return null;

@@ -23,6 +23,8 @@ export interface OnsaleOptions {
   apis: number;
   workers: number;
   chaos: boolean;
+  /** Scales every step's share of buyers who walk away (1 = the plan's shares). */
+  abandonScale?: number;
   /** Longest the crowd may take after the opening before it is stopped. */
   maxSaleSeconds: number;
   /** Say what happens as it happens. */
@@ -108,6 +110,8 @@ const SCENE_ENV: Record<string, string> = {
   OUTBOX_RELAY_INTERVAL_MS: '100',
   EVENT_CONSUMER_IDLE_MS: '50',
   DATABASE_POOL_SIZE: '10',
+  // An order or confirm in flight in a SIGKILLed API keeps its Idempotency-Key locked this long.
+  IDEMPOTENCY_LOCK_SECONDS: '5',
 };
 
 /** The sandbox PG's faults under --chaos: 500s without the work, answers dropped or held after it. */
@@ -135,7 +139,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     const burstMs = Math.max(4000, Math.min(20_000, o.buyers / 1.5));
     const setupSlackMs = 3000;
     const opensAt = Date.now() + setupSlackMs + preOpenMs;
-    const maxActive = Math.max(50, Math.min(400, Math.ceil(o.seats / 4)));
+    const maxActive = Math.max(50, Math.min(400, Math.ceil(o.seats / 2)));
     const admitPerTick = Math.max(10, Math.ceil(maxActive / 6));
     const sale = await createSale(http, accounts.sellerToken, { seats: o.seats, coupons: o.coupons, opensAt, maxActive, admitPerTick });
     const layoutRes = await http.once(0, 'setup', 'GET', `/v1/schedules/${sale.scheduleId}/layout`);
@@ -146,6 +150,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
 
     // ---- the crowd ----
     const plan = defaultPlan(o.buyers, opensAt, preOpenMs, burstMs);
+    for (const step of Object.keys(plan.abandon) as (keyof typeof plan.abandon)[]) plan.abandon[step] *= o.abandonScale ?? 1;
     const epochOrigin = Date.now() - (performance.now() - http.origin);
     const openAtMs = opensAt - epochOrigin;
     const arriveAt = arrivals(plan, openAtMs);
