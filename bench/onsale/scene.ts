@@ -125,6 +125,8 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   log(`cluster: ${o.apis} API, ${o.workers} worker and 1 sandbox PG processes (production mode)…`);
   const cluster = await startCluster({ apis: o.apis, workers: o.workers, env: SCENE_ENV, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {} });
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
+  // Dropping the database (`with (force)`, on Ctrl-C) ends this connection: not a crash.
+  db.on('error', () => {});
   const redis = new Redis(cluster.redisUrl, { keyPrefix: cluster.redisPrefix, maxRetriesPerRequest: 3 });
   const raw = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
   const http = new Http(cluster.apiBases, Math.max(64, Math.min(256, Math.ceil(o.buyers / 50))), performance.now());
