@@ -60,6 +60,7 @@ export type Outcome =
   | 'rejected'
   | 'lost-order'
   | 'still-waiting'
+  | 'dropped-by-room'
   | 'error';
 
 export interface BuyerRecord {
@@ -251,6 +252,9 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
       check();
       if (scene.soldOut) finish('sold-out-waiting');
       const polled = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
+      // Dropped as abandoned: the room heard no poll within WAITING_ROOM_ABANDON_AFTER_SECONDS
+      // (on an overloaded machine a poll can take longer than that to be answered).
+      if (polled.status === 404 && polled.body?.code === 'NOT_IN_QUEUE') finish('dropped-by-room');
       if (polled.status !== 200) throw new Error(`poll answered ${polled.status}: ${JSON.stringify(polled.body)}`);
       view = polled.body;
     }
