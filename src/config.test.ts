@@ -147,14 +147,30 @@ describe('config', () => {
     });
 
     it('reads its fault settings', () => {
-      const c = loadConfig({ SANDBOX_FAULT_RATE: '0.1', SANDBOX_DROP_RATE: '.25', SANDBOX_LATENCY_MS: '40', SANDBOX_SEED: '7', SANDBOX_PORT: '3999' });
-      expect(c.sandbox).toMatchObject({ faultRate: 0.1, dropRate: 0.25, latencyMs: 40, seed: 7, port: 3999, faultCode: 'FAILED_INTERNAL_SYSTEM_PROCESSING' });
-      expect(loadConfig({}).sandbox).toMatchObject({ faultRate: 0, dropRate: 0, latencyMs: 0, seed: undefined, port: 3100 });
+      const c = loadConfig({
+        SANDBOX_FAULT_RATE: '0.1',
+        SANDBOX_DROP_RATE: '.25',
+        SANDBOX_TIMEOUT_RATE: '0.05',
+        SANDBOX_LATENCY_MS: '40',
+        SANDBOX_SEED: '7',
+        SANDBOX_PORT: '3999',
+      });
+      expect(c.sandbox).toMatchObject({
+        faultRate: 0.1,
+        dropRate: 0.25,
+        timeoutRate: 0.05,
+        latencyMs: 40,
+        seed: 7,
+        port: 3999,
+        faultCode: 'FAILED_INTERNAL_SYSTEM_PROCESSING',
+      });
+      expect(loadConfig({}).sandbox).toMatchObject({ faultRate: 0, dropRate: 0, timeoutRate: 0, latencyMs: 0, seed: undefined, port: 3100 });
     });
 
     it.each([
       [{ SANDBOX_FAULT_RATE: '1.5' }, 'SANDBOX_FAULT_RATE'],
       [{ SANDBOX_DROP_RATE: '-0.1' }, 'SANDBOX_DROP_RATE'],
+      [{ SANDBOX_TIMEOUT_RATE: '2' }, 'SANDBOX_TIMEOUT_RATE'],
       [{ SANDBOX_FAULT_CODE: 'boom!' }, 'SANDBOX_FAULT_CODE'],
       [{ TOSS_SECRET_KEY: 'sk_without_mode' }, 'TOSS_SECRET_KEY'],
       [{ TOSS_SANDBOX: 'true', TOSS_SECRET_KEY: 'live_sk_abc' }, 'TOSS_SANDBOX'],

@@ -690,6 +690,12 @@ export const configSpec = {
     default: '0',
     parse: fraction,
   }),
+  SANDBOX_TIMEOUT_RATE: entry({
+    path: 'sandbox.timeoutRate',
+    doc: 'Share (0–1) of Toss API calls the sandbox PG carries out and then never answers (the connection is held until the caller gives up): the charge happens, the caller sees a timeout',
+    default: '0',
+    parse: fraction,
+  }),
   SANDBOX_SEED: entry({
     path: 'sandbox.seed',
     doc: "Seed of the sandbox PG's fault draws (the same seed, the same faults in the same order); unset = a random seed",

@@ -99,6 +99,7 @@ export function sandboxFromConfig(config: Config, clock: Clock, random?: () => n
     faultRate: config.sandbox.faultRate,
     faultCode: config.sandbox.faultCode,
     dropRate: config.sandbox.dropRate,
+    timeoutRate: config.sandbox.timeoutRate,
     seed: config.sandbox.seed,
     webhookUrl: config.sandbox.webhookUrl,
     webhookTimeoutMs: config.sandbox.webhookTimeoutMs,

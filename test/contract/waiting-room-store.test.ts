@@ -49,6 +49,18 @@ describe.each(adapters)('WaitingRoomStore contract (%s)', (_name, make) => {
     expect(order.slice(50)).toEqual(['late0', 'late1']);
   });
 
+  it('opens a pre-queue of 10,000 buyers (more than one script call can unpack at once)', async () => {
+    const store = make();
+    const r = room();
+    const early = users(10_000, 'crowd');
+    for (let i = 0; i < early.length; i += 500) await Promise.all(early.slice(i, i + 500).map((u) => store.enter(r, u, OPEN - 1000, 1)));
+    const late = await store.enter(r, 'late', OPEN + 1, 31337);
+    expect(late.standing).toEqual({ state: 'WAITING', rank: 10_000 });
+    const { standings } = await store.standings(r, early.slice(0, 3), OPEN + 2, 1);
+    for (const s of standings) expect(s.state).toBe('WAITING');
+    expect((await store.counts(r)).waiting).toBe(10_001);
+  }, 60_000);
+
   it('admits up to admitPerTick while below maxActive, in queue order, and logs it', async () => {
     const store = make();
     const r = room();

@@ -35,9 +35,11 @@ end
 local function openIfDue()
   if now < opensAt or redis.call('HGET', meta, 'opened') == '1' then return end
   local early = shuffle(redis.call('ZRANGE', pre, 0, -1), seed)
-  for i = 1, #early, 5000 do
+  -- 2,000 members = 4,000 values per ZADD: Lua's unpack refuses more than 8,000 values (a
+  -- pre-queue of 4,000 or more made every call after the opening fail, so the room never opened).
+  for i = 1, #early, 2000 do
     local args = {}
-    for k = i, math.min(i + 4999, #early) do
+    for k = i, math.min(i + 1999, #early) do
       args[#args + 1] = k - 1
       args[#args + 1] = early[k]
     end

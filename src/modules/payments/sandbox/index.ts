@@ -72,7 +72,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     service,
     webhooks,
     faults: new SandboxFaults(
-      { latencyMs: options.latencyMs ?? 0, faultRate: options.faultRate ?? 0, faultCode, dropRate: options.dropRate ?? 0 },
+      {
+        latencyMs: options.latencyMs ?? 0,
+        faultRate: options.faultRate ?? 0,
+        faultCode,
+        dropRate: options.dropRate ?? 0,
+        timeoutRate: options.timeoutRate ?? 0,
+      },
       options.random ?? seededRandom(options.seed ?? randomInt(2 ** 32)),
     ),
     idempotency: new SandboxIdempotency(options.clock, IDEMPOTENCY_TTL_MS),

@@ -30,6 +30,8 @@ export interface FaultSettings {
   faultCode: TossErrorCode;
   /** Share of calls whose answer is dropped after the work (0–1). */
   dropRate: number;
+  /** Share of calls whose answer is never sent after the work: the connection is held (0–1). */
+  timeoutRate: number;
 }
 
 export interface FaultDecision {
@@ -73,6 +75,7 @@ export class SandboxFaults {
     if (requested.fault) return { latencyMs, code: null, delivery: requested.fault };
     if (this.settings.faultRate > 0 && this.random() < this.settings.faultRate) return { latencyMs, code: this.settings.faultCode, delivery: null };
     if (this.settings.dropRate > 0 && this.random() < this.settings.dropRate) return { latencyMs, code: null, delivery: 'drop' };
+    if (this.settings.timeoutRate > 0 && this.random() < this.settings.timeoutRate) return { latencyMs, code: null, delivery: 'timeout' };
     return { latencyMs, code: null, delivery: null };
   }
 }

@@ -445,6 +445,14 @@ describe('sandbox PG: faults', () => {
       expect((await s.ledger('order-0001')).payments[0].status).toBe('DONE');
     });
 
+    it('SANDBOX_TIMEOUT_RATE holds the answer after doing the work', async () => {
+      const s = await sandbox({ timeoutRate: 1, timeoutHoldMs: 50 });
+      const call = await listen(s);
+      const paymentKey = await s.checkout('order-0001', 5000);
+      await expect(call('/v1/payments/confirm', { method: 'POST', body: { paymentKey, orderId: 'order-0001', amount: 5000 } })).rejects.toThrow();
+      expect((await s.ledger('order-0001')).payments[0].status).toBe('DONE');
+    });
+
     it('`timeout`: the confirm is recorded and the caller never hears back', async () => {
       const s = await sandbox();
       const call = await listen(s);

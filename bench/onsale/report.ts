@@ -1,0 +1,328 @@
+/**
+ * What a run of the scene shows: sell-out time; per step (enter, admitted, hold, order, confirm)
+ * the throughput and p50/p99; the queue and the sales over time; CPU µs per purchase by part and
+ * the sell-out time it implies as the machine's ceiling; the checks; the targets as MET/MISSED.
+ * Written as a table on the console, a JSON file and a PNG chart (vega-lite → SVG → resvg, no browser).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Figures } from '../lib.js';
+import { fmtInt, printTable, round } from '../lib.js';
+import { percentile } from './http.js';
+import type { CpuParts, OnsaleRun } from './scene.js';
+
+export interface StepFigures {
+  step: string;
+  /** Successful steps. */
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  what: string;
+}
+
+export interface Target {
+  name: string;
+  result: 'MET' | 'MISSED' | 'NOT RUN';
+  detail: string;
+}
+
+const PARTS: (keyof CpuParts)[] = ['api', 'worker', 'sandbox', 'postgres', 'redis', 'generator'];
+
+export function stepFigures(run: OnsaleRun): StepFigures[] {
+  const r = run.records;
+  const ms = (label: string) => run.http.series.get(label)?.ms ?? [];
+  const rate = (times: number[]) => {
+    if (times.length < 2) return times.length;
+    const sorted = times.slice().sort((a, b) => a - b);
+    return times.length / Math.max(0.001, (sorted.at(-1)! - sorted[0]!) / 1000);
+  };
+  const at = (f: (x: (typeof r)[number]) => number | null) => r.map(f).filter((t): t is number => t !== null);
+  const waits = r.filter((x) => x.admittedAt !== null && x.enterRecv !== null).map((x) => x.admittedAt! - Math.max(x.enterRecv!, run.openAtMs));
+  const row = (step: string, times: number[], lat: number[], what: string): StepFigures => ({
+    step,
+    count: times.length,
+    perSecond: rate(times),
+    p50Ms: percentile(lat, 50),
+    p99Ms: percentile(lat, 99),
+    what,
+  });
+  return [
+    row(
+      'enter',
+      at((x) => x.enterRecv),
+      ms('enter'),
+      'POST …/queue answered',
+    ),
+    row(
+      'admitted',
+      at((x) => x.admittedAt),
+      waits,
+      'latency = wait in the queue after the opening',
+    ),
+    row(
+      'hold',
+      at((x) => x.heldAt),
+      ms('hold'),
+      'POST …/holds (201 and 409 alike)',
+    ),
+    row(
+      'order',
+      at((x) => x.orderedAt),
+      ms('order'),
+      'POST /v1/orders',
+    ),
+    row(
+      'confirm',
+      at((x) => x.paidAt),
+      ms('confirm'),
+      'POST /v1/payments/confirm → PAID',
+    ),
+  ];
+}
+
+/** CPU by part from the opening to the sell-out (or the crowd's end), per seat sold and per paid order. */
+export function cpuFigures(run: OnsaleRun) {
+  const s = run.samples;
+  const end = run.soldOutAt ?? run.crowdSeconds;
+  const first = s.find((x) => x.t >= 0) ?? s[0];
+  const last = [...s].reverse().find((x) => x.t <= end) ?? s.at(-1);
+  if (!first || !last || last === first) return null;
+  const purchases = Math.max(1, last.paid - first.paid);
+  const seconds = last.t - first.t;
+  const perPurchaseUs = {} as Record<keyof CpuParts, number>;
+  let total = 0;
+  for (const p of PARTS) {
+    perPurchaseUs[p] = (last.cpu[p] - first.cpu[p]) / 1000 / purchases;
+    total += perPurchaseUs[p];
+  }
+  const utilisation = (total * purchases) / 1e6 / (seconds * run.cores);
+  // At full use of every core, `purchases` paid orders need total µs each: that is the ceiling.
+  const ceilingSeconds = (total * purchases) / 1e6 / run.cores;
+  return { from: first.t, to: last.t, seconds, purchases, perPurchaseUs, totalUs: total, utilisation, ceilingSeconds };
+}
+
+export function targets(run: OnsaleRun, cpu: ReturnType<typeof cpuFigures>): Target[] {
+  const checksOk = run.checks.every((c) => c.ok);
+  const big = run.options.buyers >= 20_000 && run.options.seats >= 2_000;
+  const burst = healthDuringBurst(run);
+  return [
+    {
+      name: `20,000 buyers, 2,000 seats${run.options.chaos ? ', --chaos' : ''}: sold out, all checks passing`,
+      result: !big ? 'NOT RUN' : run.soldOutAt !== null && checksOk ? 'MET' : 'MISSED',
+      detail: `${run.options.buyers.toLocaleString('en-US')} buyers, ${run.options.seats.toLocaleString('en-US')} seats: ${run.soldOutAt !== null ? `sold out in ${run.soldOutAt.toFixed(1)} s` : 'not sold out'}, ${run.checks.filter((c) => c.ok).length}/${run.checks.length} checks passed`,
+    },
+    {
+      name: 'sell-out time within 2× of the CPU ceiling',
+      result: run.soldOutAt === null || !cpu ? 'MISSED' : run.soldOutAt <= 2 * cpu.ceilingSeconds ? 'MET' : 'MISSED',
+      detail: cpu
+        ? `sold out in ${run.soldOutAt?.toFixed(1) ?? '—'} s; ceiling ${cpu.ceilingSeconds.toFixed(1)} s (${fmtInt(cpu.totalUs)} µs per paid order × ${cpu.purchases} ÷ ${run.cores} cores); ratio ${run.soldOutAt !== null ? (run.soldOutAt / cpu.ceilingSeconds).toFixed(2) : '—'}`
+        : 'no CPU samples',
+    },
+    {
+      name: '100,000 buyers in the queue: /health/live p99 < 100 ms during the burst',
+      result: run.options.buyers < 100_000 ? 'NOT RUN' : burst.p99 < 100 && burst.failures === 0 ? 'MET' : 'MISSED',
+      detail: `${run.options.buyers.toLocaleString('en-US')} buyers: p99 ${burst.p99.toFixed(1)} ms over ${burst.n} probes during the burst, ${burst.failures} failed${run.options.buyers < 100_000 ? ' (run with --buyers 100000 to judge it)' : ''}`,
+    },
+  ];
+}
+
+export function healthDuringBurst(run: OnsaleRun): { p50: number; p99: number; n: number; failures: number } {
+  const inBurst = run.health.ms.filter((_, k) => run.health.at[k]! >= run.firstArrivalMs && run.health.at[k]! <= run.burstEndMs);
+  return { p50: percentile(inBurst, 50), p99: percentile(inBurst, 99), n: inBurst.length, failures: run.health.failures };
+}
+
+export function outcomes(run: OnsaleRun): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of run.records) out[r.outcome ?? 'none'] = (out[r.outcome ?? 'none'] ?? 0) + 1;
+  return out;
+}
+
+export function printReport(run: OnsaleRun, bare: Figures | null): { steps: StepFigures[]; cpu: ReturnType<typeof cpuFigures>; targets: Target[] } {
+  const steps = stepFigures(run);
+  const cpu = cpuFigures(run);
+  const t = targets(run, cpu);
+  const o = run.options;
+  console.log('');
+  console.log(
+    `On-sale day: ${o.buyers.toLocaleString('en-US')} buyers, ${o.seats.toLocaleString('en-US')} seats, ${o.coupons} coupons, ${o.apis} API + ${o.workers} worker processes${o.chaos ? ', --chaos' : ''}; ${run.cores} cores (load average ${run.loadAverageAtStart.toFixed(2)} at start)`,
+  );
+  console.log(
+    `Sell-out: ${run.soldOutAt !== null ? `${run.soldOutAt.toFixed(1)} s after the opening` : 'NOT sold out'}; the crowd ended ${run.crowdSeconds.toFixed(1)} s after it`,
+  );
+  console.log('');
+  printTable([
+    ['step', 'done', 'per s', 'p50 ms', 'p99 ms', 'what'],
+    ...steps.map((s) => [s.step, fmtInt(s.count), s.perSecond.toFixed(1), s.p50Ms.toFixed(1), s.p99Ms.toFixed(1), s.what]),
+  ]);
+  if (bare) console.log(`bare Fastify GET /health/live on this machine, same run: ${fmtInt(bare.rps)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms`);
+  const burst = healthDuringBurst(run);
+  console.log(
+    `MOS GET /health/live during the burst (10 probes/s): p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms (${burst.n} probes, ${burst.failures} failed)`,
+  );
+  console.log('');
+  console.log('Requests by route (statuses; 0 = connection error, retried on another API)');
+  printTable([
+    ['route', 'calls', 'p50 ms', 'p99 ms', 'statuses'],
+    ...[...run.http.series].map(([label, s]) => [
+      label,
+      fmtInt(s.ms.length),
+      percentile(s.ms, 50).toFixed(1),
+      percentile(s.ms, 99).toFixed(1),
+      [...s.statuses].map(([k, v]) => `${k}×${fmtInt(v)}`).join(' '),
+    ]),
+  ]);
+  console.log('');
+  console.log(
+    `Buyers by outcome: ${Object.entries(outcomes(run))
+      .map(([k, v]) => `${k} ${fmtInt(v)}`)
+      .join(', ')}`,
+  );
+  if (cpu) {
+    console.log('');
+    console.log(
+      `CPU µs per paid order by part, from the opening to the ${run.soldOutAt !== null ? 'sell-out' : "crowd's end"} (${cpu.seconds.toFixed(1)} s, ${cpu.purchases} paid orders, every buyer's requests included — the queue's too; cores ${(cpu.utilisation * 100).toFixed(0)}% busy)`,
+    );
+    printTable([
+      ['', ...PARTS, 'total', 'ceiling'],
+      [
+        'µs per paid order',
+        ...PARTS.map((p) => fmtInt(cpu.perPurchaseUs[p])),
+        fmtInt(cpu.totalUs),
+        `${cpu.ceilingSeconds.toFixed(1)} s to sell out on ${run.cores} cores`,
+      ],
+    ]);
+    console.log("(postgres: the backends of this run's database; redis: the whole shared server; generator: this process, the crowd itself)");
+  }
+  if (run.faults.length) {
+    console.log('');
+    console.log(`Faults: ${run.faults.map((f) => `${f.t.toFixed(1)} s ${f.what}`).join('; ')}`);
+    console.log(
+      `Confirm answers: ${Object.entries(run.confirmAnswers)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')}; connection errors retried: ${run.http.networkErrors}`,
+    );
+  }
+  console.log('');
+  console.log('Checks');
+  printTable([['check', 'result', 'detail'], ...run.checks.map((c) => [c.name, c.ok ? 'PASS' : 'FAIL', c.detail])]);
+  console.log('');
+  console.log('Targets');
+  printTable([['target', 'result', 'measured'], ...t.map((x) => [x.name, x.result, x.detail])]);
+  return { steps, cpu, targets: t };
+}
+
+/** Per-second series for the JSON and the chart. */
+export function timeline(run: OnsaleRun) {
+  const admittedAt = run.records.filter((r) => r.admittedAt !== null).map((r) => (r.admittedAt! - run.openAtMs) / 1000);
+  const bySecond = new Map<number, number>();
+  for (const t of admittedAt) bySecond.set(Math.floor(t), (bySecond.get(Math.floor(t)) ?? 0) + 1);
+  const seconds = new Map<number, OnsaleRun['samples'][number]>();
+  for (const s of run.samples) seconds.set(Math.floor(s.t), s);
+  return [...seconds.values()].map((s) => ({
+    t: Math.floor(s.t),
+    waiting: s.waiting,
+    active: s.active,
+    admittedPerSecond: bySecond.get(Math.floor(s.t)) ?? 0,
+    sold: s.sold,
+    held: s.held,
+    paid: s.paid,
+  }));
+}
+
+export function writeJson(path: string, run: OnsaleRun, r: ReturnType<typeof printReport>, bare: Figures | null): void {
+  const series = Object.fromEntries(
+    [...run.http.series].map(([k, s]) => [
+      k,
+      { calls: s.ms.length, p50Ms: round(percentile(s.ms, 50)), p99Ms: round(percentile(s.ms, 99)), statuses: Object.fromEntries(s.statuses) },
+    ]),
+  );
+  const json = {
+    when: new Date().toISOString(),
+    options: run.options,
+    cores: run.cores,
+    loadAverageAtStart: round(run.loadAverageAtStart),
+    soldOutSeconds: run.soldOutAt === null ? null : round(run.soldOutAt),
+    crowdSeconds: round(run.crowdSeconds),
+    steps: r.steps.map((s) => ({ ...s, perSecond: round(s.perSecond), p50Ms: round(s.p50Ms), p99Ms: round(s.p99Ms) })),
+    bare: bare ? { rps: Math.round(bare.rps), p50Ms: bare.p50, p99Ms: bare.p99 } : null,
+    healthDuringBurst: healthDuringBurst(run),
+    cpu: r.cpu
+      ? {
+          perPaidOrderUs: Object.fromEntries(Object.entries(r.cpu.perPurchaseUs).map(([k, v]) => [k, Math.round(v)])),
+          totalUs: Math.round(r.cpu.totalUs),
+          utilisation: round(r.cpu.utilisation, 3),
+          ceilingSeconds: round(r.cpu.ceilingSeconds),
+          paidOrders: r.cpu.purchases,
+        }
+      : null,
+    routes: series,
+    outcomes: outcomes(run),
+    faults: run.faults,
+    confirmAnswers: run.confirmAnswers,
+    checks: run.checks,
+    targets: r.targets,
+    settlement: run.settlement,
+    timeline: timeline(run),
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/** Queue length, admissions per second and seats sold over time, one panel each, as a PNG. */
+export async function writeChart(path: string, run: OnsaleRun): Promise<void> {
+  const rows = timeline(run);
+  const title = `MOS on-sale day: ${run.options.buyers.toLocaleString('en-US')} buyers, ${run.options.seats.toLocaleString('en-US')} seats${run.options.chaos ? ', --chaos' : ''} — ${
+    run.soldOutAt !== null ? `sold out in ${run.soldOutAt.toFixed(1)} s` : 'not sold out'
+  }`;
+  const rules = [
+    { t: 0, label: 'opening' },
+    ...(run.soldOutAt !== null ? [{ t: run.soldOutAt, label: 'sold out' }] : []),
+    ...run.faults.filter((f) => !f.what.includes('restarted')).map((f) => ({ t: f.t, label: f.what.split(':')[0]!.split(' (')[0]! })),
+  ];
+  const panel = (field: string, heading: string, color: string) => ({
+    width: 720,
+    height: 120,
+    title: { text: heading, anchor: 'start' as const, fontSize: 12 },
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'area' as const, line: { color }, color, opacity: 0.35, interpolate: 'step-after' as const },
+        encoding: {
+          x: { field: 't', type: 'quantitative' as const, title: 'seconds since the sale opened' },
+          y: { field, type: 'quantitative' as const, title: null },
+        },
+      },
+      {
+        data: { values: rules },
+        mark: { type: 'rule' as const, color: '#c0392b', strokeDash: [4, 3] },
+        encoding: { x: { field: 't', type: 'quantitative' as const } },
+      },
+      {
+        data: { values: rules },
+        mark: { type: 'text' as const, color: '#c0392b', align: 'left' as const, dx: 3, baseline: 'top' as const, fontSize: 10, y: 2 },
+        encoding: { x: { field: 't', type: 'quantitative' as const }, text: { field: 'label' } },
+      },
+    ],
+  });
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, fontSize: 14 },
+    vconcat: [
+      panel('waiting', 'buyers waiting in the queue', '#2c7fb8'),
+      panel('admittedPerSecond', 'buyers admitted per second', '#41ab5d'),
+      panel('sold', 'seats sold', '#8856a7'),
+    ],
+  } as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, fitTo: { mode: 'zoom', value: 1.5 } })
+    .render()
+    .asPng();
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, png);
+}
