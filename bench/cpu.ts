@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import { workers } from './lib.js';
+import { benchClusterNodes, REDIS_URL } from './production.js';
 
 interface Sample {
   /** The bench's main thread: the app's event loop (the load runs in worker threads; unknown if it does not). */
@@ -20,7 +21,11 @@ interface Sample {
   /** Every thread of this process, ended ones included: the load generator and V8's helpers too. */
   process: number;
   postgres: Map<string, number> | null;
+  /** ns on a CPU of every Redis node (a cluster's replicas too: replicating is part of the cost). */
   redis: number | null;
+  /** Commands each master has run (INFO commandstats), by node. */
+  commands: Map<string, number>;
+  at: number;
 }
 
 export interface CpuPerRequest {
@@ -33,6 +38,8 @@ export interface CpuPerRequest {
   cores: number;
   /** cores × 1 s ÷ total: requests per second the machine could answer at most. */
   ceilingRps: number;
+  /** Commands per second each Redis master ran during the load (one entry for a single Redis). */
+  redisShards: { node: string; commandsPerSecond: number }[];
 }
 
 /** ns on a CPU of one task, from /proc/<path>/schedstat; null if unreadable. */
@@ -79,20 +86,40 @@ function postgresDelta(before: Map<string, number> | null, after: Map<string, nu
   return total;
 }
 
-async function redisNs(redis: Redis): Promise<number | null> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  const seconds = field('used_cpu_sys') + field('used_cpu_user');
-  return Number.isFinite(seconds) ? seconds * 1e9 : null;
+async function redisNs(nodes: readonly Redis[]): Promise<number | null> {
+  let ns = 0;
+  for (const node of nodes) {
+    const info = await node.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    const seconds = field('used_cpu_sys') + field('used_cpu_user');
+    if (!Number.isFinite(seconds)) return null;
+    ns += seconds * 1e9;
+  }
+  return ns;
 }
 
-async function sample(redis: Redis, postgresIsLocal: boolean): Promise<Sample> {
+/** Commands run so far by each master among `nodes` (a replica's replicated writes are not its own). */
+async function redisCommands(nodes: readonly Redis[]): Promise<Map<string, number>> {
+  const byNode = new Map<string, number>();
+  for (const node of nodes) {
+    const [replication, stats] = [await node.info('replication'), await node.info('commandstats')];
+    if (!/^role:master/m.test(replication)) continue;
+    let calls = 0;
+    for (const m of stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1]);
+    byNode.set(`${node.options.host}:${node.options.port}`, calls);
+  }
+  return byNode;
+}
+
+async function sample(redis: readonly Redis[], postgresIsLocal: boolean): Promise<Sample> {
   const usage = process.cpuUsage();
   return {
     apiThread: workers > 0 ? schedNs(`self/task/${process.pid}`) : null,
     process: (usage.user + usage.system) * 1000,
     postgres: postgresIsLocal ? postgresNs() : null,
     redis: await redisNs(redis),
+    commands: await redisCommands(redis),
+    at: performance.now(),
   };
 }
 
@@ -103,13 +130,25 @@ const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].incl
  * `databaseUrl` and `redisUrl` are the servers under load.
  */
 async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(requests: number) => Promise<CpuPerRequest>> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-  await redis.connect();
+  // The bench's Redis on a cluster (BENCH_REDIS_CLUSTER): every node, each on its own connection.
+  const cluster = redisUrl === REDIS_URL ? benchClusterNodes() : null;
+  const redis = cluster
+    ? cluster.map((node) => {
+        const [host, port] = node.split(':');
+        return new Redis({ host, port: Number(port), maxRetriesPerRequest: 3, lazyConnect: true });
+      })
+    : [new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true })];
+  await Promise.all(redis.map((r) => r.connect()));
   const postgresIsLocal = isLocal(databaseUrl);
   const before = await sample(redis, postgresIsLocal);
   return async (requests) => {
     const after = await sample(redis, postgresIsLocal);
-    redis.disconnect();
+    for (const r of redis) r.disconnect();
+    const seconds = (after.at - before.at) / 1000;
+    const redisShards = [...after.commands].map(([node, calls]) => ({
+      node,
+      commandsPerSecond: seconds > 0 ? Math.max(0, calls - (before.commands.get(node) ?? 0)) / seconds : 0,
+    }));
     const per = (a: number | null, b: number | null) => (a === null || b === null || requests === 0 ? null : (b - a) / 1000 / requests);
     const apiThread = per(before.apiThread, after.apiThread);
     const processUs = per(before.process, after.process)!;
@@ -126,6 +165,7 @@ async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(request
       total,
       cores,
       ceilingRps: total > 0 ? (cores * 1e6) / total : 0,
+      redisShards,
     };
   };
 }
@@ -153,10 +193,20 @@ export function cpuRow(label: string, c: CpuPerRequest): string[] {
     us(c.redis),
     us(c.total),
     `${Math.round(c.ceilingRps).toLocaleString('en-US')} on ${c.cores} cores`,
+    c.redisShards.map((s) => Math.round(s.commandsPerSecond).toLocaleString('en-US')).join(' / '),
   ];
 }
 
-export const CPU_HEADER = ['CPU µs per answered request', 'app event loop', 'other threads', 'PostgreSQL', 'Redis', 'total', 'ceiling req/s'];
+export const CPU_HEADER = [
+  'CPU µs per answered request',
+  'app event loop',
+  'other threads',
+  'PostgreSQL',
+  'Redis',
+  'total',
+  'ceiling req/s',
+  'Redis commands/s per master',
+];
 
 /** The final JSON line's form: µs rounded, unknown parts null. */
 export const cpuJson = (c: CpuPerRequest) => {
@@ -169,5 +219,6 @@ export const cpuJson = (c: CpuPerRequest) => {
     total: r(c.total),
     cores: c.cores,
     ceilingRps: r(c.ceilingRps),
+    redisShards: c.redisShards.map((s) => ({ node: s.node, commandsPerSecond: Math.round(s.commandsPerSecond) })),
   };
 };

@@ -19,6 +19,21 @@ import { fmtInt, listen, printTable, registerCleanup, round } from './lib.js';
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 
+/**
+ * With BENCH_REDIS_CLUSTER=1 the production scenarios' Redis is a local Redis Cluster started for
+ * the run (3 masters, one replica each, from the machine's redis-server; removed at the end):
+ * `useBenchCluster` records its nodes, and every server the scenarios start uses it instead of
+ * REDIS_URL (a scenario that names its own Redis — the coupons' persistence runs — keeps it).
+ */
+let clusterNodes: readonly string[] | null = null;
+export function useBenchCluster(nodes: readonly string[]): void {
+  clusterNodes = nodes;
+}
+export const benchClusterNodes = (): readonly string[] | null => clusterNodes;
+
+/** The bench's own Redis, as the server and the cleanup reach it. */
+const benchRedis = () => (clusterNodes ? { clusterNodes } : { url: REDIS_URL });
+
 /** host:port of a URL, never its credentials: this goes to the console. */
 export const where = (url: string) => {
   const u = new URL(url);
@@ -65,13 +80,17 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
   const redisPrefix = `mos:bench:${randomBytes(6).toString('hex')}:`;
   const database = await createThrowawayDatabase();
   const dropDatabase = registerCleanup(database.drop);
+  // A scenario that names its own Redis (REDIS_URL in `env`) runs on it, cluster or not.
+  const onCluster = clusterNodes !== null && env.REDIS_URL === undefined;
+  const target = onCluster ? benchRedis() : { url: env.REDIS_URL ?? REDIS_URL };
   const cleanRedis = registerCleanup(async () => {
-    await deleteByPrefix(REDIS_URL, redisPrefix);
+    await deleteByPrefix(target, redisPrefix);
   });
   try {
     const config = loadConfig({
       DATABASE_URL: database.url,
-      REDIS_URL,
+      // On a cluster, a coupon claim waits for its replica, as production on one should run.
+      ...(onCluster ? { REDIS_CLUSTER_NODES: clusterNodes!.join(','), REDIS_WAIT_REPLICAS: '1' } : { REDIS_URL }),
       REDIS_KEY_PREFIX: redisPrefix,
       JWT_SECRET: randomBytes(33).toString('base64url'), // 44 characters
       LOG_LEVEL: 'silent',
@@ -89,7 +108,8 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
       const closeApp = registerCleanup(() => app.close());
       try {
         const base = await listen(app, port);
-        return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis: where(REDIS_URL), redisPrefix });
+        const redis = onCluster ? `a cluster of ${clusterNodes!.length} nodes (${clusterNodes![0]}, …)` : where(env.REDIS_URL ?? REDIS_URL);
+        return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis, redisPrefix });
       } finally {
         await closeApp();
       }

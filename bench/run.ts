@@ -35,7 +35,10 @@
  * before each, default 2), BENCH_CONNECTIONS (health runs, default 50), BENCH_WORKERS (load
  * generator threads, default 1; 0 = in the server's thread), BENCH_MODE=production (health
  * scenario: uses DATABASE_URL and REDIS_URL; default embedded), BENCH_DATABASE_URL and
- * BENCH_REDIS_URL (catalog, waiting-room, booking, coupons and payments scenarios; see bench/catalog.ts).
+ * BENCH_REDIS_URL (catalog, waiting-room, booking, coupons and payments scenarios; see bench/catalog.ts),
+ * BENCH_REDIS_CLUSTER=1 (those scenarios on a local Redis Cluster of 3 masters with a replica each,
+ * started for the run and removed after it; the CPU tables then read Redis's CPU from every node
+ * and print each master's commands per second — compare with a run without it for one Redis).
  */
 import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './catalog.js';
 import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
@@ -45,7 +48,9 @@ import { benchPayments, paymentsJson, printPayments, type PaymentsResult } from 
 import { benchSeatViews, printSeatViews, seatViewsJson, type SeatViewsResult } from './seat-views.js';
 import { benchSettlement, printSettlement, settlementJson, type SettlementResult } from './settlement.js';
 import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
-import { connections, duration, printTable, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { startLocalCluster } from '../test/support/redis-cluster.js';
+import { connections, duration, printTable, registerCleanup, round, warmupSeconds, workers, type Figures } from './lib.js';
+import { useBenchCluster } from './production.js';
 
 const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'payments', 'settlement'] as const;
 type Scenario = (typeof ALL)[number];
@@ -68,6 +73,14 @@ const production = process.env.BENCH_MODE === 'production';
 console.log(
   `node ${process.version}, scenarios: ${[...selected].join(', ')}; ${duration} s per measured run after ${warmupSeconds} s warm-up, ${workers || 'no'} load worker(s)`,
 );
+
+let stopCluster: (() => Promise<void>) | undefined;
+if (process.env.BENCH_REDIS_CLUSTER === '1') {
+  const cluster = await startLocalCluster({ masters: 3, replicasPerMaster: 1 });
+  stopCluster = registerCleanup(() => cluster.destroy());
+  useBenchCluster(cluster.nodes);
+  console.log(`Redis: a local cluster of 3 masters with a replica each (${cluster.nodes.join(', ')}); a showtime's or a campaign's keys share one slot`);
+}
 
 // One after the other, never concurrently: they would share the CPU and skew each other.
 const bare = await benchBare();
@@ -186,3 +199,4 @@ if (coupons?.walletMismatch) {
   console.error('bench: coupon wallet rows do not match the coupons issued (see the wallet check above)');
   process.exitCode = 1;
 }
+await stopCluster?.();
