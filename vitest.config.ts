@@ -14,8 +14,9 @@ export default defineConfig({
         extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'unit',
-          // test/architecture.test.ts reads source files only, test/pay-order-statement.test.ts builds SQL text: they need no database or Redis.
-          include: ['src/**/*.test.ts', 'test/architecture.test.ts', 'test/pay-order-statement.test.ts'],
+          // test/architecture.test.ts reads source files only, test/pay-order-statement.test.ts builds SQL text,
+          // test/web-client.test.ts generates the web app's API types: they need no database or Redis.
+          include: ['src/**/*.test.ts', 'test/architecture.test.ts', 'test/pay-order-statement.test.ts', 'test/web-client.test.ts'],
         },
       },
       {

@@ -13,7 +13,15 @@ const built = join(root, 'web/dist/index.html');
 
 /** Newest modification time of the files the build reads. */
 function newestSource(): number {
-  const inputs = ['web/index.html', 'web/vite.config.ts', 'web/src', 'web/public', 'src/modules/catalog/availability-codec.ts', 'package-lock.json'];
+  const inputs = [
+    'web/index.html',
+    'web/vite.config.ts',
+    'web/src',
+    'web/public',
+    'src/modules/catalog/availability-codec.ts',
+    'openapi.json',
+    'package-lock.json',
+  ];
   let newest = 0;
   for (const input of inputs) {
     const path = join(root, input);
