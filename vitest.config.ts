@@ -42,6 +42,18 @@ export default defineConfig({
           env: { MOS_TEST_MODE: 'production' },
         },
       },
+      {
+        // The web app in Debian's Chromium against `mos start` (test/browser/support.ts). One file,
+        // one browser and one MOS for all its tests; MOS_SKIP_BROWSER_TESTS=1 skips it where Chromium
+        // is not installed (CI installs it).
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+        },
+      },
     ],
   },
 });

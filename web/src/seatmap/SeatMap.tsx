@@ -52,6 +52,7 @@ export function SeatMap(props: SeatMapProps) {
   const painted = useRef(false);
 
   const draw = () => {
+    const started = performance.now();
     frame.current = 0;
     const canvas = canvasRef.current;
     if (!canvas) return;
@@ -107,6 +108,8 @@ export function SeatMap(props: SeatMapProps) {
       performance.mark('seatmap-first-paint');
       canvas.dataset.painted = 'true';
     }
+    // What the last frame cost to draw (read by bench/web.ts).
+    canvas.dataset.drawMs = (performance.now() - started).toFixed(2);
   };
   const invalidate = () => {
     if (!frame.current) frame.current = requestAnimationFrame(draw);

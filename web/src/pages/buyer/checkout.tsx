@@ -199,7 +199,7 @@ export function PaymentSuccessPage() {
   }, [paymentKey]);
   return (
     <section class="narrow">
-      <PageTitle>{result && result !== 'pending' ? t('pay.done') : t('pay.confirming')}</PageTitle>
+      <PageTitle>{error ? t('pay.failed') : result && result !== 'pending' ? t('pay.done') : t('pay.confirming')}</PageTitle>
       {error ? (
         <>
           <ProblemMessage error={error} />

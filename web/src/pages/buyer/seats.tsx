@@ -22,13 +22,21 @@ const ADMISSION_REFRESH_MS = 45_000;
  */
 function useAvailability(scheduleId: string, seats: number | undefined) {
   const state = useRef<AvailabilityState | null>(null);
+  const seatCount = useRef<number | undefined>(undefined);
+  const pending = useRef<AvailabilityMessage[]>([]);
   const [version, setVersion] = useState(0);
   const [live, setLive] = useState<'stream' | 'poll'>('stream');
+  const refetch = useRef<() => void>(() => undefined);
+  // The stream opens with the page, alongside the layout request; its messages wait for the layout's seat count.
   useEffect(() => {
-    if (seats === undefined) return;
     let closed = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const take = (m: AvailabilityMessage) => {
+    const apply = (m: AvailabilityMessage) => {
+      const seats = seatCount.current;
+      if (seats === undefined) {
+        pending.current.push(m);
+        return true;
+      }
       if (!state.current) {
         if (!m.full) return false;
         state.current = new AvailabilityState(seats, m);
@@ -40,11 +48,12 @@ function useAvailability(scheduleId: string, seats: number | undefined) {
       const m = (await call(() =>
         api.GET('/v1/schedules/{id}/availability', { params: { path: { id: scheduleId }, query: since === undefined ? {} : { since } } }),
       )) as AvailabilityMessage;
-      if (!take(m)) {
+      if (!apply(m)) {
         state.current = null;
-        take((await call(() => api.GET('/v1/schedules/{id}/availability', { params: { path: { id: scheduleId } } }))) as AvailabilityMessage);
+        apply((await call(() => api.GET('/v1/schedules/{id}/availability', { params: { path: { id: scheduleId } } }))) as AvailabilityMessage);
       }
     };
+    refetch.current = () => void fetchState().catch(() => undefined);
     const poll = async () => {
       if (closed) return;
       await fetchState(state.current?.version).catch(() => undefined);
@@ -52,7 +61,7 @@ function useAvailability(scheduleId: string, seats: number | undefined) {
     };
     const source = new EventSource(`/v1/schedules/${scheduleId}/availability/stream`);
     source.addEventListener('availability', (e) => {
-      if (!take(JSON.parse((e as MessageEvent<string>).data) as AvailabilityMessage)) void fetchState();
+      if (!apply(JSON.parse((e as MessageEvent<string>).data) as AvailabilityMessage)) void fetchState();
     });
     source.onerror = () => {
       // EventSource retries by itself; once it gives up (CLOSED), poll instead.
@@ -66,7 +75,21 @@ function useAvailability(scheduleId: string, seats: number | undefined) {
       source.close();
       clearTimeout(timer);
     };
-  }, [scheduleId, seats]);
+  }, [scheduleId]);
+  useEffect(() => {
+    if (seats === undefined || seatCount.current !== undefined) return;
+    seatCount.current = seats;
+    const queued = pending.current;
+    pending.current = [];
+    let ok = true;
+    for (const m of queued) {
+      if (!state.current && !m.full) continue;
+      if (!state.current) state.current = new AvailabilityState(seats, m);
+      else ok = state.current.apply(m) && ok;
+    }
+    if (!ok || !state.current) refetch.current();
+    setVersion((v) => v + 1);
+  }, [seats]);
   return { state: state.current, version, live };
 }
 
