@@ -3,7 +3,6 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { SANDBOX_PREFIX, sandboxPlugin } from './modules/payments/sandbox/index.js';
@@ -16,7 +15,7 @@ import { redisWithLocalFallback } from './platform/http/rate-limit-store.js';
 import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
-import { webAppPlugin } from './platform/http/web-app.js';
+import { webAppPlugin, webRoot } from './platform/http/web-app.js';
 import { newId } from './platform/ids.js';
 import { AccessLogController } from './platform/observability/logger.js';
 
@@ -156,11 +155,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // Toss's error bodies, and hidden from MOS's OpenAPI document.
   if (ctx.sandbox) await app.register(sandboxPlugin(ctx.sandbox), { prefix: SANDBOX_PREFIX });
 
-  // The box office web app at `/`. By default web/dist of the checkout or image: src/app.ts and
-  // dist/app.js both sit one level below it.
-  if (config.http.webDir !== 'off') {
-    await app.register(webAppPlugin, { root: config.http.webDir ?? fileURLToPath(new URL('../web/dist', import.meta.url)) });
-  }
+  // The box office web app at `/` (web/dist of the checkout or image, or WEB_DIR).
+  if (config.http.webDir !== 'off') await app.register(webAppPlugin, { root: webRoot(config.http.webDir) });
 
   return app;
 }

@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** The built web app's directory: WEB_DIR, else web/dist of the checkout or image (this file sits three levels below it, in src/ or dist/). */
+export function webRoot(webDir: string | undefined): string {
+  return webDir ?? fileURLToPath(new URL('../../../web/dist', import.meta.url));
+}
+
+/** Whether a built web app is there to serve. */
+export const webAppBuilt = (root: string) => existsSync(join(root, 'index.html'));
 
 /** Paths the web app never answers: the API and the operator's routes keep their own 404s. */
 export const RESERVED_PREFIXES = ['/v1', '/docs', '/sandbox', '/metrics', '/health'] as const;
@@ -17,8 +26,7 @@ const reserved = (path: string) => RESERVED_PREFIXES.some((p) => path === p || p
  * index.html is revalidated on every load, so a new build reaches browsers at once.
  */
 export async function webAppPlugin(app: FastifyInstance, opts: { root: string }): Promise<void> {
-  const index = join(opts.root, 'index.html');
-  if (!existsSync(index)) {
+  if (!webAppBuilt(opts.root)) {
     app.log.warn({ root: opts.root }, 'web app not built (npm run web:build): / serves nothing');
     return;
   }
