@@ -131,7 +131,7 @@ describe.skipIf(skipBrowser)('box office in Chromium', () => {
     await screenshot(page, 'seller-performance');
 
     // The sale is what buyers see.
-    await page.click('text=↗');
+    await page.getByRole('link', { name: 'As buyers see it' }).click();
     await page.locator('button', { hasText: 'Join the queue' }).waitFor();
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });
@@ -175,7 +175,9 @@ describe.skipIf(skipBrowser)('box office in Chromium', () => {
     const seats = await call('GET', `/v1/schedules/${sale.scheduleId}/seats`);
     const lostSeat = seats.seats.find((s: any) => s.label === 'A-1-2');
     await call('POST', `/v1/schedules/${sale.scheduleId}/holds`, { seatIds: [lostSeat.seatId] }, { ...rival.auth, 'x-admission-token': rivalToken });
+    const refused = page.waitForResponse((r) => r.url().endsWith('/holds') && r.request().method() === 'POST');
     await page.click('button:has-text("Hold 2 seats")');
+    expect((await refused).status()).toBe(409); // SEAT_UNAVAILABLE: the map had not shown it taken yet
     await page.locator('[data-testid=seats-lost]', { hasText: 'A-1-2 went to another buyer just now' }).waitFor();
     expect(await labels(page, 'selection')).toEqual(['A-1-1']);
     // The live availability shows it held.

@@ -320,7 +320,7 @@ export function SeatsPage({ scheduleId }: { scheduleId: string }) {
             </ul>
           )}
           <button type="button" class="primary wide" disabled={selected.size === 0 || busy} onClick={hold}>
-            {busy ? t('seats.holding') : t('seats.hold', { n: selected.size })}
+            {busy ? t('seats.holding') : selected.size === 1 ? t('seats.holdOne') : t('seats.hold', { n: selected.size })}
           </button>
         </aside>
       </div>

@@ -400,7 +400,10 @@ export function SellerPerformancePage({ id }: { id: string }) {
     <section>
       <PageTitle>{p.title}</PageTitle>
       <p class="muted">
-        {p.grades.map((g) => `${g.name} ${money(g.price)}`).join(' · ')} — <Link href={`/performances/${p.id}`}>↗</Link>
+        {p.grades.map((g) => `${g.name} ${money(g.price)}`).join(' · ')} —{' '}
+        <Link href={`/performances/${p.id}`} aria-label={t('seller.buyerView')} title={t('seller.buyerView')}>
+          ↗
+        </Link>
       </p>
       <h2>{t('perf.showtimes')}</h2>
       <ul class="cards">
