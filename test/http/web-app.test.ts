@@ -54,6 +54,17 @@ describe('web app serving', () => {
     expect((await t.app.inject({ url: '/docs/json' })).statusCode).toBe(200);
   });
 
+  it('leaves the refusals made below the routes as they were (a path parameter over the router limit is 414)', async () => {
+    const res = await t.app.inject({ url: `/v1/performances/${'a'.repeat(200)}`, headers: { accept: 'text/html' } });
+    expect([res.statusCode, res.json().code]).toEqual([414, 'URI_TOO_LONG']);
+  });
+
+  it('answers HEAD like GET, and never a POST with the page', async () => {
+    expect((await t.app.inject({ method: 'HEAD', url: '/orders', headers: { accept: 'text/html' } })).statusCode).toBe(200);
+    const post = await t.app.inject({ method: 'POST', url: '/orders', headers: { accept: 'text/html' }, payload: {} });
+    expect([post.statusCode, post.json().code]).toEqual([404, 'NOT_FOUND']);
+  });
+
   it('answers a non-HTML request for an unknown path with the problem 404', async () => {
     const res = await t.app.inject({ url: '/nope', headers: { accept: 'application/json' } });
     expect(res.statusCode).toBe(404);

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** The built web app's directory: WEB_DIR, else web/dist of the checkout or image (this file sits three levels below it, in src/ or dist/). */
 export function webRoot(webDir: string | undefined): string {
@@ -17,21 +17,41 @@ export const RESERVED_PREFIXES = ['/v1', '/docs', '/sandbox', '/metrics', '/heal
 
 const reserved = (path: string) => RESERVED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
 
+export interface WebApp {
+  root: string;
+  /** index.html as built (read once: the asset routes are fixed at start too). */
+  index: Buffer;
+}
+
+export function loadWebApp(root: string): WebApp | undefined {
+  return webAppBuilt(root) ? { root, index: readFileSync(join(root, 'index.html')) } : undefined;
+}
+
 /**
- * Serves the built web app (web/dist, made by `npm run web:build`) at `/`. Each built file gets
- * its own route (no wildcard of the static plugin), and every other GET that asks for HTML and
- * is outside the reserved prefixes gets index.html, so the app's own paths (`/performances/…`)
- * load on a refresh — while an unknown `/v1/…` still answers the API's problem+json 404.
- * Files under /assets/ carry a content hash in their names and are cached for good;
- * index.html is revalidated on every load, so a new build reaches browsers at once.
+ * The app's page for a request no route matched: a GET (or HEAD) that asks for HTML, outside the
+ * reserved prefixes, for a path without a file extension — the app's own paths
+ * (`/performances/…`), loaded on a refresh or from a link. Anything else stays a 404 problem.
+ * It is the not-found handler's to call (problem.ts), so an unknown `/v1/…` path, a too-long
+ * parameter (414) or the sandbox's own not-found answer are untouched.
  */
-export async function webAppPlugin(app: FastifyInstance, opts: { root: string }): Promise<void> {
-  if (!webAppBuilt(opts.root)) {
-    app.log.warn({ root: opts.root }, 'web app not built (npm run web:build): / serves nothing');
-    return;
-  }
+export function appPageFor(web: WebApp): (request: FastifyRequest) => Buffer | undefined {
+  return (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    const path = request.url.split('?')[0]!;
+    if (reserved(path) || /\.[a-z0-9]+$/i.test(path) || !(request.headers.accept ?? '').includes('text/html')) return undefined;
+    return web.index;
+  };
+}
+
+/**
+ * Serves the built web app (web/dist, made by `npm run web:build`) at `/`: each built file gets
+ * its own route (no wildcard), hashed files under /assets/ are cached for good and the rest
+ * revalidated, so a new build reaches browsers at once. The app's other paths are answered by
+ * the not-found handler with appPageFor.
+ */
+export async function webAppPlugin(app: FastifyInstance, opts: { web: WebApp }): Promise<void> {
   await app.register(fastifyStatic, {
-    root: opts.root,
+    root: opts.web.root,
     prefix: '/',
     wildcard: false,
     index: false,
@@ -42,12 +62,7 @@ export async function webAppPlugin(app: FastifyInstance, opts: { root: string })
       reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
-  const sendIndex = (reply: FastifyReply) => reply.sendFile('index.html');
-  app.get('/', { schema: { hide: true } }, (_request, reply) => sendIndex(reply));
-  app.get('/*', { schema: { hide: true } }, (request, reply) => {
-    const path = request.url.split('?')[0]!;
-    const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-    if (reserved(path) || !wantsHtml || /\.[a-z0-9]+$/i.test(path)) return reply.callNotFound();
-    return sendIndex(reply);
-  });
+  app.get('/', { schema: { hide: true } }, (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(opts.web.index),
+  );
 }
