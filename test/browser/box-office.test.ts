@@ -128,7 +128,7 @@ describe.skipIf(skipBrowser)('box office in Chromium', () => {
     await page.click('form[aria-labelledby=new-campaign] button[type=submit]');
     await page.locator('text=Campaign created: 300 coupons.').waitFor();
     await page.locator('li.coupon', { hasText: 'Opening night 10%' }).waitFor();
-    await screenshot(page, 'seller-performance');
+    await screenshot(page, 'seller-performance', true);
 
     // The sale is what buyers see.
     await page.getByRole('link', { name: 'As buyers see it' }).click();

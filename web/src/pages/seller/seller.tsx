@@ -434,12 +434,15 @@ export function SellerPerformancePage({ id }: { id: string }) {
       <NewShowtimeForm performance={p} onCreated={perf.reload} />
       <h2>{t('campaigns.list')}</h2>
       <ul class="cards">
-        {campaigns.data?.items.map((c) => (
-          <li key={c.id} class="card coupon">
-            <strong>{c.name}</strong> <span class="muted">{couponBenefit(c, i18n)}</span>
-            <p class="muted small">{t('coupons.remaining', { n: c.remaining })}</p>
-          </li>
-        ))}
+        {campaigns.data?.items
+          // The list also holds the platform's campaigns for every performance; the seller's page shows this performance's own.
+          .filter((c) => c.scope?.performanceId === id)
+          .map((c) => (
+            <li key={c.id} class="card coupon">
+              <strong>{c.name}</strong> <span class="muted">{couponBenefit(c, i18n)}</span>
+              <p class="muted small">{t('coupons.remaining', { n: c.remaining })}</p>
+            </li>
+          ))}
       </ul>
       <NewCampaignForm performance={p} onCreated={campaigns.reload} />
     </section>
