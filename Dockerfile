@@ -1,22 +1,28 @@
-# ---- build: compile TypeScript to dist/ (and copy the .lua scripts beside their adapters) ----
+# ---- build: compile TypeScript to dist/ (and copy the .lua scripts beside their adapters), and
+# build the box office web app to web/dist ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+# --ignore-scripts: `prepare` builds the web app, whose sources are not copied yet; `npm run build` does it below.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json openapi.json ./
 COPY src ./src
 COPY drizzle ./drizzle
+COPY web ./web
 RUN npm run build
 
-# ---- runtime: production dependencies + compiled code + SQL migrations ----
+# ---- runtime: production dependencies + compiled code + SQL migrations + the built web app ----
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# No production dependency runs an install script; `prepare` (the web build) needs the dev ones.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 # dist/platform/db/migrate.js reads ../../../drizzle, i.e. /app/drizzle.
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/drizzle ./drizzle
+# Served at / by every API process (dist/platform/http/web-app.js reads /app/web/dist).
+COPY --from=build /app/web/dist ./web/dist
 # Embedded mode (`mos start`) writes its PGlite data and JWT secret to DATA_DIR (default .mos,
 # relative to /app); let the non-root user create it. Production mode never writes here.
 RUN mkdir -p /app/.mos && chown node:node /app/.mos

@@ -15,8 +15,9 @@ export default defineConfig({
         extends: true, // the timeouts above: a project does not inherit them otherwise
         test: {
           name: 'unit',
-          // test/architecture.test.ts reads source files only, test/pay-order-statement.test.ts builds SQL text: they need no database or Redis.
-          include: ['src/**/*.test.ts', 'test/architecture.test.ts', 'test/pay-order-statement.test.ts'],
+          // test/architecture.test.ts reads source files only, test/pay-order-statement.test.ts builds SQL text,
+          // test/web-client.test.ts generates the web app's API types: they need no database or Redis.
+          include: ['src/**/*.test.ts', 'test/architecture.test.ts', 'test/pay-order-statement.test.ts', 'test/web-client.test.ts'],
         },
       },
       {
@@ -62,6 +63,18 @@ export default defineConfig({
           // After every other project, not beside them: its Redis servers, mos processes and
           // failover load would starve the timing-sensitive races of the others on a small CI box.
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // The web app in Debian's Chromium against `mos start` (test/browser/support.ts). One file,
+        // one browser and one MOS for all its tests; MOS_SKIP_BROWSER_TESTS=1 skips it where Chromium
+        // is not installed (CI installs it).
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
         },
       },
     ],

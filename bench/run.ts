@@ -25,6 +25,9 @@
  *            confirming their order's sandbox checkout (POST /v1/payments/confirm, 200
  *            connections) while the outbox relay publishes payment.completed; the relay's lag,
  *            the pool and event loop, and the sandbox's own cost (bench/payments.ts)
+ *   web      embedded mode in this process: the box office's seat map of a 50,000-seat showtime
+ *            (a fifth held) in Debian's Chromium — first paint cold and warm, and the time per
+ *            frame while zooming and panning (bench/web.ts; CHROMIUM_PATH)
  *   settlement production mode: 1,000,000 ledger entries of 1,000 sellers settled in one run (target
  *            under 30 s), then a 1,000,000-line settlement's CSV streamed over HTTP with the
  *            process's peak RSS (bench/settlement.ts)
@@ -49,10 +52,11 @@ import { benchSeatViews, printSeatViews, seatViewsJson, type SeatViewsResult } f
 import { benchSettlement, printSettlement, settlementJson, type SettlementResult } from './settlement.js';
 import { benchWaitingRoom, printWaitingRoom, waitingRoomJson, type WaitingRoomResult } from './waiting-room.js';
 import { startLocalCluster } from '../test/support/redis-cluster.js';
+import { benchWeb, printWeb, webJson, type WebResult } from './web.js';
 import { connections, duration, printTable, registerCleanup, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { useBenchCluster } from './production.js';
 
-const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'payments', 'settlement'] as const;
+const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'payments', 'settlement', 'web'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -146,6 +150,12 @@ if (selected.has('settlement')) {
   printSettlement(settlement);
 }
 
+let web: WebResult | undefined;
+if (selected.has('web')) {
+  web = await benchWeb();
+  printWeb(web);
+}
+
 const figuresJson = (f: Figures) => ({ rps: round(f.rps, 0), p50Ms: f.p50, p99Ms: f.p99, failures: f.failures });
 const full = health?.figures;
 console.log('');
@@ -168,6 +178,7 @@ console.log(
     coupons: coupons ? { ...couponsJson(coupons), bareRps: round(bare.rps, 0) } : null,
     payments: payments ? { ...paymentsJson(payments, bare.rps), bareRps: round(bare.rps, 0) } : null,
     settlement: settlement ? settlementJson(settlement) : null,
+    web: web ? webJson(web) : null,
   }),
 );
 

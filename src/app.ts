@@ -15,6 +15,7 @@ import { redisWithLocalFallback } from './platform/http/rate-limit-store.js';
 import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
+import { appPageFor, loadWebApp, webAppPlugin, webRoot } from './platform/http/web-app.js';
 import { newId } from './platform/ids.js';
 import { AccessLogController } from './platform/observability/logger.js';
 
@@ -64,7 +65,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidators(app);
-  await app.register(problemPlugin);
+  // The box office web app (web/dist of the checkout or image, or WEB_DIR): its paths are the not-found handler's.
+  const web = config.http.webDir === 'off' ? undefined : loadWebApp(webRoot(config.http.webDir));
+  if (!web && config.http.webDir !== 'off') ctx.logger.warn({ root: webRoot(config.http.webDir) }, 'web app not built (npm run web:build): / serves nothing');
+  await app.register(problemPlugin, web ? { pageFor: appPageFor(web) } : {});
   app.addSchema(Problem);
   await app.register(metricsPlugin, { metrics: ctx.metrics });
   app.addHook('onSend', async (request, reply) => {
@@ -153,6 +157,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // Toss's contract, not MOS's: Basic auth with the secret key instead of MOS's bearer tokens,
   // Toss's error bodies, and hidden from MOS's OpenAPI document.
   if (ctx.sandbox) await app.register(sandboxPlugin(ctx.sandbox), { prefix: SANDBOX_PREFIX });
+
+  if (web) await app.register(webAppPlugin, { web });
 
   return app;
 }

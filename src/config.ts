@@ -276,6 +276,11 @@ export const configSpec = {
     doc: 'When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset = /metrics is public, so keep it off the public load balancer',
     parse: str((v) => (v.length < 16 ? 'must be at least 16 characters' : undefined)),
   }),
+  WEB_DIR: entry({
+    path: 'http.webDir',
+    doc: "Directory of the built box office web app served at `/` (`npm run web:build`); unset = `web/dist` beside the code (the checkout's, or the Docker image's); `off` = no web app, only the API",
+    parse: str((v) => (v.length === 0 ? 'must not be empty' : undefined)),
+  }),
   ALERT_WEBHOOK_URL: entry({
     path: 'alerts.webhookUrl',
     doc: 'Slack-compatible incoming webhook (`{"text": …}`) told of failures that need a person, once per incident; unset = alerts are only logged',

@@ -10,6 +10,7 @@ import { buildSandboxServer, SANDBOX_DEFAULT_SECRET_KEY, SANDBOX_PREFIX } from '
 import { systemClock } from './platform/clock.js';
 import { migrateDatabase } from './platform/db/migrate.js';
 import { AppError } from './platform/http/errors.js';
+import { webAppBuilt, webRoot } from './platform/http/web-app.js';
 import { JobRunner } from './platform/jobs/runner.js';
 import { logDestination, loggerOptions } from './platform/observability/logger.js';
 
@@ -97,6 +98,7 @@ async function start(config: Config): Promise<void> {
   const lines = [
     '',
     `MOS is running (${config.mode} mode${config.mode === 'embedded' ? `, data in ${config.db.dataDir}` : ''}, listening on ${host}:${config.http.port})`,
+    ...(config.http.webDir !== 'off' && webAppBuilt(webRoot(config.http.webDir)) ? [`  box office    ${base}/`] : []),
     `  API docs      ${base}/docs`,
     `  OpenAPI       ${base}/docs/json`,
     `  health        ${base}/health/ready`,

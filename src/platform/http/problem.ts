@@ -10,16 +10,28 @@ import { AppError, CommonErrors, type FieldError } from './errors.js';
 /** What a 503 tells the client to wait: a reconnect is a matter of seconds. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = '2';
 
+export interface ProblemOptions {
+  /**
+   * An HTML page for a request no route matched, instead of the 404 problem (the web app's
+   * index.html for its own paths, src/platform/http/web-app.ts); undefined = the problem.
+   */
+  pageFor?: (request: FastifyRequest) => Buffer | undefined;
+}
+
 /**
  * One error handler for the whole app: every error leaves as `application/problem+json`
  * (RFC 9457) with the catalogue's stable `code` and the request id. Unexpected errors are logged
  * with their stack and answered as a bare 500 — no message, no stack, nothing internal.
  */
 export const problemPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, opts: ProblemOptions) => {
     app.setErrorHandler(handleError);
 
-    app.setNotFoundHandler((request, reply) => sendProblem(reply, request, CommonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`)));
+    app.setNotFoundHandler((request, reply) => {
+      const page = opts.pageFor?.(request);
+      if (page) return reply.code(200).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
+      return sendProblem(reply, request, CommonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`));
+    });
   },
   { name: 'mos-problem' },
 );
