@@ -45,10 +45,15 @@ describe('booking: holds and orders', () => {
       const release = await t.app.inject({ method: 'DELETE', url: `/v1/schedules/${schedule.id}/holds/${seatIds[1]}`, headers: a.auth });
       expect(release.statusCode).toBe(204);
       expect(await statuses()).toEqual(['HELD', 'AVAILABLE']);
-      expect((await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] })).statusCode).toBe(201);
+      const placed = await order(a, { scheduleId: schedule.id, seatIds: [seatIds[0]!] });
+      expect(placed.statusCode).toBe(201);
       // The hot state forgets the hold; the database's reservation still shows HELD.
       await seatHoldStore(t.ctx.booking).release(schedule.id, a.id, [], clock.now().getTime());
       expect(await statuses()).toEqual(['HELD', 'AVAILABLE']);
+      // Cancelled, the order gives the seat back — and leaves no pending order for the expiry tests' clock.
+      const cancel = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.json().id}/cancel`, headers: a.auth, payload: {} });
+      expect(cancel.statusCode).toBe(200);
+      expect(await statuses()).toEqual(['AVAILABLE', 'AVAILABLE']);
     });
 
     it('holds seats all or nothing, shows them HELD, and names the taken seats to others', async () => {
