@@ -10,7 +10,11 @@
  * hold, order or checkout to lapse.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AvailabilityState, type AvailabilityMessage } from '../../src/modules/catalog/availability-codec.js';
+import { availabilityCodec } from '../../src/modules/catalog/index.js';
+
+const { AvailabilityState } = availabilityCodec;
+type AvailabilityMessage = availabilityCodec.AvailabilityMessage;
+type AvailabilityState = availabilityCodec.AvailabilityState;
 import type { Answer, Http } from './http.js';
 import { GRADES, type Grade } from './setup.js';
 

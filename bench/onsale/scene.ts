@@ -9,7 +9,11 @@ import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { AvailabilityState, type AvailabilityMessage } from '../../src/modules/catalog/availability-codec.js';
+import { availabilityCodec } from '../../src/modules/catalog/index.js';
+
+const { AvailabilityState } = availabilityCodec;
+type AvailabilityMessage = availabilityCodec.AvailabilityMessage;
+type AvailabilityState = availabilityCodec.AvailabilityState;
 import { type Check, runChecks } from './checks.js';
 import { startCluster, processCpuNs, type Cluster } from './cluster.js';
 import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, runBuyer, type Scene } from './crowd.js';
