@@ -58,6 +58,12 @@ export interface HotPathsResult {
   targets: BenchTarget[];
 }
 
+/** BENCH_HOT_ROUTES: a comma-separated subset of queue (enter and poll), hold, claim, order (default all), e.g. to profile one. */
+const only = process.env.BENCH_HOT_ROUTES?.split(',')
+  .map((r) => r.trim())
+  .filter(Boolean);
+const want = (group: 'queue' | 'hold' | 'claim' | 'order') => !only?.length || only.includes(group);
+
 const CPU_LIMIT = { 'queue enter': 2, 'queue poll': 2, hold: 2, claim: 2, order: 1.5 } as const;
 const TARGETS = { holdP99Ms: 100, pollP99Ms: 50 } as const;
 const SEATS = { sections: 20, rows: 50, seatsPerRow: 50 }; // 50,000 a showtime
@@ -106,7 +112,7 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
       const floorBase = await listen(floors);
       await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
       const orderRunId = newRunId();
-      await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS);
+      if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS);
 
       const plan = (kind: BuyerKind, scheduleId: string, extra: Partial<BuyerPlan> = {}) =>
         buyerPlan({ kind, ...jwt, runId: newRunId(), scheduleId, seatIds, ...extra });
@@ -125,109 +131,121 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
       };
 
       const routes: HotRoute[] = [];
-      // Queue enter, then polls by random buyers among those the measured enter run let in.
-      const enterPlans = { mos: plan('queue-enter', mosRoom), floor: plan('queue-enter', floorRoom) };
-      const firstMeasured = { mos: 0, floor: 0 };
-      const enter = {
-        mos: await run(
-          { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'POST', connections: 100, ok: [200], perSecond: 15_000 },
-          enterPlans.mos,
-          enterPlans.mos,
-          (n) => {
-            firstMeasured.mos = n;
-          },
-        ),
-        floor: await run(
-          { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'POST', connections: 100, ok: [200], perSecond: 25_000 },
-          enterPlans.floor,
-          enterPlans.floor,
-          (n) => {
-            firstMeasured.floor = n;
-          },
-        ),
-      };
-      routes.push({ name: 'queue enter', path: 'POST /v1/schedules/:id/queue', connections: 100, ...enter, cpuRatioLimit: CPU_LIMIT['queue enter'] });
-      // Requests go out in buyer order, so the first answered ones entered (a margin for those
-      // still in flight, or resent on a new connection, when the run stopped).
-      const pollPlan = (room: string, runId: string, first: number, r: HotRun) =>
-        buyerPlan({ kind: 'queue-poll', ...jwt, runId, scheduleId: room, first, pool: Math.max(1, Math.floor(r.requests * 0.9) - r.connections) });
-      const mosPoll = pollPlan(mosRoom, enterPlans.mos.runId, firstMeasured.mos, enter.mos);
-      const floorPoll = pollPlan(floorRoom, enterPlans.floor.runId, firstMeasured.floor, enter.floor);
-      routes.push({
-        name: 'queue poll',
-        path: 'GET /v1/schedules/:id/queue',
-        connections: 100,
-        // 404 NOT_IN_QUEUE is a contract answer (a buyer the margin above missed); shown in the statuses.
-        mos: await run({ url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 15_000 }, mosPoll, mosPoll),
-        floor: await run(
-          { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 25_000 },
-          floorPoll,
-          floorPoll,
-        ),
-        cpuRatioLimit: CPU_LIMIT['queue poll'],
-      });
+      if (want('queue')) {
+        // Queue enter, then polls by random buyers among those the measured enter run let in.
+        const enterPlans = { mos: plan('queue-enter', mosRoom), floor: plan('queue-enter', floorRoom) };
+        const firstMeasured = { mos: 0, floor: 0 };
+        const enter = {
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'POST', connections: 100, ok: [200], perSecond: 15_000 },
+            enterPlans.mos,
+            enterPlans.mos,
+            (n) => {
+              firstMeasured.mos = n;
+            },
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'POST', connections: 100, ok: [200], perSecond: 25_000 },
+            enterPlans.floor,
+            enterPlans.floor,
+            (n) => {
+              firstMeasured.floor = n;
+            },
+          ),
+        };
+        routes.push({ name: 'queue enter', path: 'POST /v1/schedules/:id/queue', connections: 100, ...enter, cpuRatioLimit: CPU_LIMIT['queue enter'] });
+        // Requests go out in buyer order, so the first answered ones entered (a margin for those
+        // still in flight, or resent on a new connection, when the run stopped).
+        const pollPlan = (room: string, runId: string, first: number, r: HotRun) =>
+          buyerPlan({ kind: 'queue-poll', ...jwt, runId, scheduleId: room, first, pool: Math.max(1, Math.floor(r.requests * 0.9) - r.connections) });
+        const mosPoll = pollPlan(mosRoom, enterPlans.mos.runId, firstMeasured.mos, enter.mos);
+        const floorPoll = pollPlan(floorRoom, enterPlans.floor.runId, firstMeasured.floor, enter.floor);
+        routes.push({
+          name: 'queue poll',
+          path: 'GET /v1/schedules/:id/queue',
+          connections: 100,
+          // 404 NOT_IN_QUEUE is a contract answer (a buyer the margin above missed); shown in the statuses.
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 15_000 },
+            mosPoll,
+            mosPoll,
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 25_000 },
+            floorPoll,
+            floorPoll,
+          ),
+          cpuRatioLimit: CPU_LIMIT['queue poll'],
+        });
+      }
 
-      routes.push({
-        name: 'hold',
-        path: 'POST /v1/schedules/:id/holds',
-        connections: 200,
-        mos: await run(
-          { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 15_000 },
-          plan('hold', holdWarm),
-          plan('hold', mosHold),
-        ),
-        floor: await run(
-          { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 25_000 },
-          plan('hold', holdWarm),
-          plan('hold', floorHold),
-        ),
-        cpuRatioLimit: CPU_LIMIT.hold,
-      });
+      if (want('hold')) {
+        routes.push({
+          name: 'hold',
+          path: 'POST /v1/schedules/:id/holds',
+          connections: 200,
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 15_000 },
+            plan('hold', holdWarm),
+            plan('hold', mosHold),
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 25_000 },
+            plan('hold', holdWarm),
+            plan('hold', floorHold),
+          ),
+          cpuRatioLimit: CPU_LIMIT.hold,
+        });
+      }
 
-      routes.push({
-        name: 'claim',
-        path: 'POST /v1/coupons/:id/claims',
-        connections: 200,
-        mos: await run(
-          { url: `${base}/v1/coupons/${mosCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 15_000 },
-          plan('coupon-claim', ''),
-          plan('coupon-claim', ''),
-        ),
-        floor: await run(
-          { url: `${floorBase}/floor/coupons/${floorCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 25_000 },
-          plan('coupon-claim', ''),
-          plan('coupon-claim', ''),
-        ),
-        cpuRatioLimit: CPU_LIMIT.claim,
-      });
+      if (want('claim')) {
+        routes.push({
+          name: 'claim',
+          path: 'POST /v1/coupons/:id/claims',
+          connections: 200,
+          mos: await run(
+            { url: `${base}/v1/coupons/${mosCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 15_000 },
+            plan('coupon-claim', ''),
+            plan('coupon-claim', ''),
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/coupons/${floorCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 25_000 },
+            plan('coupon-claim', ''),
+            plan('coupon-claim', ''),
+          ),
+          cpuRatioLimit: CPU_LIMIT.claim,
+        });
+      }
 
-      // Orders: MOS's buyers hold their 2 seats (prepared above); the floor's need no hold (its
-      // statement is all it runs) and order on a showtime of their own. One plan each across
-      // warm-up and measured run, so no buyer orders twice; a run that outlasts its buyers
-      // wraps and replays (shown as wraps).
-      const orderPlans = {
-        mos: buyerPlan({ kind: 'order', ...jwt, runId: orderRunId, scheduleId: mosOrder, seatIds }),
-        floor: plan('order', floorOrder),
-      };
-      const orderPerSecond = (ORDER_BUYERS - 1) / (duration + warmupSeconds);
-      routes.push({
-        name: 'order',
-        path: 'POST /v1/orders',
-        connections: 100,
-        mos: await run({ url: `${base}/v1/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond }, orderPlans.mos, orderPlans.mos),
-        floor: await run(
-          { url: `${floorBase}/floor/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond },
-          orderPlans.floor,
-          orderPlans.floor,
-        ),
-        cpuRatioLimit: CPU_LIMIT.order,
-      });
+      if (want('order')) {
+        // Orders: MOS's buyers hold their 2 seats (prepared above); the floor's need no hold (its
+        // statement is all it runs) and order on a showtime of their own. One plan each across
+        // warm-up and measured run, so no buyer orders twice; a run that outlasts its buyers
+        // wraps and replays (shown as wraps).
+        const orderPlans = {
+          mos: buyerPlan({ kind: 'order', ...jwt, runId: orderRunId, scheduleId: mosOrder, seatIds }),
+          floor: plan('order', floorOrder),
+        };
+        const orderPerSecond = (ORDER_BUYERS - 1) / (duration + warmupSeconds);
+        routes.push({
+          name: 'order',
+          path: 'POST /v1/orders',
+          connections: 100,
+          mos: await run({ url: `${base}/v1/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond }, orderPlans.mos, orderPlans.mos),
+          floor: await run(
+            { url: `${floorBase}/floor/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond },
+            orderPlans.floor,
+            orderPlans.floor,
+          ),
+          cpuRatioLimit: CPU_LIMIT.order,
+        });
+      }
 
       const targets: BenchTarget[] = routes.map((r) => cpuTarget(r));
-      const hold = routes.find((r) => r.name === 'hold')!;
-      const poll = routes.find((r) => r.name === 'queue poll')!;
-      targets.push(under(`holds p99 (${hold.connections} conn.)`, hold.mos.p99, TARGETS.holdP99Ms, hold.mos.failures));
-      targets.push(under(`poll p99 (${poll.connections} conn.)`, poll.mos.p99, TARGETS.pollP99Ms, poll.mos.failures));
+      const hold = routes.find((r) => r.name === 'hold');
+      const poll = routes.find((r) => r.name === 'queue poll');
+      if (hold) targets.push(under(`holds p99 (${hold.connections} conn.)`, hold.mos.p99, TARGETS.holdP99Ms, hold.mos.failures));
+      if (poll) targets.push(under(`poll p99 (${poll.connections} conn.)`, poll.mos.p99, TARGETS.pollP99Ms, poll.mos.failures));
       return { ...where, loadGenerator: loadGeneratorName, routes, targets };
     } finally {
       await closeFloors();
