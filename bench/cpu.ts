@@ -111,10 +111,10 @@ async function redisCommands(nodes: readonly Redis[]): Promise<Map<string, numbe
   return byNode;
 }
 
-async function sample(redis: readonly Redis[], postgresIsLocal: boolean): Promise<Sample> {
+async function sample(redis: readonly Redis[], postgresIsLocal: boolean, apiThreadAlone: boolean): Promise<Sample> {
   const usage = process.cpuUsage();
   return {
-    apiThread: workers > 0 ? schedNs(`self/task/${process.pid}`) : null,
+    apiThread: apiThreadAlone ? schedNs(`self/task/${process.pid}`) : null,
     process: (usage.user + usage.system) * 1000,
     postgres: postgresIsLocal ? postgresNs() : null,
     redis: await redisNs(redis),
@@ -129,7 +129,7 @@ const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].incl
  * Starts counting; the returned function stops and divides by the requests answered meanwhile.
  * `databaseUrl` and `redisUrl` are the servers under load.
  */
-async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(requests: number) => Promise<CpuPerRequest>> {
+async function cpuMeter(databaseUrl: string, redisUrl: string, apiThreadAlone: boolean): Promise<(requests: number) => Promise<CpuPerRequest>> {
   // The bench's Redis on a cluster (BENCH_REDIS_CLUSTER): every node, each on its own connection.
   const cluster = redisUrl === REDIS_URL ? benchClusterNodes() : null;
   const redis = cluster
@@ -140,9 +140,9 @@ async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(request
     : [new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true })];
   await Promise.all(redis.map((r) => r.connect()));
   const postgresIsLocal = isLocal(databaseUrl);
-  const before = await sample(redis, postgresIsLocal);
+  const before = await sample(redis, postgresIsLocal, apiThreadAlone);
   return async (requests) => {
-    const after = await sample(redis, postgresIsLocal);
+    const after = await sample(redis, postgresIsLocal, apiThreadAlone);
     for (const r of redis) r.disconnect();
     const seconds = (after.at - before.at) / 1000;
     const redisShards = [...after.commands].map(([node, calls]) => ({
@@ -170,13 +170,18 @@ async function cpuMeter(databaseUrl: string, redisUrl: string): Promise<(request
   };
 }
 
-/** Runs a load (anything that counts its answered `requests`) and adds the CPU it cost per request. */
+/**
+ * Runs a load (anything that counts its answered `requests`) and adds the CPU it cost per request.
+ * `apiThreadAlone`: the main thread runs only the app (the load is in worker threads or in
+ * another process, such as wrk), so its CPU is the app event loop's.
+ */
 export async function withCpu<T extends { requests: number }>(
   databaseUrl: string,
   redisUrl: string,
   run: () => Promise<T>,
+  apiThreadAlone = workers > 0,
 ): Promise<T & { cpu: CpuPerRequest }> {
-  const stop = await cpuMeter(databaseUrl, redisUrl);
+  const stop = await cpuMeter(databaseUrl, redisUrl, apiThreadAlone);
   const figures = await run();
   return { ...figures, cpu: await stop(figures.requests) };
 }

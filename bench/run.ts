@@ -20,6 +20,12 @@
  *            redis-server with AOF `appendfsync always` and then `everysec` (bench/redis-server.ts;
  *            BENCH_REDIS_SERVER, BENCH_REDIS_DIR); and the best-coupon optimizer's time on
  *            10 seats × 100 coupons (bench/coupons.ts)
+ *   hotpaths production mode: queue enter, queue poll, hold, coupon claim and order, each against
+ *            its floor server in the same run (bare Fastify + the same JWT check + the same one
+ *            Redis script, or for orders the same one prepared statement): app event-loop CPU µs
+ *            per request, req/s and p99 of both and their ratios, the load generator's own CPU,
+ *            and the targets (bench/hotpaths.ts, bench/floors.ts). Load from `wrk` when it is
+ *            installed, autocannon otherwise (BENCH_LOADGEN=auto|wrk|autocannon; bench/loadgen.ts)
  *   payments production mode with the sandbox PG mounted in the API process, at PG latency 0 and
  *            300 ms (a fresh server each): orders by buyers holding seats, then every buyer
  *            confirming their order's sandbox checkout (POST /v1/payments/confirm, 200
@@ -47,6 +53,7 @@ import { benchCatalog, catalogJson, printCatalog, type CatalogResult } from './c
 import { benchBare, benchHealth, HEALTH_PATH } from './health.js';
 import { benchBooking, bookingJson, printBooking, type BookingResult } from './booking.js';
 import { benchCoupons, couponsJson, printCoupons, type CouponsResult } from './coupons.js';
+import { benchHotPaths, hotPathsJson, printHotPaths, type HotPathsResult } from './hotpaths.js';
 import { benchPayments, paymentsJson, printPayments, type PaymentsResult } from './payments.js';
 import { benchSeatViews, printSeatViews, seatViewsJson, type SeatViewsResult } from './seat-views.js';
 import { benchSettlement, printSettlement, settlementJson, type SettlementResult } from './settlement.js';
@@ -56,7 +63,7 @@ import { benchWeb, printWeb, webJson, type WebResult } from './web.js';
 import { connections, duration, printTable, registerCleanup, round, warmupSeconds, workers, type Figures } from './lib.js';
 import { useBenchCluster } from './production.js';
 
-const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'payments', 'settlement', 'web'] as const;
+const ALL = ['health', 'catalog', 'seat-views', 'waiting-room', 'booking', 'coupons', 'hotpaths', 'payments', 'settlement', 'web'] as const;
 type Scenario = (typeof ALL)[number];
 
 function scenarios(): Set<Scenario> {
@@ -138,6 +145,12 @@ if (selected.has('coupons')) {
   printCoupons(coupons, bare);
 }
 
+let hotPaths: HotPathsResult | undefined;
+if (selected.has('hotpaths')) {
+  hotPaths = await benchHotPaths();
+  printHotPaths(hotPaths);
+}
+
 let payments: PaymentsResult | undefined;
 if (selected.has('payments')) {
   payments = await benchPayments();
@@ -176,6 +189,7 @@ console.log(
     waitingRoom: waitingRoom ? { ...waitingRoomJson(waitingRoom), bareRps: round(bare.rps, 0) } : null,
     booking: booking ? { ...bookingJson(booking), bareRps: round(bare.rps, 0) } : null,
     coupons: coupons ? { ...couponsJson(coupons), bareRps: round(bare.rps, 0) } : null,
+    hotPaths: hotPaths ? hotPathsJson(hotPaths) : null,
     payments: payments ? { ...paymentsJson(payments, bare.rps), bareRps: round(bare.rps, 0) } : null,
     settlement: settlement ? settlementJson(settlement) : null,
     web: web ? webJson(web) : null,
@@ -199,6 +213,7 @@ const failures = [
   coupons?.large,
   coupons?.soldOut,
   ...(coupons?.aof.map((a) => a.run) ?? []),
+  ...(hotPaths?.routes.flatMap((r) => [r.mos, r.floor]) ?? []),
   ...(payments?.runs.flatMap((r) => [r.orders, r.confirms, r.sandboxAlone]) ?? []),
 ].reduce((n, f) => n + (f?.failures ?? 0), 0);
 if (failures) {

@@ -11,7 +11,7 @@ import { CommonErrors } from './platform/http/errors.js';
 import { idempotencyPlugin } from './platform/http/idempotency.js';
 import { metricsPlugin, operationsRoutes } from './platform/http/operations.js';
 import { clientErrorHandler, frameworkErrors, problemPlugin } from './platform/http/problem.js';
-import { redisWithLocalFallback } from './platform/http/rate-limit-store.js';
+import { syncedRedisLimit } from './platform/http/rate-limit-store.js';
 import { securityHeadersPlugin } from './platform/http/security-headers.js';
 import { Problem } from './platform/http/schemas.js';
 import { installValidators } from './platform/http/validation.js';
@@ -86,9 +86,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     global: true,
     max: config.rateLimit.max,
     timeWindow: config.rateLimit.windowSeconds * 1000,
-    // Shared across API processes in production (each process's own while Redis is down);
-    // one process's memory in embedded mode.
-    ...(ctx.redis ? { store: redisWithLocalFallback(ctx.redis, 'ratelimit:', () => ctx.metrics.rateLimitFallbacks.inc()) } : {}),
+    // Shared across API processes in production — counted in each process and added to Redis's
+    // counts every RATE_LIMIT_SYNC_MS, not a Redis round trip per request (each process's own
+    // while Redis is down); one process's memory in embedded mode.
+    ...(ctx.redis
+      ? { store: syncedRedisLimit(ctx.redis, 'ratelimit:', { syncMs: config.rateLimit.syncMs, onFallback: () => ctx.metrics.rateLimitFallbacks.inc() }) }
+      : {}),
     errorResponseBuilder: (_request, context) =>
       CommonErrors.RATE_LIMITED(
         `Rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,

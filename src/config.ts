@@ -245,6 +245,12 @@ export const configSpec = {
   }),
   RATE_LIMIT_MAX: entry({ path: 'rateLimit.max', doc: 'Requests per client IP per window on every API route', default: '1200', parse: int(1) }),
   RATE_LIMIT_WINDOW_SECONDS: entry({ path: 'rateLimit.windowSeconds', doc: 'Window of the per-IP rate limit', default: '60', parse: int(1, 86_400) }),
+  RATE_LIMIT_SYNC_MS: entry({
+    path: 'rateLimit.syncMs',
+    doc: 'How often each API process adds its per-IP counts to the shared ones in Redis (production); across P processes a client may pass the limit by at most (P - 1) × its rate per process × this',
+    default: '250',
+    parse: int(10, 10_000),
+  }),
   LOGIN_MAX_PER_EMAIL_IP: entry({
     path: 'rateLimit.loginMaxPerEmailIp',
     doc: 'Login attempts per email from one client IP per login window: what slows one guesser without locking the owner out (the owner signs in from another address)',

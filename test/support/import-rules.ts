@@ -1,6 +1,6 @@
 /**
  * The module boundary (docs/architecture.md §3 and §6), checked: code outside a module reaches it only
- * through its `index.ts` (tests also through its `testing.ts`), `src/platform/` imports no module,
+ * through its `index.ts` (tests and the bench also through its `testing.ts`), `src/platform/` imports no module,
  * and bench/ and scripts/ use src/ only through a module's index, the platform, the app, the
  * context and the config. Imports are read with TypeScript's own scanner (`ts.preProcessFile`):
  * static imports and re-exports, `import type`, `import()` and `require()` alike, never a match
@@ -62,8 +62,8 @@ export function checkImports(files: readonly SourceText[]): ImportViolation[] {
       let problem: string | undefined;
       if (zone === 'platform' && to) {
         problem = 'src/platform/ must not import a module (the kernel knows no business word)';
-      } else if (to && to.name !== from?.name && !isEntry(to.rest, zone === 'test' ? ['index', 'testing'] : ['index'])) {
-        const allowed = zone === 'test' ? 'index.ts (or testing.ts)' : 'index.ts';
+      } else if (to && to.name !== from?.name && !isEntry(to.rest, zone === 'test' || zone === 'bench' ? ['index', 'testing'] : ['index'])) {
+        const allowed = zone === 'test' || zone === 'bench' ? 'index.ts (or testing.ts)' : 'index.ts';
         problem = `only src/modules/${to.name}/${allowed} is open to code outside the ${to.name} module`;
       } else if ((zone === 'bench' || zone === 'scripts') && target.startsWith('src/') && !to && !openToTools.test(target)) {
         problem = `${zone}/ uses src/ only through a module's index.ts, src/platform/, src/app, src/context and src/config`;

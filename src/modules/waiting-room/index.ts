@@ -11,6 +11,7 @@ import { createWaitingRoomMetrics } from './waiting-room.metrics.js';
 import { MemoryWaitingRoomStore } from './waiting-room.memory.js';
 import { RedisWaitingRoomStore } from './waiting-room.redis.js';
 import { waitingRoomRoutes } from './waiting-room.routes.js';
+import { internals } from './testing.js';
 import { WaitingRoomService, type WaitingRoomSettings } from './waiting-room.service.js';
 
 export type { AdmissionGuard } from './admission-guard.js';
@@ -30,8 +31,9 @@ export interface WaitingRoomModuleDeps {
 }
 
 export function createWaitingRoomModule(deps: WaitingRoomModuleDeps) {
+  const store = deps.redis ? new RedisWaitingRoomStore(deps.redis) : new MemoryWaitingRoomStore();
   const service = new WaitingRoomService({
-    store: deps.redis ? new RedisWaitingRoomStore(deps.redis) : new MemoryWaitingRoomStore(),
+    store,
     clock: deps.clock,
     tokens: new AdmissionTokens(deps.tokenSecret, deps.issuer, deps.clock),
     findSchedule: deps.findSchedule,
@@ -41,7 +43,7 @@ export function createWaitingRoomModule(deps: WaitingRoomModuleDeps) {
   });
   const watcher = new QueueWatcher(service, deps.settings.streamIntervalMs, deps.logger.child({ module: 'waiting-room' }), deps.clock);
   const jobs: PeriodicJob[] = [{ name: 'waiting-room.admit', intervalMs: deps.settings.tickMs, run: (fence) => service.tick(fence) }];
-  return { service, watcher, guard: admissionGuard(service), routes: waitingRoomRoutes, jobs };
+  return { service, watcher, guard: admissionGuard(service), routes: waitingRoomRoutes, jobs, [internals]: { store } };
 }
 
 export type WaitingRoomModule = ReturnType<typeof createWaitingRoomModule>;

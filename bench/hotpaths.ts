@@ -1,0 +1,344 @@
+/**
+ * The `hotpaths` scenario: each hot route of an on-sale measured against its floor (bench/floors.ts)
+ * in the same run, on the same production-mode context (PostgreSQL + Redis), one after the other:
+ *
+ *   queue enter  POST /v1/schedules/:id/queue, a new buyer per request, 100 connections
+ *   queue poll   GET  /v1/schedules/:id/queue, random buyers among those who entered, 100 connections
+ *   hold         POST /v1/schedules/:id/holds, a new buyer per request, 2 random seats, 200 connections
+ *   claim        POST /v1/coupons/:id/claims, a new buyer per request, 200 connections
+ *   order        POST /v1/orders, buyers who each hold 2 seats (Idempotency-Key each), 100 connections
+ *
+ * MOS and its floor each get a showtime (or campaign) of their own, so neither works on state the
+ * other left. Per route it prints the app event loop's CPU µs per request (the main thread: the
+ * load runs in wrk's process, or in autocannon's worker threads), req/s and p99 of MOS and of the
+ * floor, and their ratios; and the load generator's own CPU per request and its share of all the
+ * CPU the run took (bench/loadgen.ts).
+ *
+ * Targets: app event-loop CPU within 2× of the floor's for enter, poll, hold and claim, within
+ * 1.5× for orders (whose floor is mostly PostgreSQL's); holds p99 under 100 ms at 200
+ * connections; poll p99 under 50 ms at 100 connections.
+ */
+import type { AppContext } from '../src/context.js';
+import type { Principal } from '../src/platform/http/auth.js';
+import { newId } from '../src/platform/ids.js';
+import { holdSeatsForBuyers } from './booking.js';
+import { buyerPlan, buyerToken, newRunId, statusesText, type BuyerKind, type BuyerPlan } from './buyers.js';
+import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
+import { buildFloors } from './floors.js';
+import { duration, fmtInt, listen, printTable, registerCleanup, round, warmupSeconds, workers } from './lib.js';
+import { fireHot, loadGeneratorName, wrkPath, type HotLoad } from './loadgen.js';
+import { ADMIN_URL, createShowtimes, printTargets, REDIS_URL, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+
+type RouteName = 'queue enter' | 'queue poll' | 'hold' | 'claim' | 'order';
+
+/** Requests minted per run for wrk: above what any of these routes answers in a run. */
+const mintFor = (seconds: number, perSecond: number) => Math.ceil(seconds * perSecond);
+
+export interface HotRun extends HotLoad {
+  cpu: CpuPerRequest;
+}
+
+export interface HotRoute {
+  name: RouteName;
+  path: string;
+  connections: number;
+  mos: HotRun;
+  floor: HotRun;
+  /** Allowed ratio of MOS's app event-loop CPU per request to the floor's. */
+  cpuRatioLimit: number;
+}
+
+export interface HotPathsResult {
+  database: string;
+  postgres: string;
+  redis: string;
+  redisPrefix: string;
+  loadGenerator: string;
+  routes: HotRoute[];
+  targets: BenchTarget[];
+}
+
+/** BENCH_HOT_ROUTES: a comma-separated subset of queue (enter and poll), hold, claim, order (default all), e.g. to profile one. */
+const only = process.env.BENCH_HOT_ROUTES?.split(',')
+  .map((r) => r.trim())
+  .filter(Boolean);
+const want = (group: 'queue' | 'hold' | 'claim' | 'order') => !only?.length || only.includes(group);
+
+const CPU_LIMIT = { 'queue enter': 2, 'queue poll': 2, hold: 2, claim: 2, order: 1.5 } as const;
+const TARGETS = { holdP99Ms: 100, pollP99Ms: 50 } as const;
+const SEATS = { sections: 20, rows: 50, seatsPerRow: 50 }; // 50,000 a showtime
+const ORDER_BUYERS = 22_000; // 44,000 of the 50,000 seats held for MOS's order runs
+
+async function createCampaign(ctx: AppContext, name: string): Promise<string> {
+  const admin: Principal = { id: newId(), role: 'ADMIN' };
+  const now = Date.now();
+  const created = await ctx.coupons.service.createCampaign(admin, {
+    name,
+    kind: 'FIXED',
+    params: { amount: 3000 },
+    appliesTo: 'ORDER',
+    quantity: 10_000_000,
+    perUserLimit: 1,
+    claimOpensAt: new Date(now - 60_000).toISOString(),
+    validUntil: new Date(now + 30 * 86_400_000).toISOString(),
+  });
+  return created.id;
+}
+
+export async function benchHotPaths(): Promise<HotPathsResult> {
+  const env = { HOLD_TTL_SECONDS: '3600', PAYMENT_WINDOW_SECONDS: '3600', WAITING_ROOM_ABANDON_AFTER_SECONDS: '86400' };
+  return withProduction(env, async ({ ctx, base, ...where }) => {
+    const jwt = tokenSettings(ctx);
+    const rooms = await createShowtimes(ctx, {
+      sections: 1,
+      rows: 10,
+      seatsPerRow: 10,
+      count: 2,
+      waitingRoom: { enabled: true, maxActive: 100, admitPerTick: 50 },
+    });
+    const [mosRoom, floorRoom] = rooms.scheduleIds as [string, string];
+    const shows = await createShowtimes(ctx, { ...SEATS, count: 5 });
+    const [holdWarm, mosHold, floorHold, mosOrder, floorOrder] = shows.scheduleIds as [string, string, string, string, string];
+    const { seatIds } = shows;
+    const [mosCampaign, floorCampaign] = [await createCampaign(ctx, 'Hot MOS'), await createCampaign(ctx, 'Hot floor')];
+    const saleOpensAt = async (id: string) => Date.parse((await ctx.catalog.inventory.scheduleForSale(id))!.saleOpensAt);
+
+    const floors = await buildFloors(ctx, [
+      { scheduleId: floorRoom, saleOpensAt: await saleOpensAt(floorRoom) },
+      { scheduleId: mosRoom, saleOpensAt: await saleOpensAt(mosRoom) },
+    ]);
+    const closeFloors = registerCleanup(() => floors.close());
+    try {
+      const floorBase = await listen(floors);
+      await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
+      const orderRunId = newRunId();
+      if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS);
+
+      const plan = (kind: BuyerKind, scheduleId: string, extra: Partial<BuyerPlan> = {}) =>
+        buyerPlan({ kind, ...jwt, runId: newRunId(), scheduleId, seatIds, ...extra });
+      /** Warm-up (discarded), then the measured run with the CPU it cost. */
+      const run = async (
+        o: { url: string; method: 'GET' | 'POST'; connections: number; ok: number[]; perSecond: number },
+        warmPlan: BuyerPlan,
+        measuredPlan: BuyerPlan,
+        measuredFrom?: (firstBuyer: number) => void,
+      ): Promise<HotRun> => {
+        const common = { url: o.url, method: o.method, connections: o.connections, ok: o.ok };
+        if (warmupSeconds > 0) await fireHot({ ...common, plan: warmPlan, seconds: warmupSeconds, mint: mintFor(warmupSeconds, o.perSecond) });
+        measuredFrom?.(measuredPlan.counter[0]!);
+        const measured = () => fireHot({ ...common, plan: measuredPlan, seconds: duration, mint: mintFor(duration, o.perSecond) });
+        return withCpu(ADMIN_URL, REDIS_URL, measured, wrkPath !== null || workers > 0);
+      };
+
+      const routes: HotRoute[] = [];
+      if (want('queue')) {
+        // Queue enter, then polls by random buyers among those the measured enter run let in.
+        const enterPlans = { mos: plan('queue-enter', mosRoom), floor: plan('queue-enter', floorRoom) };
+        const firstMeasured = { mos: 0, floor: 0 };
+        const enter = {
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'POST', connections: 100, ok: [200], perSecond: 15_000 },
+            enterPlans.mos,
+            enterPlans.mos,
+            (n) => {
+              firstMeasured.mos = n;
+            },
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'POST', connections: 100, ok: [200], perSecond: 25_000 },
+            enterPlans.floor,
+            enterPlans.floor,
+            (n) => {
+              firstMeasured.floor = n;
+            },
+          ),
+        };
+        routes.push({ name: 'queue enter', path: 'POST /v1/schedules/:id/queue', connections: 100, ...enter, cpuRatioLimit: CPU_LIMIT['queue enter'] });
+        // Requests go out in buyer order, so the first answered ones entered (a margin for those
+        // still in flight, or resent on a new connection, when the run stopped).
+        const pollPlan = (room: string, runId: string, first: number, r: HotRun) =>
+          buyerPlan({ kind: 'queue-poll', ...jwt, runId, scheduleId: room, first, pool: Math.max(1, Math.floor(r.requests * 0.9) - r.connections) });
+        const mosPoll = pollPlan(mosRoom, enterPlans.mos.runId, firstMeasured.mos, enter.mos);
+        const floorPoll = pollPlan(floorRoom, enterPlans.floor.runId, firstMeasured.floor, enter.floor);
+        routes.push({
+          name: 'queue poll',
+          path: 'GET /v1/schedules/:id/queue',
+          connections: 100,
+          // 404 NOT_IN_QUEUE is a contract answer (a buyer the margin above missed); shown in the statuses.
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 15_000 },
+            mosPoll,
+            mosPoll,
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'GET', connections: 100, ok: [200, 404], perSecond: 25_000 },
+            floorPoll,
+            floorPoll,
+          ),
+          cpuRatioLimit: CPU_LIMIT['queue poll'],
+        });
+      }
+
+      if (want('hold')) {
+        routes.push({
+          name: 'hold',
+          path: 'POST /v1/schedules/:id/holds',
+          connections: 200,
+          mos: await run(
+            { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 15_000 },
+            plan('hold', holdWarm),
+            plan('hold', mosHold),
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201, 409], perSecond: 25_000 },
+            plan('hold', holdWarm),
+            plan('hold', floorHold),
+          ),
+          cpuRatioLimit: CPU_LIMIT.hold,
+        });
+      }
+
+      if (want('claim')) {
+        routes.push({
+          name: 'claim',
+          path: 'POST /v1/coupons/:id/claims',
+          connections: 200,
+          mos: await run(
+            { url: `${base}/v1/coupons/${mosCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 15_000 },
+            plan('coupon-claim', ''),
+            plan('coupon-claim', ''),
+          ),
+          floor: await run(
+            { url: `${floorBase}/floor/coupons/${floorCampaign}/claims`, method: 'POST', connections: 200, ok: [201], perSecond: 25_000 },
+            plan('coupon-claim', ''),
+            plan('coupon-claim', ''),
+          ),
+          cpuRatioLimit: CPU_LIMIT.claim,
+        });
+      }
+
+      if (want('order')) {
+        // Orders: MOS's buyers hold their 2 seats (prepared above); the floor's need no hold (its
+        // statement is all it runs) and order on a showtime of their own. One plan each across
+        // warm-up and measured run, so no buyer orders twice; a run that outlasts its buyers
+        // wraps and replays (shown as wraps).
+        const orderPlans = {
+          mos: buyerPlan({ kind: 'order', ...jwt, runId: orderRunId, scheduleId: mosOrder, seatIds }),
+          floor: plan('order', floorOrder),
+        };
+        const orderPerSecond = (ORDER_BUYERS - 1) / (duration + warmupSeconds);
+        routes.push({
+          name: 'order',
+          path: 'POST /v1/orders',
+          connections: 100,
+          mos: await run({ url: `${base}/v1/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond }, orderPlans.mos, orderPlans.mos),
+          floor: await run(
+            { url: `${floorBase}/floor/orders`, method: 'POST', connections: 100, ok: [201], perSecond: orderPerSecond },
+            orderPlans.floor,
+            orderPlans.floor,
+          ),
+          cpuRatioLimit: CPU_LIMIT.order,
+        });
+      }
+
+      const targets: BenchTarget[] = routes.map((r) => cpuTarget(r));
+      const hold = routes.find((r) => r.name === 'hold');
+      const poll = routes.find((r) => r.name === 'queue poll');
+      if (hold) targets.push(under(`holds p99 (${hold.connections} conn.)`, hold.mos.p99, TARGETS.holdP99Ms, hold.mos.failures));
+      if (poll) targets.push(under(`poll p99 (${poll.connections} conn.)`, poll.mos.p99, TARGETS.pollP99Ms, poll.mos.failures));
+      return { ...where, loadGenerator: loadGeneratorName, routes, targets };
+    } finally {
+      await closeFloors();
+    }
+  });
+}
+
+const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+
+function cpuTarget(r: HotRoute): BenchTarget {
+  const value = ratio(r.mos.cpu.apiThread, r.floor.cpu.apiThread) ?? Number.POSITIVE_INFINITY;
+  const failures = r.mos.failures + r.floor.failures;
+  return {
+    name: `${r.name}: app event-loop CPU ÷ floor's`,
+    value,
+    unit: 'req/s',
+    limit: r.cpuRatioLimit,
+    atLeast: false,
+    failures,
+    met: value <= r.cpuRatioLimit && failures === 0,
+    limitText: `≤ ${r.cpuRatioLimit}×`,
+    valueText: `${value.toFixed(2)}× (${us(r.mos.cpu.apiThread)} vs ${us(r.floor.cpu.apiThread)} µs)`,
+  };
+}
+
+const us = (v: number | null) => (v === null ? '?' : Math.round(v).toLocaleString('en-US'));
+const x = (v: number | null) => (v === null ? '?' : `${v.toFixed(2)}×`);
+/** The load generator's CPU as a share of everything the run cost (its own + app + PostgreSQL + Redis). */
+const loadShare = (r: HotRun) => (r.loadGenUs === null ? null : r.loadGenUs / (r.loadGenUs + r.cpu.total));
+
+export function printHotPaths(r: HotPathsResult): void {
+  console.log('');
+  console.log(
+    `Hot paths vs their floors — production mode: PostgreSQL ${r.postgres} (throwaway database ${r.database}), Redis ${r.redis} (prefix ${r.redisPrefix})`,
+  );
+  console.log(
+    `floor = bare Fastify + the same JWT verification + the same one Redis script (orders: the same one prepared statement); ` +
+      `load: ${r.loadGenerator}${wrkPath ? ` (${wrkPath}, 1 thread)` : ''}; ${duration} s per run after ${warmupSeconds} s warm-up`,
+  );
+  printTable([
+    ['route', 'conns', 'app µs/req', 'floor µs', 'ratio', 'req/s', 'floor req/s', 'ratio', 'p99 ms', 'floor p99', 'ratio', 'statuses (MOS | floor)'],
+    ...r.routes.map((h) => [
+      h.name,
+      String(h.connections),
+      us(h.mos.cpu.apiThread),
+      us(h.floor.cpu.apiThread),
+      x(ratio(h.mos.cpu.apiThread, h.floor.cpu.apiThread)),
+      fmtInt(h.mos.rps),
+      fmtInt(h.floor.rps),
+      x(ratio(h.mos.rps, h.floor.rps)),
+      h.mos.p99.toFixed(1),
+      h.floor.p99.toFixed(1),
+      x(ratio(h.mos.p99, h.floor.p99)),
+      `${statusesText(h.mos)}${h.mos.wraps ? ` wraps×${h.mos.wraps}` : ''} | ${statusesText(h.floor)}${h.floor.wraps ? ` wraps×${h.floor.wraps}` : ''}`,
+    ]),
+  ]);
+  console.log('');
+  printTable([
+    [...CPU_HEADER, 'load generator µs', 'its share'],
+    ...r.routes.flatMap((h) =>
+      (['mos', 'floor'] as const).map((side) => {
+        const run = h[side];
+        const share = loadShare(run);
+        return [...cpuRow(`${h.name} (${side})`, run.cpu), us(run.loadGenUs), share === null ? '?' : `${(share * 100).toFixed(0)}%`];
+      }),
+    ),
+  ]);
+  printTargets(r.targets);
+}
+
+export function hotPathsJson(r: HotPathsResult) {
+  const side = (h: HotRun) => ({
+    rps: round(h.rps, 0),
+    p50Ms: round(h.p50, 2),
+    p99Ms: round(h.p99, 2),
+    requests: h.requests,
+    statusCodes: h.statusCodes,
+    failures: h.failures,
+    wraps: h.wraps,
+    loadGenMicrosPerRequest: h.loadGenUs === null ? null : Math.round(h.loadGenUs),
+    cpuMicrosPerRequest: cpuJson(h.cpu),
+  });
+  return {
+    loadGenerator: r.loadGenerator,
+    routes: r.routes.map((h) => ({
+      name: h.name,
+      path: h.path,
+      connections: h.connections,
+      mos: side(h.mos),
+      floor: side(h.floor),
+      cpuRatio: round(ratio(h.mos.cpu.apiThread, h.floor.cpu.apiThread) ?? -1, 2),
+      cpuRatioLimit: h.cpuRatioLimit,
+    })),
+    targets: targetsJson(r.targets),
+  };
+}
