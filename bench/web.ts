@@ -12,11 +12,11 @@
  * each drawn in the next animation frame; the draw timed in the page).
  */
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import { buildWebIfStale } from '../scripts/web-build.js';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
+import { launchChromium } from '../test/browser/support.js';
 import { mintBuyer } from '../test/support/builders.js';
 import { TEST_JWT_SECRET } from '../test/support/harness.js';
 import { LARGE } from './catalog.js';
@@ -64,19 +64,7 @@ export async function benchWeb(): Promise<WebResult> {
   );
   const app = await buildApp(ctx);
   const base = await listen(app);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const call = async <T = { id: string }>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> => {
       const res = await fetch(base + path, {
