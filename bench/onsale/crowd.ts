@@ -372,8 +372,9 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         await sleep(1000 + Math.random() * 1000);
         tries--;
         if (++inProgress > 20) throw new Error(`order: the Idempotency-Key stayed in progress for ${inProgress} tries`);
-      } else if (placed.status === 409 && placed.body?.code === 'SEATS_NOT_HELD') {
-        // The hot state lost the holds (a flush): hold again, maybe other seats.
+      } else if (placed.status === 409 && (placed.body?.code === 'SEATS_NOT_HELD' || placed.body?.code === 'SEAT_UNAVAILABLE')) {
+        // The hot state lost the holds (a flush) — and another buyer may have taken a seat
+        // meanwhile, which the database refuses: hold again, maybe other seats.
         await refresh();
         seatIds = await hold();
         if (!seatIds.length) finish('gave-up');
@@ -406,7 +407,13 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
       await sleep(500 + Math.random() * 1500);
       const cancelled = await http.call(me, 'cancel', 'POST', `/v1/orders/${order.id}/cancel`, { token, body: { reason: 'changed my mind' } });
       if (cancelled.status === 200 || cancelled.status === 202) rec.outcome = 'refunded';
-      else throw new Error(`cancel answered ${cancelled.status}: ${JSON.stringify(cancelled.body)}`);
+      else if (cancelled.status === 409 && cancelled.body?.code === 'NOT_CANCELLABLE') {
+        // A cancel whose answer was lost (its API died) and was sent again: the first one refunded
+        // the order, and the contract answers a cancel of a REFUNDED order with 409. The order says which.
+        const now = await http.call(me, 'order-status', 'GET', `/v1/orders/${order.id}`, { token });
+        if (now.status === 200 && now.body?.status === 'REFUNDED') rec.outcome = 'refunded';
+        else throw new Error(`cancel answered 409 for an order that is ${now.body?.status}: ${JSON.stringify(cancelled.body)}`);
+      } else throw new Error(`cancel answered ${cancelled.status}: ${JSON.stringify(cancelled.body)}`);
     }
   } catch (err) {
     if (err instanceof Stop) {
