@@ -4,6 +4,7 @@ import { principalOf } from '../../platform/http/auth.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
+import { openEventStream } from '../../platform/http/event-stream.js';
 import { availabilityEvent, type AvailabilityWatcher } from './availability-stream.js';
 import {
   Availability,
@@ -31,8 +32,6 @@ import type { SeatViewsService } from './seat-views.service.js';
 
 const tags = ['catalog'];
 const security = [{ bearerAuth: [] }];
-/** As the queue stream's: for proxies that close a response silent for their read timeout (60 s in nginx). */
-const KEEPALIVE_MS = 15_000;
 const STREAM_RETRY_AFTER_SECONDS = 5;
 /** The layout never changes while its showtime exists, and its URL names the showtime. */
 const LAYOUT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -221,28 +220,9 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRouteOptions> = asy
       // Refusals (404) happen here, as ordinary problem responses.
       const first = await seatViews.availability(scheduleId, since);
 
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': request.id,
-      });
-      const write = (event: string) => res.write(event);
-      write(availabilityEvent(first.message));
-      const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearInterval(keepalive);
-        unsubscribe();
-        res.end();
-      };
-      const unsubscribe = watcher.subscribe(scheduleId, first.message.version, write, finish);
-      request.raw.on('close', finish);
+      const stream = openEventStream(request, reply);
+      stream.write(availabilityEvent(first.message));
+      stream.onClose(watcher.subscribe(scheduleId, first.message.version, stream.write, stream.close));
     },
   );
 };

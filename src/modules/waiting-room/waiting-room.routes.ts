@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../../platform/http/auth.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
+import { openEventStream } from '../../platform/http/event-stream.js';
 import { StreamSlots, type QueueWatcher } from './queue-stream.js';
 import { QueueStatus } from './waiting-room.schemas.js';
 import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
@@ -13,7 +14,6 @@ const security = [{ bearerAuth: [] }];
  * them (test/http/timeouts.test.ts proves it); the heartbeat is for proxies and load balancers
  * in between, which close a response that stays silent for their read timeout (60 s in nginx).
  */
-const KEEPALIVE_MS = 15_000;
 /** A buyer at the stream cap usually has a stream that just dropped and is not closed here yet. */
 const STREAM_RETRY_AFTER_SECONDS = 5;
 
@@ -87,34 +87,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOption
         throw err;
       }
 
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': request.id,
-      });
-      const write = (view: QueueView) => res.write(`event: position\ndata: ${JSON.stringify(view)}\n\n`);
-      write(first);
-      if (first.status === 'ADMITTED') {
-        release();
-        res.end();
-        return;
-      }
-      const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearInterval(keepalive);
-        unsubscribe();
-        release();
-        res.end();
-      };
-      const unsubscribe = watcher.subscribe(scheduleId, userId, first, write, finish);
-      request.raw.on('close', finish);
+      const stream = openEventStream(request, reply);
+      const send = (view: QueueView) => stream.write(`event: position\ndata: ${JSON.stringify(view)}\n\n`);
+      stream.onClose(release);
+      send(first);
+      if (first.status === 'ADMITTED') return stream.close();
+      stream.onClose(watcher.subscribe(scheduleId, userId, first, send, stream.close));
     },
   );
 };
