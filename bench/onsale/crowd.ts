@@ -50,10 +50,11 @@ export const defaultPlan = (buyers: number, opensAt: number, preOpenMs: number, 
   cancelShare: 0.03,
   abandon: { queue: 0.04, admitted: 0.03, hold: 0.03, order: 0.04, checkout: 0.03 },
   maxHoldTries: 3,
-  // Longer than the longest a walked-away buyer ties a seat up in the scene — an unpaid order's
-  // 30 s payment window, plus the expiry job — with room for a loaded machine: with 20 s the
-  // last buyers gave up just before the last seats came back, and a CI run ended at 197 of 200.
-  heldWaitSeconds: 45,
+  // Longer than the longest a walked-away or stalled buyer ties a seat up in the scene — an unpaid
+  // order's 30 s payment window, a payment parked for the reconciliation — with room for a loaded
+  // machine: with 20 s, and again with 45 s, CI runs ended at 197 of 200 seats with every buyer
+  // gone just before the last seats came back. Waiting costs nothing once all are sold.
+  heldWaitSeconds: 90,
   probes: Math.min(50, Math.ceil(buyers / 100)),
 });
 
