@@ -32,8 +32,12 @@ export interface CrowdPlan {
   cancelShare: number;
   /** Share of buyers walking away after each step. */
   abandon: Record<Step, number>;
+  /** Lost races (SEAT_UNAVAILABLE) after which a buyer who never had to wait for seats leaves. */
   maxHoldTries: number;
-  /** How long an admitted buyer keeps refreshing the map while every free seat is held by others. */
+  /**
+   * How long an admitted buyer keeps refreshing the map, and racing for the seats that come
+   * back, after it first found every free seat held by others.
+   */
   heldWaitSeconds: number;
   /** Buyers (waiting, never admitted yet) who try to hold without admission, and with another buyer's token. */
   probes: number;
@@ -52,8 +56,7 @@ export const defaultPlan = (buyers: number, opensAt: number, preOpenMs: number, 
   maxHoldTries: 3,
   // Longer than the longest a walked-away or stalled buyer ties a seat up in the scene — an unpaid
   // order's 30 s payment window, a payment parked for the reconciliation — with room for a loaded
-  // machine: with 20 s, and again with 45 s, CI runs ended at 197 of 200 seats with every buyer
-  // gone just before the last seats came back. Waiting costs nothing once all are sold.
+  // machine. Waiting costs nothing once all are sold.
   heldWaitSeconds: 90,
   probes: Math.min(50, Math.ceil(buyers / 100)),
 });
@@ -172,6 +175,11 @@ export function arrivals(plan: CrowdPlan, openAtSceneMs: number): number[] {
 
 class Stop extends Error {}
 
+const pollAfterOf = (a: Answer): number => {
+  const s = Number(a.headers['x-poll-after']);
+  return s > 0 ? s : 2;
+};
+
 /**
  * Seats to ask for: `n` adjacent AVAILABLE seats of one row of the grade (a window chosen at
  * random, so two buyers rarely reach for the same one), else any `n` of the grade; another
@@ -239,6 +247,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
 
     // ---- follow the queue until admitted ----
     let view = entered.body;
+    let pollAfter = pollAfterOf(entered);
     let probed = false;
     let streamFailed = false;
     while (view.status !== 'ADMITTED') {
@@ -254,9 +263,8 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         else streamFailed = true; // a broken stream: poll from here on
         continue;
       }
-      const est: number | null = view.estimatedWaitSeconds;
-      const base = est === null ? 2.5 : Math.min(4, Math.max(1, est * 0.3));
-      await sleep(base * 1000 * (0.8 + 0.4 * Math.random()));
+      // As the buyer's page does: when the server says (X-Poll-After, seconds), else every 2 s.
+      await sleep(pollAfter * 1000);
       check();
       if (scene.soldOut) finish('sold-out-waiting');
       const polled = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
@@ -265,6 +273,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
       if (polled.status === 404 && polled.body?.code === 'NOT_IN_QUEUE') finish('dropped-by-room');
       if (polled.status !== 200) throw new Error(`poll answered ${polled.status}: ${JSON.stringify(polled.body)}`);
       view = polled.body;
+      pollAfter = pollAfterOf(polled);
     }
     rec.admittedAt = scene.now();
     let admission: string = view.admissionToken;
@@ -289,49 +298,59 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
       [0.25, 0.3, 0.25, 0.2],
     );
     const want = pick([1, 2, 3, 4], [0.2, 0.45, 0.15, 0.2]);
+    const allSold = () => state.codes.every((c) => c === 2);
+    // Nothing free right now, but seats are held: they come back when a hold lapses, an order
+    // expires or a buyer is refunded. A buyer who met such a map keeps refreshing it, and racing
+    // the others for each seat that comes back, until `heldWaitSeconds` after it first had to
+    // wait; a buyer who never had to wait leaves after `maxHoldTries` lost races. Counting the
+    // lost races of a waiting buyer too let CI runs end at 197 of 200 seats: every remaining buyer
+    // lost three races for the first seats to come back and left before the last ones did.
+    let waitingSince: number | null = null;
+    const stillWaiting = () => waitingSince !== null && scene.now() < waitingSince + plan.heldWaitSeconds * 1000;
     const hold = async (): Promise<string[]> => {
-      for (let tries = 0; tries < plan.maxHoldTries; tries++) {
+      let lost = 0;
+      let renewed = 0;
+      for (;;) {
         check();
         let indexes = chooseSeats(scene.layout, state, grade, want);
-        // Nothing free right now, but seats are held: they come back when a hold lapses, an
-        // order expires or a buyer is refunded. A buyer refreshes the map for a while; once
-        // every seat is sold there is nothing to wait for.
-        const waitUntil = scene.now() + plan.heldWaitSeconds * 1000;
-        while (!indexes.length && !state.codes.every((c) => c === 2) && scene.now() < waitUntil) {
+        while (!indexes.length && !allSold()) {
+          waitingSince ??= scene.now();
+          if (!stillWaiting()) break;
           check();
           await sleep(1500 + Math.random() * 1000);
           await refresh();
           indexes = chooseSeats(scene.layout, state, grade, want);
         }
-        if (!indexes.length) break;
+        if (!indexes.length) return [];
         const seatIds = indexes.map((i) => scene.layout.seats[i]!.seatId);
         if (!admission) rec.sentWithoutAdmission++;
         const held = await holdOnce(scene, me, token, admission, seatIds);
         if (held.status === 201) return seatIds;
         if (held.status === 409 && held.body?.code === 'SEAT_UNAVAILABLE') {
+          lost++;
+          if (lost >= plan.maxHoldTries && !stillWaiting()) return [];
           await refresh();
           continue;
         }
         // A hold whose answer was lost kept other seats: this buyer stops rather than hold more.
         if (held.status === 409 && held.body?.code === 'HOLD_LIMIT_EXCEEDED') finish('gave-up');
-        if (held.status === 403) {
+        if (held.status === 403 && renewed++ < plan.maxHoldTries) {
           // The admission lapsed or the token went stale: a poll renews it while admitted.
           const again = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
           if (again.status === 200 && again.body.status === 'ADMITTED') {
             admission = again.body.admissionToken;
             continue;
           }
-          finish('gave-up');
         }
+        if (held.status === 403) finish('gave-up');
         throw new Error(`hold answered ${held.status}: ${JSON.stringify(held.body)}`);
       }
-      return [];
     };
 
     let seatIds = await hold();
     if (!seatIds.length) {
       await leave(scene, me, token);
-      finish(state.codes.every((c) => c === 2) ? 'sold-out' : 'gave-up');
+      finish(allSold() ? 'sold-out' : 'gave-up');
     }
     rec.heldAt = scene.now();
     rec.seats = seatIds.length;
