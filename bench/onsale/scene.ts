@@ -5,7 +5,9 @@
  * settlement of the sale's period, and the checks (checks.ts). Returns everything the report
  * (report.ts) shows; the cluster is gone when it returns, whatever happened.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -17,6 +19,7 @@ type AvailabilityState = availabilityCodec.AvailabilityState;
 import { type Check, runChecks } from './checks.js';
 import { startCluster, processCpuNs, type Cluster } from './cluster.js';
 import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, runBuyer, type Scene } from './crowd.js';
+import type { Probe } from './health-probe.js';
 import { Http, type Answer } from './http.js';
 import { createAccounts, createSale } from './setup.js';
 
@@ -135,6 +138,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   const redis = new Redis(cluster.redisUrl, { keyPrefix: cluster.redisPrefix, maxRetriesPerRequest: 3 });
   const raw = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
   const http = new Http(cluster.apiBases, Math.max(64, Math.min(256, Math.ceil(o.buyers / 50))), performance.now());
+  let prober: ChildProcess | undefined;
   try {
     await db.connect();
     log(`cluster up on database ${cluster.database}, Redis prefix ${cluster.redisPrefix}; APIs ${cluster.apiBases.join(' ')}`);
@@ -275,23 +279,28 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
         await sleep(500);
       }
     })();
-    // /health/live of each API, 10 times a second, during the whole scene: what the burst does to it.
-    const prober = (async () => {
-      let k = 0;
-      while (monitoring) {
-        const api = k++ % cluster.apiBases.length;
-        try {
-          const a = await http.once(api, 'health', 'GET', '/health/live');
-          if (a.status !== 200) health.failures++;
-          const s = http.seriesOf('health');
-          health.ms.push(s.ms.at(-1)!);
-          health.at.push(s.at.at(-1)!);
-        } catch {
-          health.failures++;
+    // /health/live of each API, 10 times a second, during the whole scene, from a process of its
+    // own (health-probe.ts): what the burst does to the APIs, as their load balancer sees it.
+    prober = fork(fileURLToPath(new URL('./health-probe.ts', import.meta.url)), [cluster.apiBases.join(',')], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const proberDone = new Promise<void>((resolve) => {
+      prober!.on('message', (m: { probes: Probe[] }) => {
+        for (const p of m.probes) {
+          health.ms.push(p.ms);
+          health.at.push(p.at - epochOrigin);
+          if (p.status !== 200) health.failures++;
         }
-        await sleep(100);
-      }
-    })();
+        resolve();
+      });
+      prober!.on('exit', () => resolve());
+    });
+    const stopProber = async () => {
+      if (prober!.connected) prober!.send('stop');
+      await Promise.race([proberDone, sleep(10_000)]);
+      prober!.kill('SIGKILL');
+    };
 
     log(
       `crowd: ${o.buyers.toLocaleString('en-US')} buyers, ${Math.round(plan.preQueueShare * 100)}% in the ${(preOpenMs / 1000).toFixed(0)} s before the opening, the rest in a ${(burstMs / 1000).toFixed(0)} s burst${o.chaos ? '; chaos on' : ''}`,
@@ -316,7 +325,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     clearInterval(progress);
     const crowdSeconds = sinceOpen();
     monitoring = false;
-    await Promise.all([monitor, prober]);
+    await Promise.all([monitor, stopProber()]);
     cpu.close();
     await sandboxPool.close();
     log(`crowd done ${crowdSeconds.toFixed(1)} s after the opening`);
@@ -401,6 +410,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       quiesceSeconds,
     };
   } finally {
+    prober?.kill('SIGKILL');
     await http.close().catch(() => {});
     redis.disconnect();
     raw.disconnect();
