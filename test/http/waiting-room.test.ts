@@ -103,6 +103,29 @@ describe('waiting room', () => {
     expect([...places].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('paces each waiting buyer with X-Poll-After: soon near the front, later far back, within a third of the abandon timeout', async () => {
+    const room = await givenRoom({ opensInMs: 10_000, admitPerTick: 1, maxActive: 1 });
+    const buyers = await Promise.all(Array.from({ length: 61 }, () => givenBuyer(t.app)));
+    // Before the opening: asked back after the opening (10 s), within the pre-queue's spread.
+    const early = await enter(buyers[0]!, room.id);
+    expect(Number(early.headers['x-poll-after'])).toBeGreaterThanOrEqual(10);
+    expect(Number(early.headers['x-poll-after'])).toBeLessThanOrEqual(15);
+    clock.advance(10_000);
+    for (const b of buyers.slice(1)) await enter(b, room.id);
+    // One admitted per 1 s tick: the 2nd buyer's wait is about 1 s, the 61st's about 60 s.
+    const near = await poll(buyers[1]!, room.id);
+    const far = await poll(buyers[60]!, room.id);
+    expect(near.json()).toMatchObject({ status: 'WAITING', ahead: 1 });
+    expect(Number(near.headers['x-poll-after'])).toBe(1);
+    expect(far.json()).toMatchObject({ status: 'WAITING', ahead: 60 });
+    // Half of 60 s, ±10%, capped at a third of WAITING_ROOM_ABANDON_AFTER_SECONDS (60 s): 20 s.
+    expect(Number(far.headers['x-poll-after'])).toBe(20);
+    await tick();
+    const admitted = await poll(buyers[0]!, room.id);
+    expect(admitted.json().status).toBe('ADMITTED');
+    expect(admitted.headers['x-poll-after']).toBeUndefined();
+  });
+
   it('drops a waiting buyer who stopped polling', async () => {
     const room = await givenRoom({ admitPerTick: 1, maxActive: 1 });
     const [a, b, c] = await Promise.all([givenBuyer(t.app), givenBuyer(t.app), givenBuyer(t.app)]);
@@ -202,6 +225,13 @@ describe('waiting room', () => {
   });
 
   describe('stream', () => {
+    /** Real time passes `ms` while the manual clock moves 1 s per 100 ms, so paced subscribers come due. */
+    const clockRunning = async (ms: number) => {
+      for (let waited = 0; waited < ms; waited += 100) {
+        clock.advance(1000);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     it('sends the position, then a final ADMITTED event, from one shared loop per showtime', async () => {
       const room = await givenRoom({ admitPerTick: 10, maxActive: 10 });
       const buyers = await Promise.all(Array.from({ length: 8 }, () => givenBuyer(t.app)));
@@ -210,7 +240,9 @@ describe('waiting room', () => {
       const streams = buyers.map((b) => t.app.inject({ method: 'GET', url: `/v1/schedules/${room.id}/queue/stream`, headers: b.auth }));
       await vi.waitFor(() => expect(t.ctx.waitingRoom.watcher.size).toBe(8));
       const before = statuses.mock.calls.length;
-      await new Promise((r) => setTimeout(r, 600));
+      // The showtime's clock moves 1 s per 100 ms interval: every buyer (each about a second from
+      // admission, so paced at 1 s) is due at every interval.
+      await clockRunning(600);
       // ~6 intervals of 100 ms with 8 clients: one store call per interval (a loop per client
       // would make ~48).
       const calls = statuses.mock.calls.length - before;
@@ -219,6 +251,7 @@ describe('waiting room', () => {
       expect(statuses.mock.calls.at(-1)![1]).toHaveLength(8);
 
       await tick();
+      await clockRunning(200);
       const responses = await Promise.all(streams);
       statuses.mockRestore();
       for (const [i, res] of responses.entries()) {
@@ -253,6 +286,7 @@ describe('waiting room', () => {
       await vi.waitFor(() => expect(t.ctx.waitingRoom.watcher.size).toBe(max + 1));
 
       await tick();
+      await clockRunning(200);
       for (const res of await Promise.all([...open, others])) expect(res.statusCode).toBe(200);
       // Every stream ended: the greedy buyer has its slots back.
       const again = await Promise.all(Array.from({ length: max }, () => stream(greedy)));

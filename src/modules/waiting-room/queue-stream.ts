@@ -1,21 +1,30 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import { StreamRooms, type StreamSubscriber } from '../../platform/http/stream-rooms.js';
-import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
+import { type QueueView, type WaitingRoomService, pollAfterSeconds } from './waiting-room.service.js';
 
 interface Subscriber extends StreamSubscriber {
   userId: string;
   last: string;
+  /** Epoch ms when this buyer's place is read next (its `pollAfterSeconds`). */
+  dueAt: number;
   send: (view: QueueView) => void;
   /** The buyer was admitted (or left the queue): the stream ends. */
   end: () => void;
 }
 
+/** Buyers read per store round trip in a tick: bounds the store's script and each synchronous slice of the loop. */
+export const STREAM_READ_CHUNK = 1000;
+
 /**
  * Pushes queue positions to stream clients. One loop per showtime per process (`StreamRooms`)
- * asks the store for every subscriber's standing in one round trip each interval — never a poll
- * loop per client — and writes an event only when a buyer's standing changed (at most one per
- * interval).
+ * reads the standing of the subscribers that are due — each at the pace a polling buyer would
+ * be told (`pollAfterSeconds`: every second near the front, rarely far back) — in round trips of
+ * STREAM_READ_CHUNK buyers, never a poll loop per client, and writes an event only when a
+ * buyer's standing changed. The read is also the buyer's heartbeat, and the pace is never
+ * longer than a third of the abandon timeout. Reading every subscriber every interval cost a
+ * process tens of thousands of reads and writes per second, in one synchronous slice per tick,
+ * at 100,000 buyers.
  */
 export class QueueWatcher {
   readonly #rooms: StreamRooms<Subscriber>;
@@ -28,35 +37,46 @@ export class QueueWatcher {
       logger,
       clock,
       tick: async (scheduleId, room, remove) => {
-        const subscribers = [...room];
-        const views = await service.statuses(
-          scheduleId,
-          subscribers.map((s) => s.userId),
-        );
-        subscribers.forEach((s, i) => {
-          const view = views[i];
-          if (!view) {
-            s.end();
-            remove(s);
-            return;
-          }
-          const key = JSON.stringify(strip(view));
-          if (key !== s.last) {
-            s.last = key;
-            s.send(view);
-          }
-          if (view.status === 'ADMITTED') {
-            s.end();
-            remove(s);
-          }
-        });
+        const now = clock.now().getTime();
+        const due: Subscriber[] = [];
+        for (const s of room) if (s.dueAt <= now) due.push(s);
+        if (!due.length) return;
+        const pace = await service.pace(scheduleId);
+        for (let i = 0; i < due.length; i += STREAM_READ_CHUNK) {
+          const chunk = due.slice(i, i + STREAM_READ_CHUNK);
+          const views = await service.statuses(
+            scheduleId,
+            chunk.map((s) => s.userId),
+          );
+          chunk.forEach((s, k) => {
+            const view = views[k];
+            if (!view) {
+              s.end();
+              remove(s);
+              return;
+            }
+            if (pace) s.dueAt = now + pollAfterSeconds(view, pace) * 1000;
+            const key = JSON.stringify(strip(view));
+            if (key !== s.last) {
+              s.last = key;
+              s.send(view);
+            }
+            if (view.status === 'ADMITTED') {
+              s.end();
+              remove(s);
+            }
+          });
+        }
       },
     });
   }
 
-  /** Starts watching a buyer whose first event was already sent as `initial`; returns the unsubscribe. */
-  subscribe(scheduleId: string, userId: string, initial: QueueView, send: Subscriber['send'], end: Subscriber['end']): () => void {
-    return this.#rooms.subscribe(scheduleId, { userId, last: JSON.stringify(strip(initial)), send, end });
+  /**
+   * Starts watching a buyer whose first event was already sent as `initial`, reading its place
+   * next at `dueAt` (epoch ms; by default at the next tick); returns the unsubscribe.
+   */
+  subscribe(scheduleId: string, userId: string, initial: QueueView, send: Subscriber['send'], end: Subscriber['end'], dueAt = 0): () => void {
+    return this.#rooms.subscribe(scheduleId, { userId, last: JSON.stringify(strip(initial)), dueAt, send, end });
   }
 
   /** Subscribers across every showtime (for tests and metrics). */

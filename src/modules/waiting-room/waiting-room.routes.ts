@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { principalOf } from '../../platform/http/auth.js';
 import { CommonErrors } from '../../platform/http/errors.js';
 import { IdParams, NoContent, problems } from '../../platform/http/schemas.js';
 import { openEventStream } from '../../platform/http/event-stream.js';
 import { StreamSlots, type QueueWatcher } from './queue-stream.js';
 import { QueueStatus } from './waiting-room.schemas.js';
-import type { QueueView, WaitingRoomService } from './waiting-room.service.js';
+import { type PollPace, type QueueView, type WaitingRoomService, pollAfterSeconds } from './waiting-room.service.js';
 
 const tags = ['waiting-room'];
 const security = [{ bearerAuth: [] }];
@@ -16,6 +17,8 @@ const security = [{ bearerAuth: [] }];
  */
 /** A buyer at the stream cap usually has a stream that just dropped and is not closed here yet. */
 const STREAM_RETRY_AFTER_SECONDS = 5;
+/** The response header of enter and poll that paces a waiting buyer's polls. */
+export const POLL_AFTER_HEADER = 'x-poll-after';
 
 export interface WaitingRoomRouteOptions {
   service: WaitingRoomService;
@@ -27,19 +30,27 @@ export interface WaitingRoomRouteOptions {
 export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOptions> = async (app, { service, watcher, maxStreamsPerUser }) => {
   const buyer = app.requireRole('BUYER');
   const slots = new StreamSlots(maxStreamsPerUser);
+  /** Tells a waiting buyer when to ask again (`X-Poll-After`, seconds): see `pollAfterSeconds`. */
+  const paced = async (reply: FastifyReply, scheduleId: string, view: QueueView): Promise<QueueView> => {
+    if (view.status === 'WAITING') {
+      const pace = await service.pace(scheduleId);
+      if (pace) reply.header(POLL_AFTER_HEADER, String(pollAfterSeconds(view, pace)));
+    }
+    return view;
+  };
   // Streams are long-lived: end them before the server waits for connections to finish.
   app.addHook('preClose', async () => watcher.close());
 
   app.post(
     '/v1/schedules/:id/queue',
     { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 200: QueueStatus, ...problems(401, 403, 404, 409) } } },
-    async (request) => service.enter(principalOf(request).id, request.params.id),
+    async (request, reply) => paced(reply, request.params.id, await service.enter(principalOf(request).id, request.params.id)),
   );
 
   app.get(
     '/v1/schedules/:id/queue',
     { onRequest: buyer, schema: { tags, security, params: IdParams, response: { 200: QueueStatus, ...problems(401, 403, 404, 409) } } },
-    async (request) => service.status(principalOf(request).id, request.params.id),
+    async (request, reply) => paced(reply, request.params.id, await service.status(principalOf(request).id, request.params.id)),
   );
 
   app.delete(
@@ -79,9 +90,11 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOption
         );
       }
       let first: QueueView;
+      let pace: PollPace | null;
       try {
         // Refusals (404 NOT_IN_QUEUE, …) happen here, as ordinary problem responses.
         first = await service.status(userId, scheduleId);
+        pace = await service.pace(scheduleId);
       } catch (err) {
         release();
         throw err;
@@ -92,7 +105,8 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRouteOption
       stream.onClose(release);
       send(first);
       if (first.status === 'ADMITTED') return stream.close();
-      stream.onClose(watcher.subscribe(scheduleId, userId, first, send, stream.close));
+      const dueAt = pace ? pace.now + pollAfterSeconds(first, pace) * 1000 : 0;
+      stream.onClose(watcher.subscribe(scheduleId, userId, first, send, stream.close, dueAt));
     },
   );
 };

@@ -72,6 +72,22 @@ export class WaitingRoomService {
     return Promise.all(standings.map((s, i) => (s.state === 'ABSENT' ? null : this.#view(userIds[i]!, scheduleId, s, recent, now))));
   }
 
+  /**
+   * What paces a showtime's waiting buyers (`pollAfterSeconds`); null when it has no waiting
+   * room. The showtime comes from the catalog's cache: no store round trip.
+   */
+  async pace(scheduleId: string): Promise<PollPace | null> {
+    const schedule = await this.#schedule(scheduleId);
+    if (!schedule?.waitingRoom.enabled) return null;
+    const { tickMs, abandonAfterSeconds } = this.deps.settings;
+    return {
+      now: this.#now(),
+      opensAt: Date.parse(schedule.saleOpensAt),
+      admitPerSecond: (schedule.waitingRoom.admitPerTick * 1000) / tickMs,
+      mostSeconds: Math.max(1, Math.floor(abandonAfterSeconds / 3)),
+    };
+  }
+
   /** Leaves the queue, or frees the active slot of an admitted buyer. Leaving twice is fine. */
   async leave(userId: string, scheduleId: string): Promise<void> {
     const schedule = await this.#requireRoom(scheduleId);
@@ -182,4 +198,48 @@ export function estimateWait(ahead: number, recent: RecentAdmissions, now: numbe
   const spanSeconds = (now - recent.oldestAt + tickMs) / 1000;
   const perSecond = recent.admitted / spanSeconds;
   return Math.ceil(ahead / perSecond);
+}
+
+/** What `pollAfterSeconds` needs of a showtime and its room's settings. */
+export interface PollPace {
+  now: number;
+  /** Epoch ms of the sale's opening, when the pre-queue's places are drawn. */
+  opensAt: number;
+  /** The most buyers the room admits per second (admitPerTick per tick). */
+  admitPerSecond: number;
+  /** The longest a buyer is told to wait: a third of WAITING_ROOM_ABANDON_AFTER_SECONDS. */
+  mostSeconds: number;
+}
+
+/** Pre-queue buyers ask again within this long after the opening, spread evenly over it. */
+export const PREQUEUE_SPREAD_SECONDS = 5;
+
+/**
+ * When a waiting buyer should ask for its place again, in whole seconds: the `X-Poll-After`
+ * header of `POST`/`GET …/queue`, and the pace of the events of its queue stream. Half its
+ * estimated wait (±10%, so buyers who asked together do not come back together), at least 1 s;
+ * the pre-queue, whose places are drawn at the opening, spread over the first
+ * PREQUEUE_SPREAD_SECONDS after it rather than all at the opening instant. Never longer than
+ * `mostSeconds`, so a buyer who follows it is never dropped as abandoned — even after losing two
+ * answers in a row.
+ *
+ * Why: every waiting buyer asking every second or two is what saturates the API processes of a
+ * large on-sale (100,000 buyers polling every 2 s are 50,000 requests/s), while the answer of a
+ * buyer 50,000 places back cannot change much in a second. With this pace the requests of a
+ * queue fall with the distance to the front: the buyers about to be admitted learn it within a
+ * second, and the whole queue costs about (buyers ÷ mostSeconds) + 2 × the admission rate ×
+ * ln(mostSeconds) requests per second, however long it is.
+ */
+export function pollAfterSeconds(view: QueueView, pace: PollPace, random: () => number = Math.random): number {
+  const most = pace.mostSeconds;
+  if (view.status === 'ADMITTED') return most;
+  let seconds: number;
+  if (view.position === null) {
+    const untilOpen = Math.max(0, (pace.opensAt - pace.now) / 1000);
+    seconds = untilOpen + random() * PREQUEUE_SPREAD_SECONDS;
+  } else {
+    const eta = view.estimatedWaitSeconds ?? view.ahead / pace.admitPerSecond;
+    seconds = eta * (0.45 + 0.1 * random());
+  }
+  return Math.min(most, Math.max(1, Math.round(seconds)));
 }

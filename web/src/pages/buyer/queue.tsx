@@ -7,6 +7,7 @@ import { navigate } from '../../router.ts';
 import { readEventStream } from '../../sse.ts';
 import { PageTitle, ProblemMessage } from '../../ui.tsx';
 
+/** Until the server paces the polls (its X-Poll-After header, seconds). */
 const POLL_MS = 2000;
 
 /**
@@ -34,18 +35,25 @@ export function QueuePage({ scheduleId }: { scheduleId: string }) {
       }
       return false;
     };
+    // The server says when to ask again: soon near the front, rarely far back (X-Poll-After).
+    let pollMs = POLL_MS;
+    const paced = <T,>(res: { response: Response } & T): T & { response: Response } => {
+      const after = Number(res.response.headers.get('x-poll-after'));
+      if (after > 0) pollMs = after * 1000;
+      return res;
+    };
     const poll = async () => {
       if (abort.signal.aborted) return;
       try {
-        if (seen(await call(() => api.GET('/v1/schedules/{id}/queue', { params: { path: { id: scheduleId } } })))) return;
+        if (seen(await call(async () => paced(await api.GET('/v1/schedules/{id}/queue', { params: { path: { id: scheduleId } } }))))) return;
       } catch (err) {
         setError(err);
       }
-      timer = setTimeout(poll, POLL_MS);
+      timer = setTimeout(poll, pollMs);
     };
     const follow = async () => {
       try {
-        const entered = await call(() => api.POST('/v1/schedules/{id}/queue', { params: { path: { id: scheduleId } } }));
+        const entered = await call(async () => paced(await api.POST('/v1/schedules/{id}/queue', { params: { path: { id: scheduleId } } })));
         if (seen(entered)) return;
         const res = await authorizedFetch(`/v1/schedules/${scheduleId}/queue/stream`, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
         setMode('stream');
