@@ -197,6 +197,25 @@ export function printReport(run: OnsaleRun, bare: Figures | null): { steps: Step
     ]);
     console.log("(postgres: the backends of this run's database; redis: the whole shared server; generator: this process, the crowd itself)");
   }
+  if (run.steps) {
+    console.log('');
+    console.log(
+      `CPU µs per step by part: ${fmtInt(run.steps[0]?.requests ?? 0)} buyers through each step alone, on a second showtime of the same cluster after the checks (the workers' CPU meanwhile counted to the step)`,
+    );
+    printTable([
+      ['step', ...PARTS, 'total', 'per s', 'answers'],
+      ...run.steps.map((st) => [
+        st.step,
+        ...PARTS.map((p) => fmtInt(st.perRequestUs[p])),
+        fmtInt(st.perRequestUs.total),
+        (st.requests / st.seconds).toFixed(0),
+        Object.entries(st.statuses)
+          .map(([k, v]) => `${k}×${fmtInt(v)}`)
+          .join(' '),
+      ]),
+    ]);
+    console.log('(confirm: the sandbox checkout and the confirm; every step sent by this process, concurrency 64)');
+  }
   if (run.faults.length) {
     console.log('');
     console.log(`Faults: ${run.faults.map((f) => `${f.t.toFixed(1)} s ${f.what}`).join('; ')}`);
@@ -258,6 +277,15 @@ export function writeJson(path: string, run: OnsaleRun, r: ReturnType<typeof pri
           ceilingSeconds: round(r.cpu.ceilingSeconds),
           paidOrders: r.cpu.purchases,
         }
+      : null,
+    cpuPerStep: run.steps
+      ? run.steps.map((st) => ({
+          step: st.step,
+          requests: st.requests,
+          perSecond: round(st.requests / st.seconds),
+          statuses: st.statuses,
+          perRequestUs: Object.fromEntries(Object.entries(st.perRequestUs).map(([k, v]) => [k, Math.round(v)])),
+        }))
       : null,
     routes: series,
     outcomes: outcomes(run),

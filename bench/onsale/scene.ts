@@ -22,6 +22,7 @@ import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, ru
 import type { Probe } from './health-probe.js';
 import { Http, type Answer } from './http.js';
 import { createAccounts, createSale } from './setup.js';
+import { measureSteps, type StepCost } from './steps.js';
 
 export interface OnsaleOptions {
   buyers: number;
@@ -34,6 +35,11 @@ export interface OnsaleOptions {
   abandonScale?: number;
   /** Longest the crowd may take after the opening before it is stopped. */
   maxSaleSeconds: number;
+  /**
+   * Buyers taken through each step of a purchase alone, on a second showtime once the checks are
+   * done, for the CPU µs per step by part (steps.ts); 0 or absent skips it.
+   */
+  steps?: number;
   /** Say what happens as it happens. */
   log: (line: string) => void;
 }
@@ -90,6 +96,8 @@ export interface OnsaleRun {
   checks: Check[];
   settlement: { periodStart: string; periodEnd: string; settlements: unknown[] };
   quiesceSeconds: number;
+  /** CPU µs per step by part; null when not measured. */
+  steps: StepCost[] | null;
 }
 
 const SCENE_ENV: Record<string, string> = {
@@ -138,6 +146,8 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   const redis = new Redis(cluster.redisUrl, { keyPrefix: cluster.redisPrefix, maxRetriesPerRequest: 3 });
   const raw = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
   const http = new Http(cluster.apiBases, Math.max(64, Math.min(256, Math.ceil(o.buyers / 50))), performance.now());
+  // The monitor's own connections: through the crowd's pools its reads waited behind the crowd's calls.
+  const monitorHttp = new Http(cluster.apiBases, 1, http.origin);
   let prober: ChildProcess | undefined;
   try {
     await db.connect();
@@ -242,7 +252,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       const mon = { api: 0 };
       while (monitoring) {
         try {
-          const a = await http.call(mon, 'monitor', 'GET', `/v1/schedules/${sale.scheduleId}/availability`, {}, 5000);
+          const a = await monitorHttp.call(mon, 'monitor', 'GET', `/v1/schedules/${sale.scheduleId}/availability`, {}, 5000);
           if (a.status === 200) {
             const msg = a.body as AvailabilityMessage;
             if (!state) state = new AvailabilityState(layout.seats.length, msg);
@@ -327,7 +337,6 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     monitoring = false;
     await Promise.all([monitor, stopProber()]);
     cpu.close();
-    await sandboxPool.close();
     log(`crowd done ${crowdSeconds.toFixed(1)} s after the opening`);
     if (chaos) await chaosDone(cluster);
 
@@ -387,8 +396,31 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       });
     }
 
+    // ---- CPU µs per step by part, each step alone, on the same cluster ----
+    let steps: StepCost[] | null = null;
+    if (o.steps) {
+      log(`CPU per step: ${o.steps.toLocaleString('en-US')} buyers through each step of a purchase alone, on a second showtime…`);
+      const meter = cpuMeter(cluster, db, cluster.database);
+      try {
+        steps = await measureSteps({ http, sellerToken: accounts.sellerToken, tokens: accounts.tokens, readCpu: meter.read, sandbox: sandboxApi, n: o.steps });
+      } finally {
+        meter.close();
+      }
+      log(`CPU per step: ${steps.map((s) => `${s.step} ${Math.round(s.perRequestUs.total).toLocaleString('en-US')} µs`).join(', ')}`);
+    }
+    await sandboxPool.close();
+
     return {
-      options: { buyers: o.buyers, seats: o.seats, coupons: o.coupons, apis: o.apis, workers: o.workers, chaos: o.chaos, maxSaleSeconds: o.maxSaleSeconds },
+      options: {
+        buyers: o.buyers,
+        seats: o.seats,
+        coupons: o.coupons,
+        apis: o.apis,
+        workers: o.workers,
+        chaos: o.chaos,
+        maxSaleSeconds: o.maxSaleSeconds,
+        steps: o.steps ?? 0,
+      },
       plan,
       cores,
       loadAverageAtStart,
@@ -408,10 +440,12 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       checks,
       settlement: { periodStart: periodStart.toISOString(), periodEnd: periodEnd.toISOString(), settlements: run.body.settlements },
       quiesceSeconds,
+      steps,
     };
   } finally {
     prober?.kill('SIGKILL');
     await http.close().catch(() => {});
+    await monitorHttp.close().catch(() => {});
     redis.disconnect();
     raw.disconnect();
     await db.end().catch(() => {});
