@@ -100,6 +100,9 @@ export interface OnsaleRun {
   steps: StepCost[] | null;
 }
 
+/** Most buyers following the queue by event stream at once (see the crowd's records). */
+const MAX_STREAMS = 8000;
+
 const SCENE_ENV: Record<string, string> = {
   // A sale lasts a minute here, not an hour: every TTL is at its shortest so that walked-away
   // buyers give their seats and slots back within the scene.
@@ -216,10 +219,14 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       confirmAnswers: new Map(),
       issued: new Set(),
     };
+    // An event stream holds a socket at both ends for the whole wait: this process and each API may
+    // open 20,000 files here (ulimit -n), so about MAX_STREAMS buyers at most follow by stream —
+    // the rest poll, as the buyers behind a proxy that buffers event streams do.
+    const sseShare = Math.min(plan.sseShare, MAX_STREAMS / o.buyers);
     const records: BuyerRecord[] = accounts.buyerIds.map((id, i) => ({
       i,
       id,
-      sse: Math.random() < plan.sseShare,
+      sse: Math.random() < sseShare,
       arriveAt: arriveAt[i]!,
       enterSent: null,
       enterRecv: null,
