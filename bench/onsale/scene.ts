@@ -92,7 +92,8 @@ export interface OnsaleRun {
   burstEndMs: number;
   http: { series: Map<string, { ms: number[]; at: number[]; statuses: Map<number, number> }>; networkErrors: number };
   confirmAnswers: Record<string, number>;
-  health: { ms: number[]; at: number[]; failures: number };
+  /** Every probe of /health/live: latency, scene ms of the answer, status (0: none). */
+  health: { ms: number[]; at: number[]; status: number[]; failures: number };
   checks: Check[];
   settlement: { periodStart: string; periodEnd: string; settlements: unknown[] };
   quiesceSeconds: number;
@@ -247,7 +248,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     const cpu = cpuMeter(cluster, db, cluster.database);
     const samples: Sample[] = [];
     const faults: FaultEvent[] = [];
-    const health = { ms: [] as number[], at: [] as number[], failures: 0 };
+    const health = { ms: [] as number[], at: [] as number[], status: [] as number[], failures: 0 };
     let soldOutAt: number | null = null;
     let monitoring = true;
     const sinceOpen = () => (http.now() - openAtMs) / 1000;
@@ -307,6 +308,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
         for (const p of m.probes) {
           health.ms.push(p.ms);
           health.at.push(p.at - epochOrigin);
+          health.status.push(p.status);
           if (p.status !== 200) health.failures++;
         }
         resolve();
