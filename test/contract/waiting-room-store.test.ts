@@ -145,6 +145,21 @@ describe.each(adapters)('WaitingRoomStore contract (%s)', (_name, make) => {
     expect((await store.standings(r, ['u5'], OPEN + 61_500, 1)).recent).toEqual({ admitted: 2, oldestAt: OPEN + 2_000 });
   });
 
+  it("keeps the last minute's count exact as batches come and go, with a batch every tick", async () => {
+    const store = make();
+    const r = room();
+    for (const u of users(400)) await store.enter(r, u, OPEN, 1);
+    const wide = { ...settings, maxActive: 1000, admitPerTick: 1, abandonAfterMs: 3_600_000 };
+    // 300 ticks 250 ms apart admit one buyer each: 75 s of batches, the first 15 s of them older than the window by the end.
+    for (let k = 1; k <= 300; k++) await store.tick(r, wide, OPEN + k * 250, 1, 1);
+    const at = OPEN + 300 * 250;
+    const { recent } = await store.standings(r, ['u399'], at, 1);
+    // Batches from at − 60 s exclusive … at: (75 000 − 60 000) / 250 = 60 dropped, 240 left.
+    expect(recent).toEqual({ admitted: 240, oldestAt: at - 60_000 + 250 });
+    expect((await store.standings(r, ['u399'], at + 59_000, 1)).recent).toEqual({ admitted: 4, oldestAt: at - 750 });
+    expect((await store.standings(r, ['u399'], at + 60_001, 1)).recent).toEqual({ admitted: 0, oldestAt: null });
+  });
+
   it('lists rooms someone entered, and forgets a room on request', async () => {
     const store = make();
     const r = room();
