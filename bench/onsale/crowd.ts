@@ -15,7 +15,7 @@ import { availabilityCodec } from '../../src/modules/catalog/index.js';
 const { AvailabilityState } = availabilityCodec;
 type AvailabilityMessage = availabilityCodec.AvailabilityMessage;
 type AvailabilityState = availabilityCodec.AvailabilityState;
-import type { Answer, Http } from './http.js';
+import type { Answer, Caller, Http } from './http.js';
 import { GRADES, type Grade } from './setup.js';
 
 export type Step = 'queue' | 'admitted' | 'hold' | 'order' | 'checkout';
@@ -213,7 +213,7 @@ export function chooseSeats(layout: Layout, state: AvailabilityState, grade: Gra
 
 export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord): Promise<void> {
   const { http } = scene;
-  const me = { api: rec.i % http.pools.length };
+  const me: Caller = { api: rec.i % http.pools.length };
   const token = scene.tokens[rec.i]!;
   const sid = scene.scheduleId;
   const abandonAt: Step | null = (() => {
@@ -276,6 +276,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
       pollAfter = pollAfterOf(polled);
     }
     rec.admittedAt = scene.now();
+    me.admitted = true;
     let admission: string = view.admissionToken;
     scene.admittedTokens.push(admission);
     if (abandonAt === 'admitted') finish('abandoned-admitted');

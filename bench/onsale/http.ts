@@ -43,8 +43,22 @@ export class Series {
   }
 }
 
+/** A buyer as the crowd's HTTP sees it: the API it sticks to, and whether it was admitted. */
+export interface Caller {
+  api: number;
+  /** Admitted buyers' calls go over connections of their own (`Http.admittedPools`). */
+  admitted?: boolean;
+}
+
 export class Http {
   readonly pools: Pool[];
+  /**
+   * The admitted buyers' connections. On the internet every buyer has connections of its own and
+   * a server serves them side by side; here all buyers share a few hundred, and a call waits in
+   * this process for a free one. Sharing them with 100,000 waiting buyers put the few thousand
+   * choosing seats behind minutes of queued polls, until their admissions lapsed unused.
+   */
+  readonly admittedPools: Pool[];
   readonly streamPools: Pool[];
   /** Calls by route label. */
   readonly series = new Map<string, Series>();
@@ -57,6 +71,7 @@ export class Http {
     readonly origin: number,
   ) {
     this.pools = bases.map((b) => new Pool(b, { connections: connectionsPerApi, headersTimeout: 60_000, bodyTimeout: 60_000, keepAliveTimeout: 30_000 }));
+    this.admittedPools = bases.map((b) => new Pool(b, { connections: 64, headersTimeout: 60_000, bodyTimeout: 60_000, keepAliveTimeout: 30_000 }));
     // Event streams hold their connection for minutes: a pool of their own, unbounded, so they never queue the calls.
     this.streamPools = bases.map((b) => new Pool(b, { headersTimeout: 60_000, bodyTimeout: 0 }));
   }
@@ -72,7 +87,7 @@ export class Http {
   }
 
   /** One attempt on API `api`; throws Unreachable on a connection error. */
-  async once(api: number, label: string, method: 'GET' | 'POST' | 'DELETE', path: string, o: CallOptions = {}): Promise<Answer> {
+  async once(api: number, label: string, method: 'GET' | 'POST' | 'DELETE', path: string, o: CallOptions = {}, admitted = false): Promise<Answer> {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.authorization) headers.authorization = o.authorization;
     else if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -85,7 +100,8 @@ export class Http {
     }
     const started = performance.now();
     try {
-      const res = await this.pools[api % this.pools.length]!.request({ method, path, headers, body });
+      const pools = admitted ? this.admittedPools : this.pools;
+      const res = await pools[api % pools.length]!.request({ method, path, headers, body });
       const text = await res.body.text();
       const ended = performance.now();
       this.seriesOf(label).add(ended - started, ended - this.origin, res.statusCode);
@@ -105,19 +121,12 @@ export class Http {
    * short pause (the same Idempotency-Key, so a request that did run is not run twice), and
    * answers 503 with Retry-After are waited out; `deadlineMs` bounds it all.
    */
-  async call(
-    buyer: { api: number },
-    label: string,
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    o: CallOptions = {},
-    deadlineMs = 30_000,
-  ): Promise<Answer> {
+  async call(buyer: Caller, label: string, method: 'GET' | 'POST' | 'DELETE', path: string, o: CallOptions = {}, deadlineMs = 30_000): Promise<Answer> {
     const end = performance.now() + deadlineMs;
     let delay = 100;
     for (;;) {
       try {
-        const a = await this.once(buyer.api, label, method, path, o);
+        const a = await this.once(buyer.api, label, method, path, o, buyer.admitted);
         if (a.status !== 503 || performance.now() > end) return a;
         const retryAfter = Number(a.headers['retry-after'] ?? 1);
         await sleep(Math.min(2000, Math.max(100, retryAfter * 1000 * Math.random())));
@@ -131,7 +140,7 @@ export class Http {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools, ...this.streamPools].map((p) => p.destroy()));
+    await Promise.all([...this.pools, ...this.admittedPools, ...this.streamPools].map((p) => p.destroy()));
   }
 }
 

@@ -112,7 +112,8 @@ const SCENE_ENV: Record<string, string> = {
   ORDER_EXPIRY_INTERVAL_SECONDS: '1',
   WAITING_ROOM_TICK_MS: '250',
   WAITING_ROOM_ADMISSION_TTL_SECONDS: '60',
-  // MOS's default: a 20 s window dropped 15,000 of 20,000 buyers whose polls took longer on a loaded machine.
+  // MOS's default (and longer for a larger crowd, below): a 20 s window dropped 15,000 of 20,000
+  // buyers whose polls took longer on a loaded machine.
   WAITING_ROOM_ABANDON_AFTER_SECONDS: '60',
   WAITING_ROOM_STREAM_INTERVAL_MS: '500',
   ADMISSION_TOKEN_TTL_SECONDS: '60',
@@ -143,7 +144,13 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   const started = performance.now();
   const log = (line: string) => o.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   log(`cluster: ${o.apis} API, ${o.workers} worker and 1 sandbox PG processes (production mode)…`);
-  const cluster = await startCluster({ apis: o.apis, workers: o.workers, env: SCENE_ENV, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {} });
+  // A waiting buyer is paced at most a third of the abandon timeout apart (X-Poll-After): the
+  // queue then costs about buyers ÷ (timeout ÷ 3) polls per second. With 100,000 buyers and
+  // 60 s that is 5,000/s, more than this machine serves beside the crowd, and polls queued
+  // behind polls made every admission lapse unused; a larger crowd gets a longer timeout.
+  const abandonAfter = Math.max(60, Math.ceil(o.buyers / 500));
+  const env = { ...SCENE_ENV, WAITING_ROOM_ABANDON_AFTER_SECONDS: String(abandonAfter) };
+  const cluster = await startCluster({ apis: o.apis, workers: o.workers, env, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {} });
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
   // Dropping the database (`with (force)`, on Ctrl-C) ends this connection: not a crash.
   db.on('error', () => {});
