@@ -110,6 +110,7 @@ export function targets(run: OnsaleRun, cpu: ReturnType<typeof cpuFigures>): Tar
   const big = run.options.buyers >= 20_000 && run.options.seats >= 2_000;
   const burst = healthDuringBurst(run);
   const demand = burstDemand(run);
+  const loops = loopsDuringBurst(run);
   return [
     {
       name: `20,000 buyers, 2,000 seats${run.options.chaos ? ', --chaos' : ''}: sold out, all checks passing`,
@@ -130,7 +131,7 @@ export function targets(run: OnsaleRun, cpu: ReturnType<typeof cpuFigures>): Tar
         demand
           ? `; the burst asked for ${demand.cores.toFixed(2)} cores of ${run.cores} (${fmtInt(demand.enters)} enters and ${fmtInt(demand.polls)} polls in ${demand.seconds.toFixed(0)} s at this run's CPU per step)`
           : ''
-      }${run.options.buyers < 100_000 ? ' (run with --buyers 100000 to judge it)' : ''}`,
+      }${loops ? `; the APIs' ${loopsLine(loops)}` : ''}${run.options.buyers < 100_000 ? ' (run with --buyers 100000 to judge it)' : ''}`,
     },
   ];
 }
@@ -145,6 +146,47 @@ export function healthDuringBurst(run: OnsaleRun): { p50: number; p99: number; n
     if (run.health.status[k] !== 200) failures++;
   });
   return { p50: percentile(inBurst, 50), p99: percentile(inBurst, 99), n: inBurst.length, failures };
+}
+
+/**
+ * The APIs' event loops during the burst, from their /metrics: the longest delay and the worst
+ * 2-s p99 (a reading covers the 2 s before it), and the GC pauses between the last reading before
+ * the first arrival and the first after the burst — summed over the APIs. A probe slower than
+ * the loop's delay waited elsewhere: for a core, or in the kernel.
+ */
+export function loopsDuringBurst(
+  run: OnsaleRun,
+): { delayMaxMs: number; delayP99Ms: number; gc: Record<string, { count: number; ms: number }>; readings: number } | null {
+  const inside = run.loops.filter((l) => l.at > run.firstArrivalMs && l.at <= run.burstEndMs + 2000);
+  if (!inside.length) return null;
+  const gc: Record<string, { count: number; ms: number }> = {};
+  const apis = new Set(run.loops.map((l) => l.api));
+  for (const api of apis) {
+    const mine = run.loops.filter((l) => l.api === api);
+    const before = mine.filter((l) => l.at <= run.firstArrivalMs).at(-1);
+    const after = mine.find((l) => l.at >= run.burstEndMs) ?? mine.at(-1);
+    if (!after) continue;
+    for (const [kind, v] of Object.entries(after.gc)) {
+      const b = before?.gc[kind] ?? { count: 0, ms: 0 };
+      const g = (gc[kind] ??= { count: 0, ms: 0 });
+      g.count += v.count - b.count;
+      g.ms += v.ms - b.ms;
+    }
+  }
+  return {
+    delayMaxMs: Math.max(...inside.map((l) => l.delayMaxMs)),
+    delayP99Ms: Math.max(...inside.map((l) => l.delayP99Ms)),
+    gc,
+    readings: inside.length,
+  };
+}
+
+function loopsLine(l: NonNullable<ReturnType<typeof loopsDuringBurst>>): string {
+  const gc = Object.entries(l.gc)
+    .filter(([, v]) => v.count > 0)
+    .map(([kind, v]) => `${kind} ${fmtInt(v.count)} (${fmtInt(v.ms)} ms)`)
+    .join(', ');
+  return `event-loop delay max ${l.delayMaxMs.toFixed(0)} ms, worst 2-s p99 ${l.delayP99Ms.toFixed(0)} ms; GC ${gc || 'none'}`;
 }
 
 /**
@@ -191,6 +233,8 @@ export function printReport(run: OnsaleRun, bare: Figures | null): { steps: Step
   console.log(
     `MOS GET /health/live during the burst (10 probes/s): p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms (${burst.n} probes, ${burst.failures} failed)`,
   );
+  const loops = loopsDuringBurst(run);
+  if (loops) console.log(`The APIs during the burst (their /metrics every 2 s, both summed): ${loopsLine(loops)}`);
   console.log('');
   console.log('Requests by route (statuses; 0 = connection error, retried on another API)');
   printTable([
@@ -297,6 +341,7 @@ export function writeJson(path: string, run: OnsaleRun, r: ReturnType<typeof pri
     steps: r.steps.map((s) => ({ ...s, perSecond: round(s.perSecond), p50Ms: round(s.p50Ms), p99Ms: round(s.p99Ms) })),
     bare: bare ? { rps: Math.round(bare.rps), p50Ms: bare.p50, p99Ms: bare.p99 } : null,
     healthDuringBurst: healthDuringBurst(run),
+    loopsDuringBurst: loopsDuringBurst(run),
     burstDemand: burstDemand(run),
     cpu: r.cpu
       ? {

@@ -19,7 +19,7 @@ type AvailabilityState = availabilityCodec.AvailabilityState;
 import { type Check, runChecks } from './checks.js';
 import { startCluster, processCpuNs, type Cluster } from './cluster.js';
 import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, runBuyer, type Scene } from './crowd.js';
-import type { Probe } from './health-probe.js';
+import type { LoopReading, Probe } from './health-probe.js';
 import { Http, type Answer } from './http.js';
 import { createAccounts, createSale } from './setup.js';
 import { measureSteps, type StepCost } from './steps.js';
@@ -94,6 +94,8 @@ export interface OnsaleRun {
   confirmAnswers: Record<string, number>;
   /** Every probe of /health/live: latency, scene ms of the answer, status (0: none). */
   health: { ms: number[]; at: number[]; status: number[]; failures: number };
+  /** Each API's event-loop delay and GC totals, read from its /metrics every 2 s (scene ms). */
+  loops: LoopReading[];
   checks: Check[];
   settlement: { periodStart: string; periodEnd: string; settlements: unknown[] };
   quiesceSeconds: number;
@@ -256,6 +258,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     const samples: Sample[] = [];
     const faults: FaultEvent[] = [];
     const health = { ms: [] as number[], at: [] as number[], status: [] as number[], failures: 0 };
+    const loops: LoopReading[] = [];
     let soldOutAt: number | null = null;
     let monitoring = true;
     const sinceOpen = () => (http.now() - openAtMs) / 1000;
@@ -311,7 +314,8 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const proberDone = new Promise<void>((resolve) => {
-      prober!.on('message', (m: { probes: Probe[] }) => {
+      prober!.on('message', (m: { probes: Probe[]; loops: LoopReading[] }) => {
+        for (const l of m.loops) loops.push({ ...l, at: l.at - epochOrigin });
         for (const p of m.probes) {
           health.ms.push(p.ms);
           health.at.push(p.at - epochOrigin);
@@ -453,6 +457,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       http: { series: http.series, networkErrors: http.networkErrors },
       confirmAnswers: Object.fromEntries([...scene.confirmAnswers].map(([k, v]) => [String(k), v])),
       health,
+      loops,
       checks,
       settlement: { periodStart: periodStart.toISOString(), periodEnd: periodEnd.toISOString(), settlements: run.body.settlements },
       quiesceSeconds,
