@@ -41,6 +41,8 @@ export interface ClusterOptions {
   env: Record<string, string>;
   /** Sandbox-only environment (its fault rates apply to the sandbox process only). */
   sandboxEnv: Record<string, string>;
+  /** Node flags for the API processes only (e.g. `--max-semi-space-size=64`), to try a runtime setting. */
+  apiNodeFlags?: string[];
 }
 
 export interface Cluster {
@@ -114,7 +116,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       // A worker says "worker running" at info: the one line this module waits for.
       ...(role === 'worker' ? { LOG_LEVEL: 'info' } : {}),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const flags = role === 'api' ? (o.apiNodeFlags ?? []) : [];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.add(child);
     roleOf.set(child, role);
     let out = '';

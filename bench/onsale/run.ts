@@ -12,6 +12,8 @@
  *                  step by part (default 1,000; 0 skips it)
  *   --out DIR      where the JSON and the PNG go (default bench/onsale/results)
  *   --no-bare      skip the bare-Fastify reference run
+ *   --api-node-flags=F   Node flags for the API processes only, space-separated (e.g.
+ *                  --api-node-flags=--max-semi-space-size=64 to try a larger young generation)
  *
  * Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the server where a
  * throwaway database is made) and BENCH_REDIS_URL (default redis://127.0.0.1:6379; only keys
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '1000' },
     out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
     'no-bare': { type: 'boolean', default: false },
+    'api-node-flags': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -67,6 +70,7 @@ const run = await runOnsale({
   chaos: values.chaos,
   maxSaleSeconds: int('max-sale-seconds', values['max-sale-seconds'], 10),
   steps: int('steps', values.steps, 0),
+  apiNodeFlags: values['api-node-flags'].split(' ').filter((f) => f !== ''),
   log: (line) => console.log(line),
 });
 

@@ -40,6 +40,8 @@ export interface OnsaleOptions {
    * done, for the CPU µs per step by part (steps.ts); 0 or absent skips it.
    */
   steps?: number;
+  /** Node flags for the API processes (e.g. `--max-semi-space-size=64`); none by default. */
+  apiNodeFlags?: string[];
   /** Say what happens as it happens. */
   log: (line: string) => void;
 }
@@ -152,7 +154,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   // behind polls made every admission lapse unused; a larger crowd gets a longer timeout.
   const abandonAfter = Math.max(60, Math.ceil(o.buyers / 500));
   const env = { ...SCENE_ENV, WAITING_ROOM_ABANDON_AFTER_SECONDS: String(abandonAfter) };
-  const cluster = await startCluster({ apis: o.apis, workers: o.workers, env, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {} });
+  const cluster = await startCluster({ apis: o.apis, workers: o.workers, env, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {}, apiNodeFlags: o.apiNodeFlags });
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
   // Dropping the database (`with (force)`, on Ctrl-C) ends this connection: not a crash.
   db.on('error', () => {});
