@@ -128,11 +128,67 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('base64url');
 }
 
-/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same body. */
+/**
+ * JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same body — in one pass, and byte
+ * for byte what its first form printed, since stored fingerprints are digests of it. That form
+ * was JSON.stringify with a replacer rebuilding every object from its entries sorted by UTF-16
+ * code units (Object.fromEntries); the rebuilt object, as every JavaScript object, listed its
+ * array-index keys ("0" … "4294967294") first in ascending numeric order, and only the other
+ * keys in sorted order. Object.keys gives an object's keys in that same order save the sort of
+ * the non-index ones, so only those are sorted here. For JSON values (a parsed body, params,
+ * a query): no cycles, no BigInt.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+  return serialize('', value) as string;
+}
+
+/** JSON.stringify's rules for one value (toJSON honoured; undefined, functions and symbols skipped), objects with keys in canonical order. */
+function serialize(key: string, value: unknown): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(key: string): unknown }).toJSON(key);
+  }
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${serialize(String(i), value[i]) ?? 'null'}`;
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  let indexKeys = 0;
+  while (indexKeys < keys.length && isArrayIndex(keys[indexKeys]!)) indexKeys++;
+  const sorted = indexKeys === 0 ? keys.sort() : [...keys.slice(0, indexKeys), ...keys.slice(indexKeys).sort()];
+  let out = '{';
+  for (const k of sorted) {
+    const v = serialize(k, object[k]);
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${v}`;
+  }
+  return `${out}}`;
+}
+
+/** "0", "7", "4294967294": a key JavaScript lists before the others, in numeric order. */
+function isArrayIndex(k: string): boolean {
+  const first = k.charCodeAt(0);
+  if (first < 48 || first > 57) return false; // not a digit: the common case, decided at once
+  if (k.length > 10 || (first === 48 && k.length > 1)) return false;
+  for (let i = 1; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return Number(k) <= 4_294_967_294;
 }
