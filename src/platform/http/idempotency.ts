@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { FastifyInstance, onSendHookHandler, preHandlerHookHandler } from 'fastify';
+import { hash, randomUUID } from 'node:crypto';
+import type { FastifyInstance, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { CommonErrors } from './errors.js';
 import type { IdempotencyStore } from './idempotency.store.js';
@@ -40,31 +40,34 @@ interface RequestState {
  */
 export const idempotencyPlugin = fp(
   async (app: FastifyInstance, opts: IdempotencyOptions) => {
-    const preHandler: preHandlerHookHandler = async (request, reply) => {
-      const key = request.headers[HEADER];
-      if (typeof key !== 'string') return;
-      const state: RequestState = {
-        key: `${request.principal?.id ?? 'anonymous'}:${sha256(`${request.method} ${request.routeOptions.url} ${key}`)}`,
-        fingerprint: sha256(canonicalJson({ params: request.params, query: request.query, body: request.body ?? null })),
-        owner: randomUUID(),
+    /** The hook of one route: its URL pattern, part of every key, taken once when the route is registered. */
+    const preHandlerFor =
+      (url: string): preHandlerAsyncHookHandler =>
+      async (request, reply) => {
+        const key = request.headers[HEADER];
+        if (typeof key !== 'string') return;
+        const state: RequestState = {
+          key: `${request.principal?.id ?? 'anonymous'}:${sha256(`${request.method} ${url} ${key}`)}`,
+          fingerprint: sha256(canonicalJson({ params: request.params, query: request.query, body: request.body ?? null })),
+          owner: randomUUID(),
+        };
+        const begun = await opts.store.begin(state.key, state.fingerprint, state.owner, opts.lockSeconds * 1000);
+        if (begun.kind === 'started') {
+          (request as unknown as Record<symbol, RequestState>)[kState] = state;
+          return;
+        }
+        if (begun.fingerprint !== state.fingerprint) {
+          throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key was used with a different request body');
+        }
+        if (begun.kind === 'in-flight') {
+          throw CommonErrors.REQUEST_IN_PROGRESS('The first request with this Idempotency-Key has not finished; retry later', {}, { 'retry-after': '1' });
+        }
+        const { response } = begun;
+        reply.code(response.status).header('idempotent-replayed', 'true');
+        if (response.contentType) reply.header('content-type', response.contentType);
+        // Send the stored bytes untouched: no response schema runs on a replay.
+        return reply.serializer((p: unknown) => p as string).send(response.body);
       };
-      const begun = await opts.store.begin(state.key, state.fingerprint, state.owner, opts.lockSeconds * 1000);
-      if (begun.kind === 'started') {
-        (request as unknown as Record<symbol, RequestState>)[kState] = state;
-        return;
-      }
-      if (begun.fingerprint !== state.fingerprint) {
-        throw CommonErrors.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key was used with a different request body');
-      }
-      if (begun.kind === 'in-flight') {
-        throw CommonErrors.REQUEST_IN_PROGRESS('The first request with this Idempotency-Key has not finished; retry later', {}, { 'retry-after': '1' });
-      }
-      const { response } = begun;
-      reply.code(response.status).header('idempotent-replayed', 'true');
-      if (response.contentType) reply.header('content-type', response.contentType);
-      // Send the stored bytes untouched: no response schema runs on a replay.
-      return reply.serializer((p: unknown) => p as string).send(response.body);
-    };
 
     const onSend: onSendHookHandler = async (request, reply, payload) => {
       const state = (request as unknown as Record<symbol, RequestState | undefined>)[kState];
@@ -95,7 +98,8 @@ export const idempotencyPlugin = fp(
       const mode = route.config?.idempotency;
       if (!mode) return;
       route.schema = { ...route.schema, headers: withKeyHeader(route.schema?.headers, mode) };
-      route.preHandler = [...asArray(route.preHandler), preHandler];
+      // The same pattern `request.routeOptions.url` gives (with ignoreTrailingSlash there is one per route).
+      route.preHandler = [...asArray(route.preHandler), preHandlerFor(route.url)];
       route.onSend = [...asArray(route.onSend), onSend];
     });
   },
@@ -124,8 +128,9 @@ function asArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** One-shot `crypto.hash` (Node 20.12+): the same digest as createHash().update().digest() without the Hash object. */
 function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('base64url');
+  return hash('sha256', s, 'base64url');
 }
 
 /**
