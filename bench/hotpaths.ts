@@ -4,7 +4,8 @@
  *
  *   queue enter  POST /v1/schedules/:id/queue, a new buyer per request, 100 connections
  *   queue poll   GET  /v1/schedules/:id/queue, random buyers among those who entered, 100 connections
- *   hold         POST /v1/schedules/:id/holds, a new buyer per request, 2 random seats, 200 connections
+ *   hold         POST /v1/schedules/:id/holds, a new buyer per request, 2 seats no other buyer asks
+ *                for, 200 connections, on 200,000-seat showtimes (every answer a hold made)
  *   claim        POST /v1/coupons/:id/claims, a new buyer per request, 200 connections
  *   order        POST /v1/orders, buyers who each hold 2 seats (Idempotency-Key each), 100 connections,
  *                on 200,000-seat showtimes with more buyers than a run can serve (every answer a
@@ -76,17 +77,25 @@ const want = (group: 'queue' | 'hold' | 'claim' | 'order') => !only?.length || o
 
 const CPU_LIMIT = { 'queue enter': 2, 'queue poll': 2, hold: 2, claim: 2, order: 1.5 } as const;
 const TARGETS = { holdP99Ms: 100, pollP99Ms: 50 } as const;
-const SEATS = { sections: 20, rows: 50, seatsPerRow: 50 }; // 50,000 a showtime
 /**
  * Orders: every request must place a real order, on MOS and on the floor, for the whole run —
  * a buyer whose seats are gone gets a cheap 409 (the floor), a replayed key a cheap stored 201
  * (MOS), and either makes the ratio meaningless (one run with 25,000 floor buyers: 42,062 of
- * the floor's 45,000 answers were such 409s). So each side gets a 200,000-seat showtime and more
+ * the floor's 45,000 answers were such 409s). So each side gets a 300,000-seat showtime and more
  * buyers than it can serve in a run: MOS's 45,000 hold their 2 seats before the run (above
  * 3,000 orders/s for warm-up and run), the floor's 100,000 need no hold (its statement is all it
- * runs). VENUE_MAX_SEATS is raised for these two.
+ * runs). VENUE_MAX_SEATS (and the seat-map cache) are raised for these showtimes.
  */
-const ORDER_SEATS = { sections: 40, rows: 100, seatsPerRow: 50 }; // 200,000 a showtime
+const BIG_SEATS = { sections: 60, rows: 100, seatsPerRow: 50 }; // 300,000 a showtime
+/**
+ * Holds likewise: with 2 random seats a request on a 50,000-seat showtime, most answers became
+ * 409s as it filled (one run: 42.5% of MOS's answers 201, 32% of the floor's), so the sides
+ * compared different mixes of holds and refusals. Each measured buyer asks for seats of its own
+ * (kind `hold-pair`) on a 300,000-seat showtime: 150,000 buyers a side across warm-up and run,
+ * the warm-up taking its seconds at HOLD_WARMUP_RATE.
+ */
+const HOLD_BUYERS = 150_000;
+const HOLD_WARMUP_RATE = 8_000;
 const ORDER_BUYERS = { mos: 45_000, floor: 100_000 } as const;
 /** Requests minted for an order warm-up, per second of it: the rest of the buyers go to the measured run. */
 const ORDER_WARMUP_RATE = { mos: 3_000, floor: 6_000 } as const;
@@ -114,7 +123,8 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
     HOLD_TTL_SECONDS: '3600',
     PAYMENT_WINDOW_SECONDS: '3600',
     WAITING_ROOM_ABANDON_AFTER_SECONDS: '86400',
-    VENUE_MAX_SEATS: String(ORDER_SEATS.sections * ORDER_SEATS.rows * ORDER_SEATS.seatsPerRow),
+    VENUE_MAX_SEATS: String(BIG_SEATS.sections * BIG_SEATS.rows * BIG_SEATS.seatsPerRow),
+    SEAT_MAP_CACHE_SEATS: '2000000',
   };
   return withProduction(env, async ({ ctx, base, ...where }) => {
     const jwt = tokenSettings(ctx);
@@ -126,11 +136,11 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
       waitingRoom: { enabled: true, maxActive: 100, admitPerTick: 50 },
     });
     const [mosRoom, floorRoom] = rooms.scheduleIds as [string, string];
-    const shows = await createShowtimes(ctx, { ...SEATS, count: 3 });
-    const [holdWarm, mosHold, floorHold] = shows.scheduleIds as [string, string, string];
-    const { seatIds } = shows;
-    const orderShows = want('order') ? await createShowtimes(ctx, { ...ORDER_SEATS, count: 2 }) : { scheduleIds: ['', ''], seatIds: [] };
-    const [mosOrder, floorOrder] = orderShows.scheduleIds as [string, string];
+    const big = (want('hold') ? 2 : 0) + (want('order') ? 2 : 0);
+    const bigShows = big ? await createShowtimes(ctx, { ...BIG_SEATS, count: big }) : { scheduleIds: [], seatIds: [] };
+    const [mosHold, floorHold] = want('hold') ? (bigShows.scheduleIds.slice(0, 2) as [string, string]) : ['', ''];
+    const [mosOrder, floorOrder] = want('order') ? (bigShows.scheduleIds.slice(-2) as [string, string]) : ['', ''];
+    const { seatIds } = bigShows;
     const [mosCampaign, floorCampaign] = [await createCampaign(ctx, 'Hot MOS'), await createCampaign(ctx, 'Hot floor')];
     const saleOpensAt = async (id: string) => Date.parse((await ctx.catalog.inventory.scheduleForSale(id))!.saleOpensAt);
 
@@ -143,7 +153,7 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
       const floorBase = await listen(floors);
       await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
       const orderRunId = newRunId();
-      if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, orderShows.seatIds, ORDER_BUYERS.mos);
+      if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS.mos);
 
       const plan = (kind: BuyerKind, scheduleId: string, extra: Partial<BuyerPlan> = {}) =>
         buyerPlan({ kind, ...jwt, runId: newRunId(), scheduleId, seatIds, ...extra });
@@ -249,20 +259,27 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
       }
 
       if (want('hold')) {
+        // One plan a side across warm-up and measured run, as for orders: no seat asked twice.
+        const warm = warmupSeconds > 0 ? Math.min(warmupSeconds * HOLD_WARMUP_RATE, Math.floor(HOLD_BUYERS / 5)) : 0;
+        const holdMint = { warm, measured: HOLD_BUYERS - warm };
+        const holdPlans = {
+          mos: plan('hold-pair', mosHold),
+          floor: plan('hold-pair', floorHold),
+        };
         routes.push(
           checked({
             name: 'hold',
             path: 'POST /v1/schedules/:id/holds',
             connections: 200,
             mos: await run(
-              { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201, 409], work: [201], perSecond: 15_000 },
-              plan('hold', holdWarm),
-              plan('hold', mosHold),
+              { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
+              holdPlans.mos,
+              holdPlans.mos,
             ),
             floor: await run(
-              { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201, 409], work: [201], perSecond: 25_000 },
-              plan('hold', holdWarm),
-              plan('hold', floorHold),
+              { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
+              holdPlans.floor,
+              holdPlans.floor,
             ),
             cpuRatioLimit: CPU_LIMIT.hold,
             work: [201],
@@ -299,8 +316,8 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
         // ORDER_WARMUP_RATE, the measured run every buyer left. A run that outlasts its buyers
         // wraps and replays (shown as wraps, and the comparison marked invalid).
         const orderPlans = {
-          mos: buyerPlan({ kind: 'order', ...jwt, runId: orderRunId, scheduleId: mosOrder, seatIds: orderShows.seatIds }),
-          floor: plan('order', floorOrder, { seatIds: orderShows.seatIds }),
+          mos: buyerPlan({ kind: 'order', ...jwt, runId: orderRunId, scheduleId: mosOrder, seatIds: seatIds }),
+          floor: plan('order', floorOrder),
         };
         const orderMint = (side: 'mos' | 'floor') => {
           const warm = warmupSeconds > 0 ? Math.min(warmupSeconds * ORDER_WARMUP_RATE[side], Math.floor(ORDER_BUYERS[side] / 4)) : 0;
