@@ -77,6 +77,12 @@ function setupRequest(req) {
       req.body = JSON.stringify({ seatIds: [p.seatIds[a], p.seatIds[b]] });
       break;
     }
+    case 'hold-pair':
+      i = nextBuyer(p);
+      // Seats 2i and 2i+1: no two buyers ask for the same seat, so every hold is a real one (a
+      // run that must compare holds made, not refusals once the showtime has filled).
+      req.body = JSON.stringify({ seatIds: [p.seatIds[2 * i], p.seatIds[2 * i + 1]] });
+      break;
     case 'order':
       i = nextBuyer(p);
       // Buyer i was given seats 2i and 2i+1 by the bench before the run (bench/booking.ts).

@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { duration, fmtInt, round, workers, type Figures } from './lib.js';
 
 /** What bench/buyer-requests.cjs does for each request; see there. */
-export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'order' | 'coupon-claim' | 'confirm' | 'pg-confirm';
+export type BuyerKind = 'queue-enter' | 'queue-poll' | 'hold' | 'hold-pair' | 'order' | 'coupon-claim' | 'confirm' | 'pg-confirm';
 
 /** The body of a confirm: MOS's (`POST /v1/payments/confirm`) and the PG's are the same three fields. */
 export interface PreparedPayment {
@@ -34,7 +34,7 @@ export interface BuyerPlan {
   /** queue-poll: buyers first .. first + pool - 1 are polled at random. */
   first: number;
   pool: number;
-  /** hold: the showtime's seats (two at random per request); order: buyer i holds seats 2i and 2i+1. */
+  /** hold: the showtime's seats (two at random per request); hold-pair: buyer i asks for seats 2i and 2i+1, order: buyer i holds them. */
   seatIds: string[];
   /** confirm: buyer i pays payments[i] (the order buyer i placed, checked out at the PG); pg-confirm: checkout i. */
   payments: PreparedPayment[];
@@ -172,7 +172,7 @@ export async function fireBuyers(o: LoadOptions): Promise<LoadFigures> {
         // requires it there; in single-threaded mode it requires it in this thread).
         setupRequest: MODULE_PATH,
         // Only requests with a JSON body say so: Fastify answers 400 to an empty JSON body.
-        ...(['hold', 'order', 'confirm', 'pg-confirm'].includes(o.plan.kind) ? { headers: { 'content-type': 'application/json' } } : {}),
+        ...(['hold', 'hold-pair', 'order', 'confirm', 'pg-confirm'].includes(o.plan.kind) ? { headers: { 'content-type': 'application/json' } } : {}),
       },
     ],
     // Not an autocannon option: it rides along in `workerData` for buyer-requests.cjs.

@@ -111,16 +111,46 @@ async function redisCommands(nodes: readonly Redis[]): Promise<Map<string, numbe
   return byNode;
 }
 
-async function sample(redis: readonly Redis[], postgresIsLocal: boolean, apiThreadAlone: boolean): Promise<Sample> {
+/** The CPU this process has spent so far: the app's side of a sample, read with nothing else in between. */
+function selfSample(apiThreadAlone: boolean): Pick<Sample, 'apiThread' | 'process'> {
   const usage = process.cpuUsage();
-  return {
-    apiThread: apiThreadAlone ? schedNs(`self/task/${process.pid}`) : null,
-    process: (usage.user + usage.system) * 1000,
-    postgres: postgresIsLocal ? postgresNs() : null,
-    redis: await redisNs(redis),
-    commands: await redisCommands(redis),
-    at: performance.now(),
-  };
+  return { apiThread: apiThreadAlone ? schedNs(`self/task/${process.pid}`) : null, process: (usage.user + usage.system) * 1000 };
+}
+
+/**
+ * The other parts' side of a sample: PostgreSQL's processes (a scan of /proc) and Redis (INFO
+ * over the network). Redis's CPU is read last at the start of an interval and first at its end,
+ * so the meter's other INFO calls fall outside it too.
+ */
+async function othersSample(
+  redis: readonly Redis[],
+  postgresIsLocal: boolean,
+  edge: 'start' | 'end',
+): Promise<Pick<Sample, 'postgres' | 'redis' | 'commands'>> {
+  if (edge === 'start') {
+    const commands = await redisCommands(redis);
+    const postgres = postgresIsLocal ? postgresNs() : null;
+    return { commands, postgres, redis: await redisNs(redis) };
+  }
+  const redisCpu = await redisNs(redis);
+  const postgres = postgresIsLocal ? postgresNs() : null;
+  return { redis: redisCpu, postgres, commands: await redisCommands(redis) };
+}
+
+/**
+ * A sample taken so that the meter's own work falls outside the interval it measures: the app's
+ * CPU is read last when the interval starts and first when it ends. Scanning /proc for PostgreSQL
+ * and parsing Redis's INFO run on this thread (milliseconds per sample); read the other way round,
+ * the starting sample's reads were counted as the app's CPU.
+ */
+async function sample(redis: readonly Redis[], postgresIsLocal: boolean, apiThreadAlone: boolean, edge: 'start' | 'end'): Promise<Sample> {
+  if (edge === 'start') {
+    const others = await othersSample(redis, postgresIsLocal, edge);
+    return { ...others, ...selfSample(apiThreadAlone), at: performance.now() };
+  }
+  const at = performance.now();
+  const self = selfSample(apiThreadAlone);
+  return { ...self, ...(await othersSample(redis, postgresIsLocal, edge)), at };
 }
 
 const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
@@ -140,9 +170,9 @@ async function cpuMeter(databaseUrl: string, redisUrl: string, apiThreadAlone: b
     : [new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true })];
   await Promise.all(redis.map((r) => r.connect()));
   const postgresIsLocal = isLocal(databaseUrl);
-  const before = await sample(redis, postgresIsLocal, apiThreadAlone);
+  const before = await sample(redis, postgresIsLocal, apiThreadAlone, 'start');
   return async (requests) => {
-    const after = await sample(redis, postgresIsLocal, apiThreadAlone);
+    const after = await sample(redis, postgresIsLocal, apiThreadAlone, 'end');
     for (const r of redis) r.disconnect();
     const seconds = (after.at - before.at) / 1000;
     const redisShards = [...after.commands].map(([node, calls]) => ({

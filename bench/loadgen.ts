@@ -12,7 +12,7 @@
  * the machine the load took.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,18 +106,32 @@ const bashSeconds = (s: string) => {
   return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
 };
 
-/** Mints `count` requests of `plan` (advancing its buyer counter) into a wrk input file. */
+/**
+ * Mints `count` requests of `plan` (advancing its buyer counter) into a wrk input file, written
+ * a chunk at a time: each chunk's strings die young (a scavenge takes them), where a list of the
+ * whole run's requests (some 90 MB for a hold run) would reach the old generation and leave a
+ * full collection of it to land in the measured run that follows.
+ */
 function mintFile(dir: string, plan: BuyerPlan, count: number): string {
   setupRequest.configure(plan);
-  const lines: string[] = [];
-  for (let k = 0; k < count; k++) {
-    const req = setupRequest({ headers: {} });
-    lines.push(`${req.headers.authorization ?? ''}\t${req.body ?? ''}\t${req.headers['idempotency-key'] ?? ''}`);
-  }
   const file = join(dir, 'requests.tsv');
-  writeFileSync(file, `${lines.join('\n')}\n`);
+  const fd = openSync(file, 'w');
+  try {
+    for (let k = 0; k < count; ) {
+      let chunk = '';
+      for (const end = Math.min(count, k + MINT_CHUNK); k < end; k++) {
+        const req = setupRequest({ headers: {} });
+        chunk += `${req.headers.authorization ?? ''}\t${req.body ?? ''}\t${req.headers['idempotency-key'] ?? ''}\n`;
+      }
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
   return file;
 }
+
+const MINT_CHUNK = 1000;
 
 async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<HotLoad> {
   const script = join(dir, 'mos.lua');
@@ -164,16 +178,47 @@ async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<Hot
   };
 }
 
-/** One timed run of `plan`'s requests against `url`: wrk over minted requests, or autocannon. */
-export async function fireHot(o: HotLoadOptions): Promise<HotLoad> {
+/** A load run made ready: its requests minted (for wrk), so `fire` only sends them. */
+export interface PreparedHot {
+  /** The timed run. Once. */
+  fire(): Promise<HotLoad>;
+  /** Removes the minted requests (after `fire`, or instead of it). */
+  dispose(): void;
+}
+
+/**
+ * Makes one timed run of `plan`'s requests against `url` ready: for wrk, mints its requests into a
+ * file now, so that a CPU meter started between this and `fire` counts the app and not the
+ * minting (a signed token per request: seconds of this thread for a hold run). MOS and its floor
+ * are prepared the same way. autocannon mints in its own threads as it sends, so there is nothing
+ * to do ahead.
+ */
+export function prepareHot(o: HotLoadOptions): PreparedHot {
   if (!wrkPath) {
-    const f = await fireBuyers({ url: o.url, method: o.method, connections: o.connections, plan: o.plan, ok: o.ok, seconds: o.seconds });
-    return { ...f, loadGenUs: null, wraps: 0 };
+    return {
+      fire: async () => {
+        const f = await fireBuyers({ url: o.url, method: o.method, connections: o.connections, plan: o.plan, ok: o.ok, seconds: o.seconds });
+        return { ...f, loadGenUs: null, wraps: 0 };
+      },
+      dispose: () => {},
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'mos-wrk-'));
   try {
-    return await runWrk(o, mintFile(dir, o.plan, o.mint), dir);
-  } finally {
+    const file = mintFile(dir, o.plan, o.mint);
+    return { fire: () => runWrk(o, file, dir), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** One timed run of `plan`'s requests against `url`, minting included: prepareHot, then fire. */
+export async function fireHot(o: HotLoadOptions): Promise<HotLoad> {
+  const prepared = prepareHot(o);
+  try {
+    return await prepared.fire();
+  } finally {
+    prepared.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -85,6 +86,31 @@ describe('Idempotency-Key', () => {
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(second.headers['content-type']).toBe(first.headers['content-type']);
     expect(executions).toBe(1);
+  });
+
+  it('replays a response stored under the key and fingerprint as the first implementation made them', async () => {
+    // What a process of the previous release stored: its key (user, sha256 of method, route
+    // pattern and header) and its fingerprint (sha256 of the canonical request), computed here as
+    // that release did, with createHash and the replacer-based canonical JSON.
+    const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
+    const firstCanonicalJson = (value: unknown) =>
+      JSON.stringify(value, (_k, v: unknown) =>
+        v && typeof v === 'object' && !Array.isArray(v)
+          ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+          : v,
+      );
+    const body = { seats: ['B', '10', 'A'] };
+    const key = `${buyer.id}:${digest('POST /test/orders key-from-before')}`;
+    const fingerprint = digest(firstCanonicalJson({ params: {}, query: {}, body }));
+    const stored = { status: 201, contentType: 'application/json; charset=utf-8', body: '{"order":41,"seats":["B","10","A"]}' };
+    expect((await t.ctx.idempotency.begin(key, fingerprint, 'previous-release', 60_000)).kind).toBe('started');
+    await t.ctx.idempotency.complete(key, 'previous-release', fingerprint, stored, 60_000);
+
+    const res = await send('key-from-before', body);
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['idempotent-replayed']).toBe('true');
+    expect(res.body).toBe(stored.body);
+    expect(executions).toBe(0);
   });
 
   it('treats a body with its keys in another order as the same body', async () => {

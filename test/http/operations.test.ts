@@ -49,6 +49,27 @@ describe('operations', () => {
     expect(res.body).toContain('mos_process_cpu_user_seconds_total');
   });
 
+  it('/metrics labels a request no route matched `unmatched`, never by its URL', async () => {
+    await t.app.inject({ method: 'GET', url: '/v1/no-such-thing/4f1c2b' });
+    await t.app.inject({ method: 'POST', url: '/v1/no-such-thing/9a8b7c', payload: {} });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.body).toMatch(/mos_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/);
+    expect(res.body).toMatch(/mos_http_request_duration_seconds_count\{method="POST",route="unmatched",status_code="404"\} 1/);
+    expect(res.body).not.toContain('no-such-thing');
+  });
+
+  it('/metrics times a route under its pattern once per request, a HEAD of a GET route included', async () => {
+    const before = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const count = (body: string, method: string) =>
+      Number(new RegExp(`mos_http_request_duration_seconds_count\\{method="${method}",route="/health/live",status_code="200"\\} (\\d+)`).exec(body)?.[1] ?? 0);
+    await t.app.inject({ method: 'GET', url: '/health/live' });
+    await t.app.inject({ method: 'GET', url: '/health/live/' });
+    await t.app.inject({ method: 'HEAD', url: '/health/live' });
+    const after = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(count(after.body, 'GET') - count(before.body, 'GET')).toBe(2);
+    expect(count(after.body, 'HEAD') - count(before.body, 'HEAD')).toBe(1);
+  });
+
   it('serves Swagger UI at /docs and the OpenAPI document at /docs/json, equal to the committed openapi.json', async () => {
     const ui = await t.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Metrics } from '../observability/metrics.js';
 import { CommonErrors } from './errors.js';
@@ -25,18 +25,34 @@ const Health = Type.Object({
  * Times every response of the app under its route pattern (never the raw URL: ids would
  * explode the label set); unknown routes share one label. Registered at the root, before
  * the routes, so it sees them all.
+ *
+ * Each route gets a hook of its own with its pattern taken when it is registered
+ * (`request.routeOptions` builds and freezes an object on every read), and the hooks are plain
+ * callbacks (an async hook costs a promise per request). A request no route matched runs only
+ * the root hook, which labels it `unmatched`.
  */
 export const metricsPlugin = fp(
   async (app: FastifyInstance, opts: { metrics: Metrics }) => {
-    app.addHook('onResponse', async (request, reply) => {
-      opts.metrics.httpDuration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+    const { httpDuration } = opts.metrics;
+    app.addHook('onRoute', (route) => {
+      const url = route.url;
+      const timed: onResponseHookHandler = (request, reply, done) => {
+        httpDuration.observe({ method: request.method, route: url, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+        done();
+      };
+      route.onResponse = [...asArray(route.onResponse), timed];
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      if (request.is404) httpDuration.observe({ method: request.method, route: 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      done();
     });
   },
   { name: 'mos-metrics' },
 );
+
+function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
 
 /**
  * Liveness, readiness and Prometheus metrics. These routes skip the rate limiter: a load
