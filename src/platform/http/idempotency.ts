@@ -3,6 +3,7 @@ import type { FastifyInstance, onSendHookHandler, preHandlerAsyncHookHandler } f
 import fp from 'fastify-plugin';
 import { CommonErrors } from './errors.js';
 import type { IdempotencyStore } from './idempotency.store.js';
+import { withHook } from './route-hooks.js';
 
 export type IdempotencyMode = 'required' | 'optional';
 
@@ -99,8 +100,8 @@ export const idempotencyPlugin = fp(
       if (!mode) return;
       route.schema = { ...route.schema, headers: withKeyHeader(route.schema?.headers, mode) };
       // The same pattern `request.routeOptions.url` gives (with ignoreTrailingSlash there is one per route).
-      route.preHandler = [...asArray(route.preHandler), preHandlerFor(route.url)];
-      route.onSend = [...asArray(route.onSend), onSend];
+      route.preHandler = withHook(route.preHandler, preHandlerFor(route.url));
+      route.onSend = withHook(route.onSend, onSend);
     });
   },
   { name: 'mos-idempotency' },
@@ -122,10 +123,6 @@ function withKeyHeader(existing: unknown, mode: IdempotencyMode): Record<string,
     },
     required: mode === 'required' ? [...(base.required ?? []), HEADER] : (base.required ?? []),
   };
-}
-
-function asArray<T>(v: T | T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
 /** One-shot `crypto.hash` (Node 20.12+): the same digest as createHash().update().digest() without the Hash object. */

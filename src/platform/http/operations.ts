@@ -5,6 +5,7 @@ import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Metrics } from '../observability/metrics.js';
 import { CommonErrors } from './errors.js';
+import { withHook } from './route-hooks.js';
 
 export interface OperationsOptions {
   metrics: Metrics;
@@ -40,7 +41,7 @@ export const metricsPlugin = fp(
         httpDuration.observe({ method: request.method, route: url, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
         done();
       };
-      route.onResponse = [...asArray(route.onResponse), timed];
+      route.onResponse = withHook(route.onResponse, timed);
     });
     app.addHook('onResponse', (request, reply, done) => {
       if (request.is404) httpDuration.observe({ method: request.method, route: 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -49,10 +50,6 @@ export const metricsPlugin = fp(
   },
   { name: 'mos-metrics' },
 );
-
-function asArray<T>(v: T | T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
 
 /**
  * Liveness, readiness and Prometheus metrics. These routes skip the rate limiter: a load
