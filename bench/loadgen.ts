@@ -212,13 +212,3 @@ export function prepareHot(o: HotLoadOptions): PreparedHot {
     throw err;
   }
 }
-
-/** One timed run of `plan`'s requests against `url`, minting included: prepareHot, then fire. */
-export async function fireHot(o: HotLoadOptions): Promise<HotLoad> {
-  const prepared = prepareHot(o);
-  try {
-    return await prepared.fire();
-  } finally {
-    prepared.dispose();
-  }
-}
