@@ -221,6 +221,45 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
       });
     });
 
+    it('keeps a sold seat SOLD when a reload read PostgreSQL before the sale (a stale pending order)', async () => {
+      // The hold store is reloaded (a flush, or a refused order's repair) from a reading of
+      // PostgreSQL taken while the order was still pending; the order is paid, and its seats
+      // marked sold, before that reading reaches the store. The stale pending hold must not come
+      // back on the sold seat: it would lapse later and log the seat AVAILABLE while every hold
+      // of it is refused — a seat on sale on every buyer's map that nobody can buy.
+      const store = make();
+      const sch = await loaded(store);
+      await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
+      const start = await store.availability(sch, null, NOW);
+      await store.markSold(sch, ['1'], NOW);
+      await store.load(sch, [], [{ seatId: '1', userId: 'a', expiresAt: NOW + TTL }], NOW);
+      const later = NOW + TTL + 1;
+      expect(stateOf(await store.availability(sch, null, later))).toEqual(new Map([['1', 'SOLD']]));
+      let state = stateOf(start);
+      state = replay(state, await store.availability(sch, start.kind === 'full' ? start.version : 0, later));
+      expect(state).toEqual(new Map([['1', 'SOLD']]));
+      expect(await store.heldSeats(sch, NOW)).toEqual(new Map());
+      expect(await store.hold(sch, 'b', ['1'], later, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['1'] });
+    });
+
+    it('keeps a seat sold on a flushed state SOLD through the reload that follows (Redis)', async () => {
+      // Redis only: after a flush, a `sold` step reaches the empty state before the reload (the
+      // memory store has no flush, and ignores steps on a showtime it never loaded).
+      const store = make();
+      if (store instanceof MemorySeatHoldStore) return;
+      const sch = await loaded(store);
+      await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
+      await redis.redis.del(...['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', tag('hold', sch), part)));
+      await store.markSold(sch, ['1'], NOW);
+      await store.load(sch, [], [{ seatId: '1', userId: 'a', expiresAt: NOW + TTL }], NOW);
+      const start = await store.availability(sch, null, NOW);
+      expect(stateOf(start)).toEqual(new Map([['1', 'SOLD']]));
+      const later = NOW + TTL + 1;
+      const state = replay(stateOf(start), await store.availability(sch, start.kind === 'full' ? start.version : 0, later));
+      expect(state).toEqual(new Map([['1', 'SOLD']]));
+      expect(await store.hold(sch, 'b', ['1'], later, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['1'] });
+    });
+
     it('answers the whole state for a version older than its log, or one it never issued', async () => {
       const store = make();
       const sch = await loaded(store);

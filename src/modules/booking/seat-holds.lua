@@ -69,7 +69,9 @@ local function sweep(limit)
       local _, e = parse(v)
       if e <= now then
         redis.call('HDEL', seats, seat)
-        note('A', seat)
+        -- A sold seat stays SOLD whatever hold lapses on it (load never puts one there; this
+        -- keeps the log true even so).
+        if redis.call('SISMEMBER', sold, seat) == 0 then note('A', seat) end
       end
     end
     redis.call('ZREM', exp, seat)
@@ -237,15 +239,18 @@ if op == 'load' then
       if redis.call('SADD', sold, ARGV[i]) == 1 then note('S', ARGV[i]) end
     end
   end
+  -- The pending orders were read from PostgreSQL before this step: an order paid since then has
+  -- its seats in `sold` already (its `sold` step ran first, even on a flushed state), and its
+  -- stale hold must not come back on them.
   for i = 4 + nSold, #ARGV, 3 do
     local seat, user, e = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-    if e > now and not redis.call('HGET', seats, seat) then
+    if e > now and not redis.call('HGET', seats, seat) and redis.call('SISMEMBER', sold, seat) == 0 then
       redis.call('HSET', seats, seat, user .. '|' .. e)
       redis.call('ZADD', exp, e, seat)
       local live = liveMine(user)
       live[seat] = e
       saveMine(user, live)
-      if not fresh and redis.call('SISMEMBER', sold, seat) == 0 then note('H', seat) end
+      if not fresh then note('H', seat) end
     end
   end
   redis.call('SET', loaded, '1')

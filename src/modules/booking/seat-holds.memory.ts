@@ -105,10 +105,12 @@ export class MemorySeatHoldStore implements SeatHoldStore {
       st.sold.add(seat);
       if (existing) changes.note('SOLD', seat);
     }
+    // `pending` was read from PostgreSQL before this step: an order paid since then has its seats
+    // sold here already, and its stale hold must not come back on them (seat-holds.lua's load).
     for (const p of pending) {
-      if (p.expiresAt > now && !st.holds.has(p.seatId)) {
+      if (p.expiresAt > now && !st.holds.has(p.seatId) && !st.sold.has(p.seatId)) {
         st.holds.set(p.seatId, { userId: p.userId, expiresAt: p.expiresAt });
-        if (existing && !st.sold.has(p.seatId)) changes.note('HELD', p.seatId);
+        if (existing) changes.note('HELD', p.seatId);
       }
     }
     changes.publish(st);
@@ -160,7 +162,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
       if (removed >= limit) break;
       if (h.expiresAt <= now) {
         st.holds.delete(seat);
-        changes.note('AVAILABLE', seat);
+        if (!st.sold.has(seat)) changes.note('AVAILABLE', seat);
         removed++;
       }
     }
