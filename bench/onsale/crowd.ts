@@ -74,6 +74,14 @@ export type Outcome =
   | 'dropped-by-room'
   | 'error';
 
+/**
+ * Why an admitted buyer left without a paid order: lost `maxHoldTries` races without ever having
+ * had to wait; waited `heldWaitSeconds` for seats to come back; a lost hold answer had kept seats
+ * (HOLD_LIMIT_EXCEEDED); the admission lapsed and a poll could not renew it; the order could not
+ * be placed in three tries; the scene's time ran out.
+ */
+export type GaveUp = 'lost-races' | 'waited-too-long' | 'hold-limit' | 'admission-lapsed' | 'order-not-placed' | 'time-up';
+
 export interface BuyerRecord {
   i: number;
   id: string;
@@ -93,9 +101,21 @@ export interface BuyerRecord {
   amount: number | null;
   couponIssued: boolean;
   outcome: Outcome | null;
+  /** Why a buyer ended `gave-up` (see `GaveUp`). */
+  gaveUp: GaveUp | null;
   error: string | null;
   /** Holds or orders sent by this buyer, and those sent with an admission token (all must be). */
   sentWithoutAdmission: number;
+}
+
+/** Buyers by outcome; those who gave up by why (`gave-up: lost-races`). */
+export function outcomesOf(records: readonly BuyerRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) {
+    const key = r.outcome === 'gave-up' ? `gave-up: ${r.gaveUp}` : (r.outcome ?? 'none');
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }
 
 export interface Scene {
@@ -231,6 +251,10 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
     rec.outcome = o;
     throw new Stop();
   };
+  const giveUp = (why: GaveUp) => {
+    rec.gaveUp = why;
+    finish('gave-up');
+  };
 
   try {
     const wait = rec.arriveAt - scene.now();
@@ -334,7 +358,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
           continue;
         }
         // A hold whose answer was lost kept other seats: this buyer stops rather than hold more.
-        if (held.status === 409 && held.body?.code === 'HOLD_LIMIT_EXCEEDED') finish('gave-up');
+        if (held.status === 409 && held.body?.code === 'HOLD_LIMIT_EXCEEDED') giveUp('hold-limit');
         if (held.status === 403 && renewed++ < plan.maxHoldTries) {
           // The admission lapsed or the token went stale: a poll renews it while admitted.
           const again = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
@@ -343,7 +367,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
             continue;
           }
         }
-        if (held.status === 403) finish('gave-up');
+        if (held.status === 403) giveUp('admission-lapsed');
         throw new Error(`hold answered ${held.status}: ${JSON.stringify(held.body)}`);
       }
     };
@@ -351,7 +375,8 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
     let seatIds = await hold();
     if (!seatIds.length) {
       await leave(scene, me, token);
-      finish(allSold() ? 'sold-out' : 'gave-up');
+      if (allSold()) finish('sold-out');
+      giveUp(waitingSince === null ? 'lost-races' : 'waited-too-long');
     }
     rec.heldAt = scene.now();
     rec.seats = seatIds.length;
@@ -398,14 +423,14 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         // meanwhile, which the database refuses: hold again, maybe other seats.
         await refresh();
         seatIds = await hold();
-        if (!seatIds.length) finish('gave-up');
+        if (!seatIds.length) giveUp(waitingSince === null ? 'lost-races' : 'waited-too-long');
       } else if (placed.status === 403) {
         const again = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
         if (again.status === 200 && again.body.status === 'ADMITTED') admission = again.body.admissionToken;
-        else finish('gave-up');
+        else giveUp('admission-lapsed');
       } else throw new Error(`order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
     }
-    if (!order) finish('gave-up');
+    if (!order) giveUp('order-not-placed');
     rec.orderedAt = scene.now();
     rec.orderId = order.id;
     rec.amount = order.amount;
@@ -438,7 +463,10 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
     }
   } catch (err) {
     if (err instanceof Stop) {
-      rec.outcome ??= rec.admittedAt === null ? 'still-waiting' : 'gave-up';
+      if (rec.outcome === null) {
+        rec.outcome = rec.admittedAt === null ? 'still-waiting' : 'gave-up';
+        if (rec.outcome === 'gave-up') rec.gaveUp = 'time-up';
+      }
       return;
     }
     rec.outcome = 'error';

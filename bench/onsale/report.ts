@@ -12,6 +12,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Figures } from '../lib.js';
 import { fmtInt, printTable, round } from '../lib.js';
 import { percentile } from './http.js';
+import { outcomesOf } from './crowd.js';
 import type { CpuParts, OnsaleRun } from './scene.js';
 
 export interface StepFigures {
@@ -205,11 +206,7 @@ export function burstDemand(run: OnsaleRun): { enters: number; polls: number; se
   return { enters, polls, seconds, cores: (enters * enterUs + polls * pollUs) / 1e6 / seconds };
 }
 
-export function outcomes(run: OnsaleRun): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of run.records) out[r.outcome ?? 'none'] = (out[r.outcome ?? 'none'] ?? 0) + 1;
-  return out;
-}
+export const outcomes = (run: OnsaleRun): Record<string, number> => outcomesOf(run.records);
 
 export function printReport(run: OnsaleRun, bare: Figures | null): { steps: StepFigures[]; cpu: ReturnType<typeof cpuFigures>; targets: Target[] } {
   const steps = stepFigures(run);

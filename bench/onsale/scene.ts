@@ -18,7 +18,7 @@ type AvailabilityMessage = availabilityCodec.AvailabilityMessage;
 type AvailabilityState = availabilityCodec.AvailabilityState;
 import { type Check, runChecks } from './checks.js';
 import { startCluster, processCpuNs, type Cluster } from './cluster.js';
-import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, runBuyer, type Scene } from './crowd.js';
+import { arrivals, type BuyerRecord, type CrowdPlan, defaultPlan, layoutFrom, outcomesOf, runBuyer, type Scene } from './crowd.js';
 import type { LoopReading, Probe } from './health-probe.js';
 import { Http, type Answer } from './http.js';
 import { createAccounts, createSale } from './setup.js';
@@ -252,6 +252,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
       amount: null,
       couponIssued: false,
       outcome: null,
+      gaveUp: null,
       error: null,
       sentWithoutAdmission: 0,
     }));
@@ -360,6 +361,11 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
     await Promise.all([monitor, stopProber()]);
     cpu.close();
     log(`crowd done ${crowdSeconds.toFixed(1)} s after the opening`);
+    log(
+      `buyers by outcome: ${Object.entries(outcomesOf(records))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     if (chaos) await chaosDone(cluster);
 
     // ---- every payment's outcome known, every event published and booked ----
