@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import { createTestDatabase, TEST_REDIS_URL } from '../support/harness.js';
-import { exited, freePort, runMos, startMos } from '../support/processes.js';
+import { exited, freePort, killLeftovers, runMos, startMos } from '../support/processes.js';
 
 const baseEnv = { LOG_LEVEL: 'warn' };
 const mos = (args: string[], env: Record<string, string>) => startMos(args, { ...baseEnv, ...env });
@@ -20,7 +20,10 @@ const login = (port: number, email: string, password: string) =>
 
 describe('mos CLI', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterAll(() => {
+    killLeftovers(); // a server whose test failed before stopping it
+    dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
 
   it('`mos start` serves embedded mode on this machine only with demo data, survives a restart, and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mos-cli-'));

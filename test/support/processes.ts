@@ -15,12 +15,27 @@ export interface MosProcess {
   output(): string;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every `mos` process a test started and that still runs: a test whose expectation
+ * failed before its own kill must not leave a server running (and holding its port and data)
+ * after the file. Also done when the test process exits.
+ */
+export function killLeftovers(): void {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  running.clear();
+}
+process.once('exit', killLeftovers);
+
 /** Starts `mos <args>` with only PATH, HOME and `env` in its environment. */
 export function startMos(args: string[], env: Record<string, string>): MosProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
