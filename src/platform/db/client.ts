@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 
 /** The one database type every repository takes: PostgreSQL in production, PGlite embedded. */
@@ -74,6 +73,9 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     location = join(dataDir, 'pgdata');
     mkdirSync(location, { recursive: true });
   }
+  // Loaded here, not at the top: a production process never runs PGlite, and its module is
+  // megabytes of code in every API's and worker's heap.
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   const client = await PGlite.create(location);
   const db = drizzlePglite(client) as unknown as Db;
   return {

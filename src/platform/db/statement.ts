@@ -1,6 +1,6 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Db } from './client.js';
 
 /**
@@ -14,8 +14,8 @@ export function preparedStatement<T>(name: string, text: string): (db: Db, value
     const client = (db as unknown as { $client?: pg.Pool | PGlite }).$client;
     // A transaction handle has no client of its own: the statement is its own transaction.
     if (!client) throw new Error(`${name} runs on the root database handle, not inside a transaction`);
-    if (client instanceof PGlite) return (await client.query<T>(text, values as unknown[])).rows;
-    return (await client.query<T & pg.QueryResultRow>({ name, text, values: values as unknown[] })).rows;
+    if (client instanceof pg.Pool) return (await client.query<T & pg.QueryResultRow>({ name, text, values: values as unknown[] })).rows;
+    return (await client.query<T>(text, values as unknown[])).rows;
   };
 }
 
