@@ -14,6 +14,9 @@
  *   --no-bare      skip the bare-Fastify reference run
  *   --api-node-flags=F   Node flags for the API processes only, space-separated (e.g.
  *                  --api-node-flags=--max-semi-space-size=64 to try a larger young generation)
+ *   --api-nice=N   run the API processes at niceness N (e.g. --api-nice=-10: ahead of the crowd,
+ *                  workers, PostgreSQL and Redis on this machine, as if on cores of their own;
+ *                  below 0 needs root)
  *
  * Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the server where a
  * throwaway database is made) and BENCH_REDIS_URL (default redis://127.0.0.1:6379; only keys
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
     'no-bare': { type: 'boolean', default: false },
     'api-node-flags': { type: 'string', default: '' },
+    'api-nice': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -71,6 +75,7 @@ const run = await runOnsale({
   maxSaleSeconds: int('max-sale-seconds', values['max-sale-seconds'], 10),
   steps: int('steps', values.steps, 0),
   apiNodeFlags: values['api-node-flags'].split(' ').filter((f) => f !== ''),
+  apiNice: Number.parseInt(values['api-nice'], 10) || 0,
   log: (line) => console.log(line),
 });
 

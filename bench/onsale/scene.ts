@@ -42,6 +42,8 @@ export interface OnsaleOptions {
   steps?: number;
   /** Node flags for the API processes (e.g. `--max-semi-space-size=64`); none by default. */
   apiNodeFlags?: string[];
+  /** Niceness of the API processes (cluster.ts), e.g. -10: ahead of the crowd, workers, PostgreSQL and Redis. */
+  apiNice?: number;
   /** Say what happens as it happens. */
   log: (line: string) => void;
 }
@@ -154,7 +156,14 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   // behind polls made every admission lapse unused; a larger crowd gets a longer timeout.
   const abandonAfter = Math.max(60, Math.ceil(o.buyers / 500));
   const env = { ...SCENE_ENV, WAITING_ROOM_ABANDON_AFTER_SECONDS: String(abandonAfter) };
-  const cluster = await startCluster({ apis: o.apis, workers: o.workers, env, sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {}, apiNodeFlags: o.apiNodeFlags });
+  const cluster = await startCluster({
+    apis: o.apis,
+    workers: o.workers,
+    env,
+    sandboxEnv: o.chaos ? CHAOS_SANDBOX_ENV : {},
+    apiNodeFlags: o.apiNodeFlags,
+    apiNice: o.apiNice,
+  });
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
   // Dropping the database (`with (force)`, on Ctrl-C) ends this connection: not a crash.
   db.on('error', () => {});
@@ -448,6 +457,8 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
         chaos: o.chaos,
         maxSaleSeconds: o.maxSaleSeconds,
         steps: o.steps ?? 0,
+        apiNodeFlags: o.apiNodeFlags ?? [],
+        apiNice: o.apiNice ?? 0,
       },
       plan,
       cores,
