@@ -10,6 +10,10 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Vitest's default is one worker fewer than the cores: one on a 2-core CI box, every file in
+    // turn. Most of the suite's time is waiting (child processes starting, TTLs lapsing, the
+    // on-sale scene's crowd, the browser), so two files at a time use the box better.
+    maxWorkers: 2,
     projects: [
       {
         extends: true, // the timeouts above: a project does not inherit them otherwise
