@@ -171,6 +171,9 @@ export function registerCleanup(fn: () => Promise<void>): () => Promise<void> {
 
 async function interrupted(signal: NodeJS.Signals): Promise<void> {
   console.error(`bench: ${signal}, cleaning up…`);
+  // A second one while cleanup runs ends the process at once, through process.exit so that the
+  // synchronous 'exit' handlers still run (bench/onsale/cluster.ts SIGKILLs its processes there).
+  process.once(signal, () => process.exit(130));
   // Newest first, like unwinding nested finally blocks (close the app before dropping its database).
   for (const fn of [...pending].reverse()) {
     // Bounded, so that one step that hangs (an app waiting for in-flight requests) cannot keep
@@ -182,6 +185,5 @@ async function interrupted(signal: NodeJS.Signals): Promise<void> {
   }
   process.exit(130);
 }
-// `once`: a second Ctrl-C while cleanup hangs gets the default behaviour and kills the process.
 process.once('SIGINT', (s) => void interrupted(s));
 process.once('SIGTERM', (s) => void interrupted(s));

@@ -83,9 +83,16 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const roleOf = new Map<ChildProcess, Role>();
 
   let stopped = false;
+  const killAll = () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+  // However this process ends short of a SIGKILL (a second Ctrl-C during the cleanup, an uncaught
+  // error), no member outlives it: they would keep serving, and loading the machine, for good.
+  process.on('exit', killAll);
   const stop = registerCleanup(async () => {
     stopped = true;
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    process.off('exit', killAll);
+    killAll();
     await Promise.all([...procs].map((p) => exitedOf(p)));
     try {
       await database.drop();
