@@ -215,7 +215,7 @@ export function printReport(run: OnsaleRun, bare: Figures | null): { steps: Step
   const o = run.options;
   console.log('');
   console.log(
-    `On-sale day: ${o.buyers.toLocaleString('en-US')} buyers, ${o.seats.toLocaleString('en-US')} seats, ${o.coupons} coupons, ${o.apis} API + ${o.workers} worker processes${o.chaos ? ', --chaos' : ''}${o.apiNodeFlags?.length ? ` (APIs run with ${o.apiNodeFlags.join(' ')})` : ''}${o.apiNice ? ` (APIs at niceness ${o.apiNice})` : ''}; ${run.cores} cores (load average ${run.loadAverageAtStart.toFixed(2)} at start)`,
+    `On-sale day: ${o.buyers.toLocaleString('en-US')} buyers, ${o.seats.toLocaleString('en-US')} seats, ${o.coupons} coupons, ${o.apis} API + ${o.workers} worker processes${o.chaos ? ', --chaos' : ''}${o.apiNodeFlags?.length ? ` (APIs run with ${o.apiNodeFlags.join(' ')})` : ''}${o.apiNice ? ` (APIs at niceness ${o.apiNice})` : ''}${o.connections ? ` (${o.connections} crowd connections per API)` : ''}; ${run.cores} cores (load average ${run.loadAverageAtStart.toFixed(2)} at start)`,
   );
   console.log(
     `Sell-out: ${run.soldOutAt !== null ? `${run.soldOutAt.toFixed(1)} s after the opening` : 'NOT sold out'}; the crowd ended ${run.crowdSeconds.toFixed(1)} s after it`,

@@ -14,6 +14,8 @@
  *   --no-bare      skip the bare-Fastify reference run
  *   --api-node-flags=F   Node flags for the API processes only, space-separated (e.g.
  *                  --api-node-flags=--max-semi-space-size=64 to try a larger young generation)
+ *   --connections N  keep-alive connections of the waiting crowd to each API (the load
+ *                  balancer's upstream connections; default 64–256 by the crowd's size)
  *   --api-nice=N   run the API processes at niceness N (e.g. --api-nice=-10: ahead of the crowd,
  *                  workers, PostgreSQL and Redis on this machine, as if on cores of their own;
  *                  below 0 needs root)
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     'no-bare': { type: 'boolean', default: false },
     'api-node-flags': { type: 'string', default: '' },
     'api-nice': { type: 'string', default: '0' },
+    connections: { type: 'string' },
   },
   strict: true,
 });
@@ -76,6 +79,7 @@ const run = await runOnsale({
   steps: int('steps', values.steps, 0),
   apiNodeFlags: values['api-node-flags'].split(' ').filter((f) => f !== ''),
   apiNice: Number.parseInt(values['api-nice'], 10) || 0,
+  connections: values.connections === undefined ? undefined : int('connections', values.connections, 1),
   log: (line) => console.log(line),
 });
 

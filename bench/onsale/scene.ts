@@ -44,6 +44,11 @@ export interface OnsaleOptions {
   apiNodeFlags?: string[];
   /** Niceness of the API processes (cluster.ts), e.g. -10: ahead of the crowd, workers, PostgreSQL and Redis. */
   apiNice?: number;
+  /**
+   * Keep-alive connections of the waiting crowd to each API (the load balancer's upstream
+   * connections, bench/onsale/http.ts); default 64–256 by the crowd's size.
+   */
+  connections?: number;
   /** Say what happens as it happens. */
   log: (line: string) => void;
 }
@@ -169,7 +174,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
   db.on('error', () => {});
   const redis = new Redis(cluster.redisUrl, { keyPrefix: cluster.redisPrefix, maxRetriesPerRequest: 3 });
   const raw = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
-  const http = new Http(cluster.apiBases, Math.max(64, Math.min(256, Math.ceil(o.buyers / 50))), performance.now());
+  const http = new Http(cluster.apiBases, o.connections ?? Math.max(64, Math.min(256, Math.ceil(o.buyers / 50))), performance.now());
   // The monitor's own connections: through the crowd's pools its reads waited behind the crowd's calls.
   const monitorHttp = new Http(cluster.apiBases, 1, http.origin);
   let prober: ChildProcess | undefined;
@@ -459,6 +464,7 @@ export async function runOnsale(o: OnsaleOptions): Promise<OnsaleRun> {
         steps: o.steps ?? 0,
         apiNodeFlags: o.apiNodeFlags ?? [],
         apiNice: o.apiNice ?? 0,
+        connections: o.connections,
       },
       plan,
       cores,
