@@ -332,6 +332,8 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
     // lost three races for the first seats to come back and left before the last ones did.
     let waitingSince: number | null = null;
     const stillWaiting = () => waitingSince !== null && scene.now() < waitingSince + plan.heldWaitSeconds * 1000;
+    /** `hold` found no seats to hold: it lost its races, or waited for seats to come back in vain. */
+    const noSeats = () => giveUp(waitingSince === null ? 'lost-races' : 'waited-too-long');
     const hold = async (): Promise<string[]> => {
       let lost = 0;
       let renewed = 0;
@@ -376,7 +378,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
     if (!seatIds.length) {
       await leave(scene, me, token);
       if (allSold()) finish('sold-out');
-      giveUp(waitingSince === null ? 'lost-races' : 'waited-too-long');
+      noSeats();
     }
     rec.heldAt = scene.now();
     rec.seats = seatIds.length;
@@ -423,7 +425,7 @@ export async function runBuyer(scene: Scene, plan: CrowdPlan, rec: BuyerRecord):
         // meanwhile, which the database refuses: hold again, maybe other seats.
         await refresh();
         seatIds = await hold();
-        if (!seatIds.length) giveUp(waitingSince === null ? 'lost-races' : 'waited-too-long');
+        if (!seatIds.length) noSeats();
       } else if (placed.status === 403) {
         const again = await http.call(me, 'poll', 'GET', `/v1/schedules/${sid}/queue`, { token });
         if (again.status === 200 && again.body.status === 'ADMITTED') admission = again.body.admissionToken;
