@@ -58,6 +58,12 @@ const int = (name: string, raw: string | undefined, min: number): number => {
   return n;
 };
 
+const niceness = (raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error(`--api-nice: expected an integer from -20 to 19, got "${raw}"`);
+  return n;
+};
+
 let buyers = int('buyers', values.buyers, 10);
 const seats = int('seats', values.seats, 10);
 // What a buyer costs this process: its record, token and a share of the sockets (~4 KB);
@@ -78,7 +84,7 @@ const run = await runOnsale({
   maxSaleSeconds: int('max-sale-seconds', values['max-sale-seconds'], 10),
   steps: int('steps', values.steps, 0),
   apiNodeFlags: values['api-node-flags'].split(' ').filter((f) => f !== ''),
-  apiNice: Number.parseInt(values['api-nice'], 10) || 0,
+  apiNice: niceness(values['api-nice']),
   connections: values.connections === undefined ? undefined : int('connections', values.connections, 1),
   log: (line) => console.log(line),
 });

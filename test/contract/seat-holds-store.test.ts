@@ -16,6 +16,10 @@ const adapters: [string, () => SeatHoldStore][] = [
 ];
 
 const NOW = 1_000_000;
+
+/** Every Redis key of a showtime's hold state gone, as a flush or a failover leaves it. */
+const flushShowtime = (sch: string) =>
+  redis.redis.del(...['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', tag('hold', sch), part)));
 const TTL = 10_000;
 const MAX = 4;
 
@@ -25,7 +29,7 @@ async function loaded(store: SeatHoldStore, sold: string[] = []) {
   return id;
 }
 
-describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
+describe.each(adapters)('SeatHoldStore contract (%s)', (name, make) => {
   it('answers not-loaded for a showtime it has no state for', async () => {
     expect(await make().hold(randomUUID(), 'u', ['s1'], NOW, TTL, MAX)).toEqual({ kind: 'not-loaded' });
   });
@@ -242,14 +246,13 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
       expect(await store.hold(sch, 'b', ['1'], later, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['1'] });
     });
 
-    it('keeps a seat sold on a flushed state SOLD through the reload that follows (Redis)', async () => {
-      // Redis only: after a flush, a `sold` step reaches the empty state before the reload (the
-      // memory store has no flush, and ignores steps on a showtime it never loaded).
+    // Redis only: after a flush, a `sold` step reaches the empty state before the reload (the
+    // memory store has no flush, and ignores steps on a showtime it never loaded).
+    it.skipIf(name === 'memory')('keeps a seat sold on a flushed state SOLD through the reload that follows', async () => {
       const store = make();
-      if (store instanceof MemorySeatHoldStore) return;
       const sch = await loaded(store);
       await store.hold(sch, 'a', ['1'], NOW, TTL, MAX);
-      await redis.redis.del(...['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', tag('hold', sch), part)));
+      await flushShowtime(sch);
       await store.markSold(sch, ['1'], NOW);
       await store.load(sch, [], [{ seatId: '1', userId: 'a', expiresAt: NOW + TTL }], NOW);
       const start = await store.availability(sch, null, NOW);
@@ -277,8 +280,7 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (_name, make) => {
       const before = await store.availability(sch, null, NOW);
       // Memory: a new process; Redis: every key of the showtime lost (a flush, a failover).
       const other = store instanceof MemorySeatHoldStore ? make() : store;
-      if (other === store)
-        await redis.redis.del(...['seats', 'exp', 'sold', 'loaded', 'users', 'ver', 'log'].map((part) => key('hold', tag('hold', sch), part)));
+      if (other === store) await flushShowtime(sch);
       await other.load(sch, [], [], NOW + 1);
       const after = await other.availability(sch, null, NOW + 1);
       expect(after.kind === 'full' && before.kind === 'full' && after.version > before.version).toBe(true);
