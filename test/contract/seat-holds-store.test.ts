@@ -246,6 +246,26 @@ describe.each(adapters)('SeatHoldStore contract (%s)', (name, make) => {
       expect(await store.hold(sch, 'b', ['1'], later, TTL, MAX)).toEqual({ kind: 'unavailable', seatIds: ['1'] });
     });
 
+    it('ends a hold on a seat a reload learns is sold (a lost `sold` step), as the `sold` step would', async () => {
+      // The sale committed in PostgreSQL but its `sold` step never reached the store; a reload
+      // (a refused order's repair) brings the seat in as sold while the buyer's hold is still on
+      // it. The hold ends there: left in place it would count against the buyer's limit, show in
+      // the seat map as theirs, and its lapse would be the sweep's to log.
+      const store = make();
+      const sch = await loaded(store);
+      await store.hold(sch, 'a', ['1', '2', '3', '4'], NOW, TTL, MAX);
+      await store.load(sch, ['1'], [], NOW);
+      expect(await store.heldSeats(sch, NOW)).toEqual(
+        new Map([
+          ['2', 'a'],
+          ['3', 'a'],
+          ['4', 'a'],
+        ]),
+      );
+      expect(await store.hold(sch, 'a', ['5'], NOW, TTL, MAX)).toMatchObject({ kind: 'held' });
+      expect(stateOf(await store.availability(sch, null, NOW + TTL + 1))).toEqual(new Map([['1', 'SOLD']]));
+    });
+
     // Redis only: after a flush, a `sold` step reaches the empty state before the reload (the
     // memory store has no flush, and ignores steps on a showtime it never loaded).
     it.skipIf(name === 'memory')('keeps a seat sold on a flushed state SOLD through the reload that follows', async () => {

@@ -69,8 +69,8 @@ local function sweep(limit)
       local _, e = parse(v)
       if e <= now then
         redis.call('HDEL', seats, seat)
-        -- A sold seat stays SOLD whatever hold lapses on it (load never puts one there; this
-        -- keeps the log true even so).
+        -- A sold seat stays SOLD whatever hold lapses on it (no step leaves a hold on a sold
+        -- seat; this keeps the log true even so).
         if redis.call('SISMEMBER', sold, seat) == 0 then note('A', seat) end
       end
     end
@@ -235,8 +235,11 @@ if op == 'load' then
       redis.call('SADD', sold, unpack(ARGV, i, math.min(i + 4999, 3 + nSold)))
     end
   else
+    -- As the `sold` step: a seat PostgreSQL has sold (its own step lost) ends any hold on it.
     for i = 4, 3 + nSold do
       if redis.call('SADD', sold, ARGV[i]) == 1 then note('S', ARGV[i]) end
+      redis.call('HDEL', seats, ARGV[i])
+      redis.call('ZREM', exp, ARGV[i])
     end
   end
   -- The pending orders were read from PostgreSQL before this step: an order paid since then has

@@ -101,6 +101,8 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     const st = existing ?? { holds: new Map(), sold: new Set(), version: now * 1000, log: [] };
     const changes = new Changes();
     for (const seat of sold) {
+      // As markSold: a seat PostgreSQL has sold (its own step lost) ends any hold on it.
+      st.holds.delete(seat);
       if (st.sold.has(seat)) continue;
       st.sold.add(seat);
       if (existing) changes.note('SOLD', seat);
