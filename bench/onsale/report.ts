@@ -206,8 +206,6 @@ export function burstDemand(run: OnsaleRun): { enters: number; polls: number; se
   return { enters, polls, seconds, cores: (enters * enterUs + polls * pollUs) / 1e6 / seconds };
 }
 
-export const outcomes = (run: OnsaleRun): Record<string, number> => outcomesOf(run.records);
-
 export function printReport(run: OnsaleRun, bare: Figures | null): { steps: StepFigures[]; cpu: ReturnType<typeof cpuFigures>; targets: Target[] } {
   const steps = stepFigures(run);
   const cpu = cpuFigures(run);
@@ -246,7 +244,7 @@ export function printReport(run: OnsaleRun, bare: Figures | null): { steps: Step
   ]);
   console.log('');
   console.log(
-    `Buyers by outcome: ${Object.entries(outcomes(run))
+    `Buyers by outcome: ${Object.entries(outcomesOf(run.records))
       .map(([k, v]) => `${k} ${fmtInt(v)}`)
       .join(', ')}`,
   );
@@ -359,7 +357,7 @@ export function writeJson(path: string, run: OnsaleRun, r: ReturnType<typeof pri
         }))
       : null,
     routes: series,
-    outcomes: outcomes(run),
+    outcomes: outcomesOf(run.records),
     faults: run.faults,
     confirmAnswers: run.confirmAnswers,
     checks: run.checks,
