@@ -20,8 +20,8 @@ const login = (port: number, email: string, password: string) =>
 
 describe('mos CLI', () => {
   const dirs: string[] = [];
-  afterAll(() => {
-    killLeftovers(); // a server whose test failed before stopping it
+  afterAll(async () => {
+    await killLeftovers(); // a server whose test failed before stopping it
     dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
   });
 

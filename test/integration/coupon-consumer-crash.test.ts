@@ -5,7 +5,7 @@ import { couponStore } from '../../src/modules/coupons/testing.js';
 import { queryRows } from '../../src/platform/db/client.js';
 import { mintBuyer } from '../support/builders.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
-import { exited, startMos } from '../support/processes.js';
+import { exited, killLeftovers, startMos } from '../support/processes.js';
 
 /**
  * Invariant 2 across a crash: a consumer that read events and died before acknowledging them,
@@ -16,13 +16,11 @@ const worker = (env: Record<string, string>): ChildProcess => startMos(['worker'
 
 describe('wallet consumer across crashes', () => {
   let env: TestEnv;
-  const children: ChildProcess[] = [];
   beforeAll(async () => {
     env = await createTestEnv('production');
   });
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await Promise.all(children.map(exited));
+    await killLeftovers();
     await env.cleanup();
   });
 
@@ -66,7 +64,6 @@ describe('wallet consumer across crashes', () => {
     };
     // A worker starts draining and is killed mid-way.
     const first = worker(workerEnv);
-    children.push(first);
     const started = Date.now();
     while ((await walletRows(campaign.id)).n === 0 && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 10));
     first.kill('SIGKILL');
@@ -77,8 +74,7 @@ describe('wallet consumer across crashes', () => {
 
     // Another worker finishes: the new events, those the killed worker left pending, and the
     // stranded ones (after they have been idle for COUPON_CONSUMER_STALE_MS).
-    const second = worker(workerEnv);
-    children.push(second);
+    worker(workerEnv);
     const deadline = Date.now() + 30_000;
     while ((await walletRows(campaign.id)).n < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1500)); // and nothing more arrives later

@@ -22,11 +22,13 @@ const running = new Set<ChildProcess>();
  * failed before its own kill must not leave a server running (and holding its port and data)
  * after the file. Also done when the test process exits.
  */
-export function killLeftovers(): void {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+export async function killLeftovers(): Promise<void> {
+  const left = [...running];
   running.clear();
+  for (const child of left) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(left.map(exited));
 }
-process.once('exit', killLeftovers);
+process.once('exit', () => void killLeftovers()); // the kills are synchronous; nothing waits at exit
 
 /** Starts `mos <args>` with only PATH, HOME and `env` in its environment. */
 export function startMos(args: string[], env: Record<string, string>): MosProcess {
