@@ -16,9 +16,9 @@ import { workers } from './lib.js';
 import { benchClusterNodes, REDIS_URL } from './production.js';
 
 interface Sample {
-  /** The bench's main thread: the app's event loop (the load runs in worker threads; unknown if it does not). */
+  /** The app's main thread: its event loop (unknown when the load runs on this process's main thread too). */
   apiThread: number | null;
-  /** Every thread of this process, ended ones included: the load generator and V8's helpers too. */
+  /** Every thread of the app's process, ended ones included: V8's helpers too (and the load generator's threads when it runs in this process). */
   process: number;
   postgres: Map<string, number> | null;
   /** ns on a CPU of every Redis node (a cluster's replicas too: replicating is part of the cost). */
@@ -111,10 +111,40 @@ async function redisCommands(nodes: readonly Redis[]): Promise<Map<string, numbe
   return byNode;
 }
 
-/** The CPU this process has spent so far: the app's side of a sample, read with nothing else in between. */
-function selfSample(apiThreadAlone: boolean): Pick<Sample, 'apiThread' | 'process'> {
+/** ns on a CPU of a whole process (all its threads, ended ones too), from /proc/<pid>/stat; null if it is gone. */
+export function processCpuNs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15)
+    return (ticks * 1e9) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Where the app runs: `true`, in this process with its main thread running nothing else (the load
+ * in worker threads or in another process, such as wrk), so that thread's CPU is the app event
+ * loop's; `false`, in this process beside the load (the event loop's share is unknown); or a
+ * server process of its own (bench/server-process.ts), whose main thread is its event loop.
+ */
+export type AppProcess = boolean | { pid: number };
+
+/** The CPU the app has spent so far: its side of a sample, read with nothing else in between. */
+function appSample(app: AppProcess): Pick<Sample, 'apiThread' | 'process'> {
+  if (typeof app === 'object') {
+    const total = processCpuNs(app.pid);
+    if (total === null) throw new Error(`the server process ${app.pid} is gone`);
+    return { apiThread: schedNs(`${app.pid}/task/${app.pid}`), process: total };
+  }
   const usage = process.cpuUsage();
-  return { apiThread: apiThreadAlone ? schedNs(`self/task/${process.pid}`) : null, process: (usage.user + usage.system) * 1000 };
+  return { apiThread: app ? schedNs(`self/task/${process.pid}`) : null, process: (usage.user + usage.system) * 1000 };
 }
 
 /**
@@ -143,13 +173,13 @@ async function othersSample(
  * and parsing Redis's INFO run on this thread (milliseconds per sample); read the other way round,
  * the starting sample's reads were counted as the app's CPU.
  */
-async function sample(redis: readonly Redis[], postgresIsLocal: boolean, apiThreadAlone: boolean, edge: 'start' | 'end'): Promise<Sample> {
+async function sample(redis: readonly Redis[], postgresIsLocal: boolean, app: AppProcess, edge: 'start' | 'end'): Promise<Sample> {
   if (edge === 'start') {
     const others = await othersSample(redis, postgresIsLocal, edge);
-    return { ...others, ...selfSample(apiThreadAlone), at: performance.now() };
+    return { ...others, ...appSample(app), at: performance.now() };
   }
   const at = performance.now();
-  const self = selfSample(apiThreadAlone);
+  const self = appSample(app);
   return { ...self, ...(await othersSample(redis, postgresIsLocal, edge)), at };
 }
 
@@ -159,7 +189,7 @@ const isLocal = (url: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].incl
  * Starts counting; the returned function stops and divides by the requests answered meanwhile.
  * `databaseUrl` and `redisUrl` are the servers under load.
  */
-async function cpuMeter(databaseUrl: string, redisUrl: string, apiThreadAlone: boolean): Promise<(requests: number) => Promise<CpuPerRequest>> {
+async function cpuMeter(databaseUrl: string, redisUrl: string, app: AppProcess): Promise<(requests: number) => Promise<CpuPerRequest>> {
   // The bench's Redis on a cluster (BENCH_REDIS_CLUSTER): every node, each on its own connection.
   const cluster = redisUrl === REDIS_URL ? benchClusterNodes() : null;
   const redis = cluster
@@ -170,9 +200,9 @@ async function cpuMeter(databaseUrl: string, redisUrl: string, apiThreadAlone: b
     : [new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true })];
   await Promise.all(redis.map((r) => r.connect()));
   const postgresIsLocal = isLocal(databaseUrl);
-  const before = await sample(redis, postgresIsLocal, apiThreadAlone, 'start');
+  const before = await sample(redis, postgresIsLocal, app, 'start');
   return async (requests) => {
-    const after = await sample(redis, postgresIsLocal, apiThreadAlone, 'end');
+    const after = await sample(redis, postgresIsLocal, app, 'end');
     for (const r of redis) r.disconnect();
     const seconds = (after.at - before.at) / 1000;
     const redisShards = [...after.commands].map(([node, calls]) => ({
@@ -202,16 +232,16 @@ async function cpuMeter(databaseUrl: string, redisUrl: string, apiThreadAlone: b
 
 /**
  * Runs a load (anything that counts its answered `requests`) and adds the CPU it cost per request.
- * `apiThreadAlone`: the main thread runs only the app (the load is in worker threads or in
- * another process, such as wrk), so its CPU is the app event loop's.
+ * `app`: where the app runs (AppProcess); by default in this process, its main thread alone when
+ * the load runs in worker threads.
  */
 export async function withCpu<T extends { requests: number }>(
   databaseUrl: string,
   redisUrl: string,
   run: () => Promise<T>,
-  apiThreadAlone = workers > 0,
+  app: AppProcess = workers > 0,
 ): Promise<T & { cpu: CpuPerRequest }> {
-  const stop = await cpuMeter(databaseUrl, redisUrl, apiThreadAlone);
+  const stop = await cpuMeter(databaseUrl, redisUrl, app);
   const figures = await run();
   return { ...figures, cpu: await stop(figures.requests) };
 }

@@ -1,6 +1,9 @@
 /**
  * The `hotpaths` scenario: each hot route of an on-sale measured against its floor (bench/floors.ts)
- * in the same run, on the same production-mode context (PostgreSQL + Redis), one after the other:
+ * in the same run, on the same PostgreSQL database and Redis prefix, one after the other. MOS
+ * (`mos api`, as deployed) and the floors (bench/floor-server.ts) each run in a fresh process of
+ * their own per route group (bench/server-process.ts), so neither pays the bench's heap (its
+ * setup data) nor another route's seat maps in garbage collection:
  *
  *   queue enter  POST /v1/schedules/:id/queue, a new buyer per request, 100 connections
  *   queue poll   GET  /v1/schedules/:id/queue, random buyers among those who entered, 100 connections
@@ -29,10 +32,11 @@ import { newId } from '../src/platform/ids.js';
 import { holdSeatsForBuyers } from './booking.js';
 import { buyerPlan, buyerToken, newRunId, statusesText, type BuyerKind, type BuyerPlan } from './buyers.js';
 import { CPU_HEADER, cpuJson, cpuRow, withCpu, type CpuPerRequest } from './cpu.js';
-import { buildFloors } from './floors.js';
-import { duration, fmtInt, listen, printTable, registerCleanup, round, warmupSeconds, workers } from './lib.js';
+import type { FloorRoom } from './floors.js';
+import { duration, fmtInt, printTable, round, warmupSeconds } from './lib.js';
 import { loadGeneratorName, prepareHot, wrkPath, type HotLoad } from './loadgen.js';
 import { ADMIN_URL, createShowtimes, printTargets, REDIS_URL, targetsJson, tokenSettings, under, withProduction, type BenchTarget } from './production.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
 
 type RouteName = 'queue enter' | 'queue poll' | 'hold' | 'claim' | 'order';
 
@@ -126,7 +130,7 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
     VENUE_MAX_SEATS: String(BIG_SEATS.sections * BIG_SEATS.rows * BIG_SEATS.seatsPerRow),
     SEAT_MAP_CACHE_SEATS: '2000000',
   };
-  return withProduction(env, async ({ ctx, base, ...where }) => {
+  return withProduction(env, async ({ ctx, base: _inProcess, env: serverEnv, ...where }) => {
     const jwt = tokenSettings(ctx);
     const rooms = await createShowtimes(ctx, {
       sections: 1,
@@ -144,67 +148,96 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
     const [mosCampaign, floorCampaign] = [await createCampaign(ctx, 'Hot MOS'), await createCampaign(ctx, 'Hot floor')];
     const saleOpensAt = async (id: string) => Date.parse((await ctx.catalog.inventory.scheduleForSale(id))!.saleOpensAt);
 
-    const floors = await buildFloors(ctx, [
+    const floorRooms: FloorRoom[] = [
       { scheduleId: floorRoom, saleOpensAt: await saleOpensAt(floorRoom) },
       { scheduleId: mosRoom, saleOpensAt: await saleOpensAt(mosRoom) },
-    ]);
-    const closeFloors = registerCleanup(() => floors.close());
-    try {
-      const floorBase = await listen(floors);
-      await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
-      const orderRunId = newRunId();
-      if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS.mos);
-
-      const plan = (kind: BuyerKind, scheduleId: string, extra: Partial<BuyerPlan> = {}) =>
-        buyerPlan({ kind, ...jwt, runId: newRunId(), scheduleId, seatIds, ...extra });
-      /**
-       * Warm-up (discarded), then the measured run with the CPU it cost. Each run's requests are
-       * minted before it (prepareHot), so the meter counts the app's work, not the minting.
-       * `mint`: requests for the warm-up and for the measured run (default: their seconds at
-       * `perSecond`).
-       */
-      const run = async (
-        o: {
-          url: string;
-          method: 'GET' | 'POST';
-          connections: number;
-          ok: number[];
-          work: number[];
-          perSecond: number;
-          mint?: { warm: number; measured: number };
-        },
-        warmPlan: BuyerPlan,
-        measuredPlan: BuyerPlan,
-        measuredFrom?: (firstBuyer: number) => void,
-      ): Promise<HotRun> => {
-        const common = { url: o.url, method: o.method, connections: o.connections, ok: o.ok };
-        const mint = o.mint ?? { warm: mintFor(warmupSeconds, o.perSecond), measured: mintFor(duration, o.perSecond) };
-        if (warmupSeconds > 0) {
-          const warm = prepareHot({ ...common, plan: warmPlan, seconds: warmupSeconds, mint: mint.warm });
-          try {
-            await warm.fire();
-          } finally {
-            warm.dispose();
-          }
-        }
-        measuredFrom?.(measuredPlan.counter[0]!);
-        const measured = prepareHot({ ...common, plan: measuredPlan, seconds: duration, mint: mint.measured });
+    ];
+    /**
+     * Fresh server processes for one route, each as deployed (bench/server-process.ts): MOS's
+     * production API (`mos api`) and the floors, on the bench's database, Redis prefix and token
+     * key, MOS having loaded the seat maps of `showtimes` as the first buyer to look at them
+     * would. Stopped after the route, so no route runs on a heap another route's showtimes filled.
+     */
+    const withServers = async <T>(showtimes: readonly string[], fn: (s: { mos: ServerProcess; floor: ServerProcess }) => Promise<T>): Promise<T> => {
+      const env = { ...serverEnv, LOG_LEVEL: 'warn' };
+      const mos = await startServerProcess({ name: 'MOS api', script: 'src/main.ts', args: ['api'], env, readyPath: '/health/ready' });
+      try {
+        const floor = await startServerProcess({
+          name: 'floor server',
+          script: 'bench/floor-server.ts',
+          env: { ...env, FLOOR_ROOMS: JSON.stringify(floorRooms) },
+          readyPath: '/floor/live',
+        });
         try {
-          const figures = await withCpu(ADMIN_URL, REDIS_URL, () => measured.fire(), wrkPath !== null || workers > 0);
-          return { ...figures, workShare: shareOf(figures, o.work) };
+          for (const id of showtimes) {
+            const res = await fetch(`${mos.base}/v1/schedules/${id}/seats`);
+            if (!res.ok) throw new Error(`warming the seat map of ${id}: ${res.status} ${await res.text()}`);
+            await res.arrayBuffer();
+          }
+          return await fn({ mos, floor });
         } finally {
-          measured.dispose();
+          await floor.stop();
         }
-      };
+      } finally {
+        await mos.stop();
+      }
+    };
+    await ctx.identity.verifyAccessToken(buyerToken({ ...jwt, runId: newRunId() }, 0)); // setup check
+    const orderRunId = newRunId();
+    if (want('order')) await holdSeatsForBuyers(ctx, orderRunId, mosOrder, seatIds, ORDER_BUYERS.mos);
 
-      const routes: HotRoute[] = [];
-      if (want('queue')) {
+    const plan = (kind: BuyerKind, scheduleId: string, extra: Partial<BuyerPlan> = {}) =>
+      buyerPlan({ kind, ...jwt, runId: newRunId(), scheduleId, seatIds, ...extra });
+    /**
+     * Warm-up (discarded), then the measured run with the CPU it cost. Each run's requests are
+     * minted before it (prepareHot), so the meter counts the app's work, not the minting.
+     * `mint`: requests for the warm-up and for the measured run (default: their seconds at
+     * `perSecond`).
+     */
+    const run = async (
+      o: {
+        server: ServerProcess;
+        path: string;
+        method: 'GET' | 'POST';
+        connections: number;
+        ok: number[];
+        work: number[];
+        perSecond: number;
+        mint?: { warm: number; measured: number };
+      },
+      warmPlan: BuyerPlan,
+      measuredPlan: BuyerPlan,
+      measuredFrom?: (firstBuyer: number) => void,
+    ): Promise<HotRun> => {
+      const common = { url: `${o.server.base}${o.path}`, method: o.method, connections: o.connections, ok: o.ok };
+      const mint = o.mint ?? { warm: mintFor(warmupSeconds, o.perSecond), measured: mintFor(duration, o.perSecond) };
+      if (warmupSeconds > 0) {
+        const warm = prepareHot({ ...common, plan: warmPlan, seconds: warmupSeconds, mint: mint.warm });
+        try {
+          await warm.fire();
+        } finally {
+          warm.dispose();
+        }
+      }
+      measuredFrom?.(measuredPlan.counter[0]!);
+      const measured = prepareHot({ ...common, plan: measuredPlan, seconds: duration, mint: mint.measured });
+      try {
+        const figures = await withCpu(ADMIN_URL, REDIS_URL, () => measured.fire(), { pid: o.server.pid });
+        return { ...figures, workShare: shareOf(figures, o.work) };
+      } finally {
+        measured.dispose();
+      }
+    };
+
+    const routes: HotRoute[] = [];
+    if (want('queue')) {
+      await withServers([], async ({ mos, floor }) => {
         // Queue enter, then polls by random buyers among those the measured enter run let in.
         const enterPlans = { mos: plan('queue-enter', mosRoom), floor: plan('queue-enter', floorRoom) };
         const firstMeasured = { mos: 0, floor: 0 };
         const enter = {
           mos: await run(
-            { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'POST', connections: 100, ok: [200], work: [200], perSecond: 15_000 },
+            { server: mos, path: `/v1/schedules/${mosRoom}/queue`, method: 'POST', connections: 100, ok: [200], work: [200], perSecond: 15_000 },
             enterPlans.mos,
             enterPlans.mos,
             (n) => {
@@ -212,7 +245,7 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             },
           ),
           floor: await run(
-            { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'POST', connections: 100, ok: [200], work: [200], perSecond: 25_000 },
+            { server: floor, path: `/floor/queue/${floorRoom}`, method: 'POST', connections: 100, ok: [200], work: [200], perSecond: 25_000 },
             enterPlans.floor,
             enterPlans.floor,
             (n) => {
@@ -243,12 +276,12 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             connections: 100,
             // 404 NOT_IN_QUEUE is a contract answer (a buyer the margin above missed); shown in the statuses.
             mos: await run(
-              { url: `${base}/v1/schedules/${mosRoom}/queue`, method: 'GET', connections: 100, ok: [200, 404], work: [200], perSecond: 15_000 },
+              { server: mos, path: `/v1/schedules/${mosRoom}/queue`, method: 'GET', connections: 100, ok: [200, 404], work: [200], perSecond: 15_000 },
               mosPoll,
               mosPoll,
             ),
             floor: await run(
-              { url: `${floorBase}/floor/queue/${floorRoom}`, method: 'GET', connections: 100, ok: [200, 404], work: [200], perSecond: 25_000 },
+              { server: floor, path: `/floor/queue/${floorRoom}`, method: 'GET', connections: 100, ok: [200, 404], work: [200], perSecond: 25_000 },
               floorPoll,
               floorPoll,
             ),
@@ -256,9 +289,11 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             work: [200],
           }),
         );
-      }
+      });
+    }
 
-      if (want('hold')) {
+    if (want('hold')) {
+      await withServers([mosHold], async ({ mos, floor }) => {
         // One plan a side across warm-up and measured run, as for orders: no seat asked twice.
         const warm = warmupSeconds > 0 ? Math.min(warmupSeconds * HOLD_WARMUP_RATE, Math.floor(HOLD_BUYERS / 5)) : 0;
         const holdMint = { warm, measured: HOLD_BUYERS - warm };
@@ -272,12 +307,12 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             path: 'POST /v1/schedules/:id/holds',
             connections: 200,
             mos: await run(
-              { url: `${base}/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
+              { server: mos, path: `/v1/schedules/${mosHold}/holds`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
               holdPlans.mos,
               holdPlans.mos,
             ),
             floor: await run(
-              { url: `${floorBase}/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
+              { server: floor, path: `/floor/holds/${floorHold}`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 0, mint: holdMint },
               holdPlans.floor,
               holdPlans.floor,
             ),
@@ -285,21 +320,23 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             work: [201],
           }),
         );
-      }
+      });
+    }
 
-      if (want('claim')) {
+    if (want('claim')) {
+      await withServers([], async ({ mos, floor }) => {
         routes.push(
           checked({
             name: 'claim',
             path: 'POST /v1/coupons/:id/claims',
             connections: 200,
             mos: await run(
-              { url: `${base}/v1/coupons/${mosCampaign}/claims`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 15_000 },
+              { server: mos, path: `/v1/coupons/${mosCampaign}/claims`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 15_000 },
               plan('coupon-claim', ''),
               plan('coupon-claim', ''),
             ),
             floor: await run(
-              { url: `${floorBase}/floor/coupons/${floorCampaign}/claims`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 25_000 },
+              { server: floor, path: `/floor/coupons/${floorCampaign}/claims`, method: 'POST', connections: 200, ok: [201], work: [201], perSecond: 25_000 },
               plan('coupon-claim', ''),
               plan('coupon-claim', ''),
             ),
@@ -307,9 +344,11 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             work: [201],
           }),
         );
-      }
+      });
+    }
 
-      if (want('order')) {
+    if (want('order')) {
+      await withServers([mosOrder], async ({ mos, floor }) => {
         // Orders: MOS's buyers hold their 2 seats (prepared above); the floor's need no hold (its
         // statement is all it runs) and order on a showtime of their own. One plan each across
         // warm-up and measured run, so no buyer orders twice: the warm-up takes its seconds at
@@ -329,12 +368,12 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             path: 'POST /v1/orders',
             connections: 100,
             mos: await run(
-              { url: `${base}/v1/orders`, method: 'POST', connections: 100, ok: [201], work: [201], perSecond: 0, mint: orderMint('mos') },
+              { server: mos, path: `/v1/orders`, method: 'POST', connections: 100, ok: [201], work: [201], perSecond: 0, mint: orderMint('mos') },
               orderPlans.mos,
               orderPlans.mos,
             ),
             floor: await run(
-              { url: `${floorBase}/floor/orders`, method: 'POST', connections: 100, ok: [201], work: [201], perSecond: 0, mint: orderMint('floor') },
+              { server: floor, path: `/floor/orders`, method: 'POST', connections: 100, ok: [201], work: [201], perSecond: 0, mint: orderMint('floor') },
               orderPlans.floor,
               orderPlans.floor,
             ),
@@ -342,17 +381,15 @@ export async function benchHotPaths(): Promise<HotPathsResult> {
             work: [201],
           }),
         );
-      }
-
-      const targets: BenchTarget[] = routes.map((r) => cpuTarget(r));
-      const hold = routes.find((r) => r.name === 'hold');
-      const poll = routes.find((r) => r.name === 'queue poll');
-      if (hold) targets.push(under(`holds p99 (${hold.connections} conn.)`, hold.mos.p99, TARGETS.holdP99Ms, hold.mos.failures));
-      if (poll) targets.push(under(`poll p99 (${poll.connections} conn.)`, poll.mos.p99, TARGETS.pollP99Ms, poll.mos.failures));
-      return { ...where, loadGenerator: loadGeneratorName, routes, targets };
-    } finally {
-      await closeFloors();
+      });
     }
+
+    const targets: BenchTarget[] = routes.map((r) => cpuTarget(r));
+    const hold = routes.find((r) => r.name === 'hold');
+    const poll = routes.find((r) => r.name === 'queue poll');
+    if (hold) targets.push(under(`holds p99 (${hold.connections} conn.)`, hold.mos.p99, TARGETS.holdP99Ms, hold.mos.failures));
+    if (poll) targets.push(under(`poll p99 (${poll.connections} conn.)`, poll.mos.p99, TARGETS.pollP99Ms, poll.mos.failures));
+    return { ...where, loadGenerator: loadGeneratorName, routes, targets };
   });
 }
 

@@ -68,6 +68,11 @@ export interface Production {
   postgres: string;
   redis: string;
   redisPrefix: string;
+  /**
+   * The environment the app was configured from (LOG_LEVEL silent): a server started in a process
+   * of its own with it serves the same database, Redis prefix and tokens (bench/server-process.ts).
+   */
+  env: Record<string, string>;
 }
 
 /**
@@ -87,7 +92,7 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
     await deleteByPrefix(target, redisPrefix);
   });
   try {
-    const config = loadConfig({
+    const configEnv: Record<string, string> = {
       DATABASE_URL: database.url,
       // On a cluster, a coupon claim waits for its replica, as production on one should run.
       ...(onCluster ? { REDIS_CLUSTER_NODES: clusterNodes!.join(','), REDIS_WAIT_REPLICAS: '1' } : { REDIS_URL }),
@@ -98,7 +103,8 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
       // The global per-IP limiter (default 1200/min) would answer 429 to a load test from one IP.
       RATE_LIMIT_MAX: '100000000',
       ...env,
-    });
+    };
+    const config = loadConfig(configEnv);
     const ctx = await createContext(config, { migrate: true });
     // Registered too, so that on Ctrl-C the app stops first and the Redis connection is gone
     // before the prefix is cleaned (as in bench/catalog.ts).
@@ -109,7 +115,7 @@ export async function withProduction<T>(env: Record<string, string>, fn: (p: Pro
       try {
         const base = await listen(app, port);
         const redis = onCluster ? `a cluster of ${clusterNodes!.length} nodes (${clusterNodes![0]}, …)` : where(env.REDIS_URL ?? REDIS_URL);
-        return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis, redisPrefix });
+        return await fn({ ctx, base, database: database.name, postgres: where(ADMIN_URL), redis, redisPrefix, env: configEnv });
       } finally {
         await closeApp();
       }

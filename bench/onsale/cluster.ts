@@ -9,10 +9,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { deleteByPrefix } from '../../src/platform/redis/client.js';
+import { processCpuNs } from '../cpu.js';
 import { freePort, registerCleanup } from '../lib.js';
 import { createThrowawayDatabase, REDIS_URL } from '../production.js';
 
@@ -241,20 +241,3 @@ function exitedOf(child: ChildProcess): Promise<number | null> {
     else child.once('exit', (code) => resolve(code));
   });
 }
-
-/** ns on a CPU of a whole process (all its threads), from /proc/<pid>/stat; null if it is gone. */
-export function processCpuNs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15)
-    return (ticks * 1e9) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-
-/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
-const CLOCK_TICKS = 100;
