@@ -14,6 +14,11 @@ RUN npm run build
 # ---- runtime: production dependencies + compiled code + SQL migrations + the built web app ----
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# A young generation of 64 MB a semi-space (16 by default): at a few thousand requests a second
+# a request lives longer than a default scavenge interval, so every request in flight was copied
+# twice and promoted to the old space. Measured on holds (npm run bench, hot paths): scavenge
+# time in a 10 s run 0.57 s against 1.97 s, app CPU per hold 170 µs against 181.
+ENV NODE_OPTIONS=--max-semi-space-size=64
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No production dependency runs an install script; `prepare` (the web build) needs the dev ones.

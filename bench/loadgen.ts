@@ -38,6 +38,8 @@ export interface HotLoad extends LoadFigures {
   loadGenUs: number | null;
   /** Requests sent again from the start of the minted list (a run that outlasted its buyers). */
   wraps: number;
+  /** wrk's p90, p99.9 and slowest latency (ms), to see the shape of a tail; absent with autocannon. */
+  tailMs?: { p90: number; p999: number; max: number };
 }
 
 export interface HotLoadOptions {
@@ -94,8 +96,8 @@ function done(summary, latency, requests)
     w = w + t:get("wraps")
   end
   local e = summary.errors
-  io.write(string.format('\nMOSJSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"wraps":%d,"statuses":{%s}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+  io.write(string.format('\nMOSJSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"errors":%d,"wraps":%d,"statuses":{%s}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max,
     e.connect + e.read + e.write + e.timeout, w, table.concat(counts, ",")))
 end
 `;
@@ -152,7 +154,10 @@ async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<Hot
     requests: number;
     durationUs: number;
     p50Us: number;
+    p90Us: number;
     p99Us: number;
+    p999Us: number;
+    maxUs: number;
     errors: number;
     wraps: number;
     statuses: Record<string, number>;
@@ -167,6 +172,7 @@ async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<Hot
     rps: r.requests / seconds,
     p50: r.p50Us / 1000,
     p99: r.p99Us / 1000,
+    tailMs: { p90: r.p90Us / 1000, p999: r.p999Us / 1000, max: r.maxUs / 1000 },
     failures: answered - accepted + r.errors,
     requests: r.requests,
     connections: o.connections,

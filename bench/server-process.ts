@@ -10,6 +10,8 @@
  * collector's pauses over that heap land on the measured requests' latency.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort, registerCleanup } from './lib.js';
@@ -40,8 +42,20 @@ export interface ServerProcessOptions {
   readyPath: string;
 }
 
-/** BENCH_SERVER_NODE_FLAGS: Node flags for every server process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), to profile or try a runtime setting. */
-const nodeFlags = process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * The runtime flags of the image (the Dockerfile's `ENV NODE_OPTIONS=`), so that MOS runs as it
+ * is deployed; the floors get the same, so that a ratio compares code, not runtimes.
+ */
+export const imageNodeFlags = (): string[] => {
+  const line = readFileSync(join(root, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ENV NODE_OPTIONS='));
+  return line ? line.slice('ENV NODE_OPTIONS='.length).replaceAll('"', '').split(' ').filter(Boolean) : [];
+};
+/** BENCH_SERVER_NODE_FLAGS: more Node flags for every server process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), to profile or try a runtime setting. */
+const nodeFlags = [...imageNodeFlags(), ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+/** BENCH_SERVER_OUTPUT: a directory where each server process's whole output goes (`<name>-<pid>.log`), e.g. with `--trace-gc`. */
+const outputDir = process.env.BENCH_SERVER_OUTPUT;
 
 export async function startServerProcess(o: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
@@ -57,6 +71,11 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (outputDir) {
+    const file = createWriteStream(join(outputDir, `${o.name.replace(/\W+/g, '-')}-${child.pid}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   const kill = () => {
     if (running(child)) child.kill('SIGKILL');
   };

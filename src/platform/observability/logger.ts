@@ -117,3 +117,91 @@ export class AccessLogController extends LogController {
     else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
+
+type Bindings = Record<string, unknown>;
+type LevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+const LEVEL_NAMES: readonly LevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/**
+ * A request's logger that becomes pino's child of the process logger only when it writes a line.
+ * pino's `child()` serializes (and redacts) the bindings the moment it is called, and so does
+ * `setBindings()`; Fastify makes a child for every request and auth.ts adds the user to it. With
+ * LOG_LEVEL above `info` (no access-log line) most requests never log a line, and that work was
+ * a few per cent of a hold's CPU. The lines written are the same: the bindings given before the
+ * first line (request id, user id) are the child's.
+ */
+export class LazyRequestLogger {
+  #child: pino.Logger | undefined;
+  #bindings: Bindings;
+  readonly #levelValues: Record<string, number>;
+  #level: string;
+
+  constructor(
+    private readonly parent: pino.Logger,
+    bindings: Bindings,
+    private readonly opts: pino.ChildLoggerOptions,
+  ) {
+    this.#bindings = bindings;
+    this.#levelValues = parent.levels.values;
+    this.#level = opts.level ?? parent.level;
+  }
+
+  #real(): pino.Logger {
+    this.#child ??= this.parent.child(this.#bindings, this.opts);
+    return this.#child;
+  }
+
+  get level(): string {
+    return this.#level;
+  }
+
+  set level(level: string) {
+    this.#level = level;
+    if (this.#child) this.#child.level = level;
+    else (this.opts as { level?: string }).level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    const value = this.#levelValues[level];
+    const threshold = this.#levelValues[this.#level];
+    return value !== undefined && (threshold === undefined ? this.#level !== 'silent' : value >= threshold);
+  }
+
+  setBindings(bindings: Bindings): void {
+    if (this.#child) this.#child.setBindings(bindings);
+    else this.#bindings = { ...this.#bindings, ...bindings };
+  }
+
+  bindings(): Bindings {
+    return this.#child ? this.#child.bindings() : { ...this.parent.bindings(), ...this.#bindings };
+  }
+
+  child(bindings: Bindings, opts?: pino.ChildLoggerOptions): pino.Logger {
+    return this.#real().child(bindings, opts);
+  }
+
+  silent(): void {}
+
+  declare fatal: pino.LogFn;
+  declare error: pino.LogFn;
+  declare warn: pino.LogFn;
+  declare info: pino.LogFn;
+  declare debug: pino.LogFn;
+  declare trace: pino.LogFn;
+
+  static {
+    for (const name of LEVEL_NAMES) {
+      Object.defineProperty(LazyRequestLogger.prototype, name, {
+        value(this: LazyRequestLogger, ...args: unknown[]) {
+          if (!this.isLevelEnabled(name)) return;
+          (this.#real()[name] as (...a: unknown[]) => void)(...args);
+        },
+      });
+    }
+  }
+}
+
+/** Fastify's `childLoggerFactory`: each request's logger, made lazily (see LazyRequestLogger). */
+export function lazyRequestLogger(logger: pino.Logger, bindings: Bindings, opts: pino.ChildLoggerOptions): LazyRequestLogger {
+  return new LazyRequestLogger(logger, bindings, opts);
+}
