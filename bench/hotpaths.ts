@@ -507,6 +507,7 @@ export function hotPathsJson(r: HotPathsResult) {
     p50Ms: round(h.p50, 2),
     p99Ms: round(h.p99, 2),
     ...(h.tailMs ? { p90Ms: round(h.tailMs.p90, 2), p999Ms: round(h.tailMs.p999, 2), maxMs: round(h.tailMs.max, 2) } : {}),
+    ...(h.answersPerSecond ? { answersPerSecond: h.answersPerSecond } : {}),
     requests: h.requests,
     statusCodes: h.statusCodes,
     failures: h.failures,

@@ -40,6 +40,8 @@ export interface HotLoad extends LoadFigures {
   wraps: number;
   /** wrk's p90, p99.9 and slowest latency (ms), to see the shape of a tail; absent with autocannon. */
   tailMs?: { p90: number; p999: number; max: number };
+  /** Answers in each wall-clock second of the run (wrk), first to last: a stall shows as a dip. */
+  answersPerSecond?: number[];
 }
 
 export interface HotLoadOptions {
@@ -62,7 +64,7 @@ const setupRequest = createRequire(import.meta.url)(fileURLToPath(new URL('./buy
 
 const LUA = String.raw`
 local reqs, n, i = {}, 0, 0
-wraps, statuses = 0, {}
+wraps, statuses, seconds = 0, {}, {}
 
 function init(args)
   local method, file = args[1], args[2]
@@ -84,21 +86,24 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  local t = os.time()
+  seconds[t] = (seconds[t] or 0) + 1
 end
 
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 
 function done(summary, latency, requests)
-  local counts, w = {}, 0
+  local counts, w, per = {}, 0, {}
   for _, t in ipairs(threads) do
     for code, c in pairs(t:get("statuses")) do counts[#counts + 1] = string.format('"%d":%d', code, c) end
+    for sec, c in pairs(t:get("seconds")) do per[#per + 1] = string.format('"%d":%d', sec, c) end
     w = w + t:get("wraps")
   end
   local e = summary.errors
-  io.write(string.format('\nMOSJSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"errors":%d,"wraps":%d,"statuses":{%s}}\n',
+  io.write(string.format('\nMOSJSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"errors":%d,"wraps":%d,"statuses":{%s},"perSecond":{%s}}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max,
-    e.connect + e.read + e.write + e.timeout, w, table.concat(counts, ",")))
+    e.connect + e.read + e.write + e.timeout, w, table.concat(counts, ","), table.concat(per, ",")))
 end
 `;
 
@@ -161,6 +166,7 @@ async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<Hot
     errors: number;
     wraps: number;
     statuses: Record<string, number>;
+    perSecond: Record<string, number>;
   };
   // `times`: this shell's user and system time, then its children's (wrk's).
   const timesLine = out.trim().split('\n').at(-1)!.trim().split(/\s+/);
@@ -173,6 +179,9 @@ async function runWrk(o: HotLoadOptions, file: string, dir: string): Promise<Hot
     p50: r.p50Us / 1000,
     p99: r.p99Us / 1000,
     tailMs: { p90: r.p90Us / 1000, p999: r.p999Us / 1000, max: r.maxUs / 1000 },
+    answersPerSecond: Object.entries(r.perSecond)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([, c]) => c),
     failures: answered - accepted + r.errors,
     requests: r.requests,
     connections: o.connections,
