@@ -85,6 +85,10 @@ class ScriptedSource implements AvailabilitySource {
 
 describe('live availability snapshots', () => {
   const seatIds = (n: number) => Array.from({ length: n }, (_, i) => `seat-${i}`);
+  const seatsOf = (ids: string[]) => ({
+    seats: ids.map((seatId, i) => ({ seatId, label: seatId, section: 'A', row: '1', number: i + 1, grade: 'R', price: 1000 })),
+    indexOf: new Map(ids.map((id, i) => [id, i])),
+  });
   const clock = { now: () => new Date(0) };
 
   it('gives every client, whatever version it has, what takes it to the current state', async () => {
@@ -99,7 +103,7 @@ describe('live availability snapshots', () => {
           const source = new ScriptedSource(keep);
           const availability = new SeatAvailability({
             source,
-            seatsOf: async () => ({ seatIds: ids, indexOf: new Map(ids.map((id, i) => [id, i])) }),
+            seatsOf: async () => seatsOf(ids),
             clock,
             refreshMs: 0,
             historySeats,
@@ -151,7 +155,7 @@ describe('live availability snapshots', () => {
     const ids = seatIds(4);
     const availability = new SeatAvailability({
       source: counted,
-      seatsOf: async () => ({ seatIds: ids, indexOf: new Map(ids.map((id, i) => [id, i])) }),
+      seatsOf: async () => seatsOf(ids),
       clock: { now: () => new Date(now) },
       refreshMs: 1000,
       historySeats: 100,

@@ -41,7 +41,7 @@ interface Snapshot {
 export interface SeatAvailabilityDeps {
   source: AvailabilitySource;
   /** The showtime's seat ids in layout order (the seat-map cache). */
-  seatsOf: (scheduleId: string) => Promise<Pick<SeatMapBase, 'indexOf' | 'seatIds'>>;
+  seatsOf: (scheduleId: string) => Promise<Pick<SeatMapBase, 'indexOf' | 'seats'>>;
   clock: Clock;
   /** SEAT_AVAILABILITY_REFRESH_MS: the longest a snapshot is served without reading the hot state again. */
   refreshMs: number;
@@ -135,9 +135,9 @@ export class SeatAvailability {
 }
 
 /** A new snapshot from a whole state (the first read, or a log this process fell behind). */
-function rebuild(scheduleId: string, read: LoadedAvailability, seats: Pick<SeatMapBase, 'indexOf' | 'seatIds'>): Snapshot {
+function rebuild(scheduleId: string, read: LoadedAvailability, seats: Pick<SeatMapBase, 'indexOf' | 'seats'>): Snapshot {
   if (read.kind !== 'full') throw new Error('a first availability read must be a full state');
-  const codes = new Uint8Array(seats.seatIds.length);
+  const codes = new Uint8Array(seats.seats.length);
   const mark = (ids: readonly string[], code: number) => {
     for (const id of ids) {
       const i = seats.indexOf.get(id);

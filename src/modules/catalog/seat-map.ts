@@ -15,22 +15,21 @@ import type { InventorySeat } from './inventory.repository.js';
  */
 export interface SeatMapBase {
   readonly scheduleId: string;
-  readonly seatIds: readonly string[];
-  readonly idSet: ReadonlySet<string>;
   /** Every seat with its grade and price, in layout order: pricing an order reads it from here. */
   readonly seats: readonly InventorySeat[];
   /** The full body with every seat AVAILABLE. Never mutated: requests with no taken seat get it as is. */
   readonly template: Buffer;
   /** Byte offset of each seat's status value (its opening quote) in the template. */
   readonly offsets: Int32Array;
+  /** A seat id's place in `seats` (and `offsets`). */
   readonly indexOf: ReadonlyMap<string, number>;
-  /** Per-seat JSON up to the status value, for the personalised (heldByMe) rendering. */
-  readonly prefixes: readonly string[];
 }
 
 const AVAILABLE = '"AVAILABLE"';
 const SOLD = Buffer.from('"SOLD"     ', 'latin1');
 const HELD = Buffer.from('"HELD"     ', 'latin1');
+/** What replaces a viewer's own seat's padded status value: it is longer, so the body is spliced. */
+const HELD_BY_ME = Buffer.from('"HELD","heldByMe":true', 'latin1');
 
 export function buildSeatMapBase(scheduleId: string, inventory: readonly InventorySeat[]): SeatMapBase {
   const head = `{"scheduleId":${JSON.stringify(scheduleId)},"seats":[`;
@@ -50,16 +49,9 @@ export function buildSeatMapBase(scheduleId: string, inventory: readonly Invento
     parts.push(piece, AVAILABLE, '}');
   });
   parts.push(']}');
-  return {
-    scheduleId,
-    seatIds: inventory.map((s) => s.seatId),
-    idSet: new Set(inventory.map((s) => s.seatId)),
-    seats: inventory,
-    template: Buffer.from(parts.join('')),
-    offsets,
-    indexOf: new Map(inventory.map((s, i) => [s.seatId, i])),
-    prefixes,
-  };
+  // Only the template, its offsets and the index are kept: the seats' JSON lives in the template
+  // once (a 300,000-seat showtime's per-seat strings weighed ~100 MB of heap more).
+  return { scheduleId, seats: inventory, template: Buffer.from(parts.join('')), offsets, indexOf: new Map(inventory.map((s, i) => [s.seatId, i])) };
 }
 
 /**
@@ -67,37 +59,38 @@ export function buildSeatMapBase(scheduleId: string, inventory: readonly Invento
  * HELD from the hold store; `heldByMe` appears on the viewer's own holds only.
  */
 export function renderSeatMap(base: SeatMapBase, sold: ReadonlySet<string>, held: ReadonlyMap<string, string>, viewerId: string | undefined): Buffer {
-  if (viewerId !== undefined) {
-    for (const holder of held.values()) if (holder === viewerId) return renderPersonal(base, sold, held, viewerId);
-  }
   if (!sold.size && !held.size) return base.template;
   const out = Buffer.allocUnsafe(base.template.length);
   base.template.copy(out);
-  for (const seat of held.keys()) {
+  const mine: number[] = [];
+  for (const [seat, holder] of held) {
     const i = base.indexOf.get(seat);
-    if (i !== undefined) HELD.copy(out, base.offsets[i]);
+    if (i === undefined) continue;
+    HELD.copy(out, base.offsets[i]);
+    if (viewerId !== undefined && holder === viewerId) mine.push(i);
   }
   for (const seat of sold) {
     const i = base.indexOf.get(seat);
     if (i !== undefined) SOLD.copy(out, base.offsets[i]);
   }
-  return out;
+  const own = mine.filter((i) => !sold.has(base.seats[i]!.seatId)).sort((a, b) => a - b);
+  return own.length ? withHeldByMe(out, base.offsets, own) : out;
 }
 
-/** The viewer holds seats: their own are marked `heldByMe`, which changes lengths, so render whole. */
-function renderPersonal(base: SeatMapBase, sold: ReadonlySet<string>, held: ReadonlyMap<string, string>, viewerId: string): Buffer {
-  const parts = new Array<string>(base.seatIds.length);
-  for (let i = 0; i < base.seatIds.length; i++) {
-    const id = base.seatIds[i]!;
-    const prefix = base.prefixes[i]!;
-    if (sold.has(id)) parts[i] = `${prefix}"SOLD"}`;
-    else {
-      const holder = held.get(id);
-      if (holder === undefined) parts[i] = `${prefix}"AVAILABLE"}`;
-      else parts[i] = holder === viewerId ? `${prefix}"HELD","heldByMe":true}` : `${prefix}"HELD"}`;
-    }
+/**
+ * The viewer's own held seats get `"heldByMe":true`, which is longer than the padded status
+ * value it replaces: the body is spliced around those few seats (a buyer holds at most
+ * MAX_SEATS_PER_BUYER) — copies of the rest, never a re-render of every seat.
+ */
+function withHeldByMe(body: Buffer, offsets: Int32Array, own: readonly number[]): Buffer {
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (const i of own) {
+    pieces.push(body.subarray(from, offsets[i]), HELD_BY_ME);
+    from = offsets[i]! + HELD.length;
   }
-  return Buffer.from(`{"scheduleId":${JSON.stringify(base.scheduleId)},"seats":[${parts.join(',')}]}`);
+  pieces.push(body.subarray(from));
+  return Buffer.concat(pieces, body.length + own.length * (HELD_BY_ME.length - HELD.length));
 }
 
 /**
@@ -120,13 +113,13 @@ export class SeatMapCache {
 
   set(base: SeatMapBase): void {
     this.delete(base.scheduleId);
-    if (base.seatIds.length > this.maxSeats) return;
+    if (base.seats.length > this.maxSeats) return;
     this.#entries.set(base.scheduleId, base);
-    this.#seats += base.seatIds.length;
+    this.#seats += base.seats.length;
     for (const [id, entry] of this.#entries) {
       if (this.#seats <= this.maxSeats) break;
       this.#entries.delete(id);
-      this.#seats -= entry.seatIds.length;
+      this.#seats -= entry.seats.length;
     }
   }
 
@@ -134,7 +127,7 @@ export class SeatMapCache {
     const entry = this.#entries.get(scheduleId);
     if (!entry) return;
     this.#entries.delete(scheduleId);
-    this.#seats -= entry.seatIds.length;
+    this.#seats -= entry.seats.length;
   }
 }
 
