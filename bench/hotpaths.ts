@@ -425,7 +425,7 @@ function cpuTarget(r: HotRoute): BenchTarget {
   return {
     name: `${r.name}: app event-loop CPU ÷ floor's`,
     value,
-    unit: 'req/s',
+    unit: 'ratio',
     limit: r.cpuRatioLimit,
     atLeast: false,
     failures,

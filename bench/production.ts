@@ -46,7 +46,7 @@ export const createThrowawayDatabase = () => createTestDatabase(ADMIN_URL, 'mos_
 export interface Target {
   name: string;
   value: number;
-  unit: 's' | 'ms' | 'req/s';
+  unit: 's' | 'ms' | 'req/s' | 'ratio';
   limit: number;
   /** true: the value must reach the limit; false: it must stay under it. */
   atLeast: boolean;
