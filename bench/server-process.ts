@@ -64,13 +64,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 2 * OUTPUT_TAIL) out = out.slice(-OUTPUT_TAIL);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  const tail = keepTail(child);
   if (outputDir) {
     const file = createWriteStream(join(outputDir, `${o.name.replace(/\W+/g, '-')}-${child.pid}.log`));
     child.stdout!.pipe(file);
@@ -87,7 +81,6 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     clearTimeout(killer);
     process.off('exit', kill);
   });
-  const tail = () => out.slice(-OUTPUT_TAIL);
   const base = `http://127.0.0.1:${port}`;
   try {
     const deadline = Date.now() + 60_000;
@@ -107,6 +100,18 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     throw err;
   }
   return { pid: child.pid!, base, tail, stop };
+}
+
+/** Keeps what a child process prints, its last OUTPUT_TAIL characters: what to show when it fails. */
+export function keepTail(child: ChildProcess): () => string {
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 2 * OUTPUT_TAIL) out = out.slice(-OUTPUT_TAIL);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return () => out.slice(-OUTPUT_TAIL);
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;

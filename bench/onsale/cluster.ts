@@ -15,10 +15,9 @@ import { deleteByPrefix } from '../../src/platform/redis/client.js';
 import { processCpuNs } from '../cpu.js';
 import { freePort, registerCleanup } from '../lib.js';
 import { createThrowawayDatabase, REDIS_URL } from '../production.js';
+import { keepTail } from '../server-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-/** What a process printed last: enough to say why it failed, never the whole run's log. */
-const OUTPUT_TAIL = 16_384;
 
 export type Role = 'api' | 'worker' | 'sandbox';
 
@@ -136,19 +135,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const child = spawn(command[0]!, command.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.add(child);
     roleOf.set(child, role);
-    let out = '';
-    const keep = (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 2 * OUTPUT_TAIL) out = out.slice(-OUTPUT_TAIL);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    const tail = keepTail(child);
     child.once('exit', () => {
       endedNs[role] += lastNs.get(child) ?? 0;
       lastNs.delete(child);
       roleOf.delete(child);
     });
-    return { role, name, port, child, generation, tail: () => out.slice(-OUTPUT_TAIL) };
+    return { role, name, port, child, generation, tail };
   };
 
   const ready = async (m: Member): Promise<void> => {
