@@ -40,7 +40,7 @@ interface Snapshot {
 
 export interface SeatAvailabilityDeps {
   source: AvailabilitySource;
-  /** The showtime's seat ids in layout order (the seat-map cache). */
+  /** The showtime's seats in layout order and each seat id's place among them (the seat-map cache). */
   seatsOf: (scheduleId: string) => Promise<Pick<SeatMapBase, 'indexOf' | 'seats'>>;
   clock: Clock;
   /** SEAT_AVAILABILITY_REFRESH_MS: the longest a snapshot is served without reading the hot state again. */
