@@ -213,6 +213,8 @@ describe('coupons', () => {
       const lines = (o: { coupons: { id: string; seatId?: string; discount: number }[] }) => [...o.coupons].sort((a, b) => a.discount - b.discount);
       expect(lines(stored)).toEqual(lines(best));
       expect(lines(order)).toEqual(lines(best));
+      // The placed answer is the order as read back (only the coupon lines' order may differ).
+      expect({ ...order, coupons: lines(order) }).toEqual({ ...stored, coupons: lines(stored) });
       expect(stored.items.reduce((sum: number, i: { discount: number }) => sum + i.discount, 0)).toBe(45_000);
     });
 
