@@ -207,8 +207,14 @@ export class OrdersService {
    * (`onlyIfNoCoupons`); anything else that stood in the way is the refusal it explains.
    */
   async #reserve(order: NewOrder, sale: SaleCheck, { priced, plan }: PricedOrder, options: { onlyIfNoCoupons: boolean }): Promise<OrderView | undefined> {
+    // Field by field, as every object on this path: a spread here took V8's slow path per order.
     const row = {
-      ...order,
+      id: order.id,
+      userId: order.userId,
+      scheduleId: order.scheduleId,
+      expiresAt: order.expiresAt,
+      createdAt: order.createdAt,
+      idempotencyKey: order.idempotencyKey,
       subtotal: priced.subtotal,
       discount: priced.discount,
       amount: priced.amount,
@@ -218,7 +224,7 @@ export class OrdersService {
       ),
     };
     const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
-    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, { ...options, maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer });
+    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, { onlyIfNoCoupons: options.onlyIfNoCoupons, maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer });
     if (!result.placed) return this.#refusal(order, priced, couponLines, result);
     return placedView(row, priced, plan);
   }
