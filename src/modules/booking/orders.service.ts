@@ -224,7 +224,10 @@ export class OrdersService {
       ),
     };
     const couponLines = plan.coupons.map((c) => ({ couponId: c.id, name: c.name, seatId: c.seatId ?? null, discount: c.discount }));
-    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, { onlyIfNoCoupons: options.onlyIfNoCoupons, maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer });
+    const result = await this.deps.repo.placeOrder(row, priced.items, couponLines, {
+      onlyIfNoCoupons: options.onlyIfNoCoupons,
+      maxSeatsPerBuyer: this.deps.maxSeatsPerBuyer,
+    });
     if (!result.placed) return this.#refusal(order, priced, couponLines, result);
     return placedView(row, priced, plan);
   }

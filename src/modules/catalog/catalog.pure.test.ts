@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gradeOf, gradingErrors } from './grading.js';
 import { countSeats, expandSeats, layoutErrors } from './layout.js';
+import { shareRepeated } from './inventory.repository.js';
 import { buildSeatMapBase, renderSeatMap, SeatMapCache } from './seat-map.js';
 
 const label = fc.stringMatching(/^[A-Z0-9]{1,3}$/);
@@ -170,5 +171,29 @@ describe('seat map rendering', () => {
     cache.set(buildSeatMapBase('huge', eleven)); // larger than the whole budget: not kept
     expect(cache.get('huge')).toBeUndefined();
     expect(cache.get('a')).toBeDefined();
+  });
+});
+
+describe('shareRepeated', () => {
+  it('keeps every seat as it was read (only equal strings are shared)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            seatId: fc.uuid(),
+            label: fc.string(),
+            section: fc.constantFrom('A', 'Floor B', '2층'),
+            row: fc.string({ maxLength: 3 }),
+            number: fc.nat(),
+            grade: fc.constantFrom('VIP', 'R', 'S'),
+            price: fc.nat(),
+          }),
+        ),
+        (rows) => {
+          const read = structuredClone(rows);
+          expect(shareRepeated(rows)).toEqual(read);
+        },
+      ),
+    );
   });
 });

@@ -61,7 +61,9 @@ describe('uniqueItems (MOS: a Map for arrays of scalars)', () => {
     const { mos } = ajvs(false);
     const validate = mos.compile({ type: 'array', uniqueItems: true, items: { type: ['string', 'number'] } });
     expect(validate(['x', 'y', 'z', 'y'])).toBe(false);
-    expect(validate.errors).toMatchObject([{ keyword: 'uniqueItems', params: { i: 1, j: 3 }, message: 'must NOT have duplicate items (items ## 3 and 1 are identical)' }]);
+    expect(validate.errors).toMatchObject([
+      { keyword: 'uniqueItems', params: { i: 1, j: 3 }, message: 'must NOT have duplicate items (items ## 3 and 1 are identical)' },
+    ]);
     expect(validate([1, '1'])).toBe(true);
     expect(validate([0, -0])).toBe(false);
   });
