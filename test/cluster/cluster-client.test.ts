@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSeatHoldStore } from '../../src/modules/booking/index.js';
+import { Redis } from 'ioredis';
 import { createRedis, deleteByPrefix, masters, whenReady } from '../../src/platform/redis/client.js';
+import { isRedisUnavailable } from '../../src/platform/redis/errors.js';
 import { key, tag } from '../../src/platform/redis/keys.js';
 import { loadLua } from '../../src/platform/redis/scripts.js';
 import { testRedis } from '../support/harness.js';
@@ -42,6 +44,29 @@ describe('the Redis Cluster client', () => {
     await store.load('sch-2', [], [], 0);
     for (const node of masters(r.redis)) await node.script('FLUSH');
     expect(await store.hold('sch-2', 'u', ['s1'], 0, 1000, 4)).toMatchObject({ kind: 'held' });
+  });
+
+  it("takes a replica's refusal of WAIT (a slot map one failover behind) for Redis unavailable, so a claim answers 503", async () => {
+    const target = testRedis();
+    if (!('clusterNodes' in target)) throw new Error('the cluster project runs on a cluster');
+    let refused: unknown;
+    for (const node of target.clusterNodes) {
+      const [host, port] = node.split(':');
+      const direct = new Redis({ host, port: Number(port), lazyConnect: true });
+      try {
+        await direct.connect();
+        if ((await direct.role())[0] !== 'slave') continue;
+        refused = await direct.wait(1, 10).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        break;
+      } finally {
+        direct.disconnect();
+      }
+    }
+    expect(String(refused)).toMatch(/WAIT cannot be used with replica instances/);
+    expect(isRedisUnavailable(refused)).toBe(true);
   });
 
   it('deletes a prefix on every master (SCAN sees one node only)', async () => {

@@ -12,9 +12,11 @@ export function isRedisUnavailable(err: unknown): boolean {
     if (/enableOfflineQueue options is false|^Connection is closed|^Command timed out|^Stream isn't writeable|^LOADING /.test(message ?? '')) return true;
     // A Redis Cluster between a master's death and its replica's promotion: the client's retries
     // ran out (`Too many Cluster redirections`), the cluster said it cannot serve the slot, or no
-    // node answered the slot map's refresh. The slot map follows the new master by itself.
+    // node answered the slot map's refresh. The slot map follows the new master by itself. A
+    // claim's WAIT sent by a slot map not yet refreshed reaches the old master come back as a
+    // replica, which refuses it with an ERR rather than a redirection: the same failover.
     if (
-      /^Too many Cluster redirections|^CLUSTERDOWN |^TRYAGAIN |^READONLY |^MASTERDOWN |^Failed to refresh slots cache|^None of startup nodes|^Cluster is ended/.test(
+      /^Too many Cluster redirections|^CLUSTERDOWN |^TRYAGAIN |^READONLY |^MASTERDOWN |^Failed to refresh slots cache|^None of startup nodes|^Cluster is ended|^ERR WAIT cannot be used with replica instances/.test(
         message ?? '',
       )
     )
