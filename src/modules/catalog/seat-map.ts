@@ -33,16 +33,13 @@ const HELD_BY_ME = Buffer.from('"HELD","heldByMe":true', 'latin1');
 
 export function buildSeatMapBase(scheduleId: string, inventory: readonly InventorySeat[]): SeatMapBase {
   const head = `{"scheduleId":${JSON.stringify(scheduleId)},"seats":[`;
-  const prefixes = inventory.map(
-    (s) =>
-      `{"seatId":${JSON.stringify(s.seatId)},"label":${JSON.stringify(s.label)},"section":${JSON.stringify(s.section)},` +
-      `"row":${JSON.stringify(s.row)},"number":${s.number},"grade":${JSON.stringify(s.grade)},"price":${s.price},"status":`,
-  );
   const offsets = new Int32Array(inventory.length);
   let at = Buffer.byteLength(head);
   const parts: string[] = [head];
-  prefixes.forEach((prefix, i) => {
-    const piece = `${i ? ',' : ''}${prefix}`;
+  inventory.forEach((s, i) => {
+    const piece =
+      `${i ? ',' : ''}{"seatId":${JSON.stringify(s.seatId)},"label":${JSON.stringify(s.label)},"section":${JSON.stringify(s.section)},` +
+      `"row":${JSON.stringify(s.row)},"number":${s.number},"grade":${JSON.stringify(s.grade)},"price":${s.price},"status":`;
     at += Buffer.byteLength(piece);
     offsets[i] = at;
     at += AVAILABLE.length + 1; // the value and the closing brace

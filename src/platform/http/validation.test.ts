@@ -26,7 +26,6 @@ const value = fc.oneof(scalar, fc.array(scalar, { maxLength: 2 }), fc.dictionary
 /** Item schemas: the typed scalars MOS's check handles with a Map, and the rest (compared deeply). */
 const itemSchemas = [
   { type: 'string' },
-  { type: 'string', format: undefined },
   { type: 'number' },
   { type: 'integer' },
   { type: ['string', 'number'] },
